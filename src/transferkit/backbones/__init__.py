@@ -1,0 +1,24 @@
+"""Pre-trained encoders: the contract, the registry, and the built-in backbones."""
+
+from .base import Backbone
+from .registry import (
+    BACKBONES,
+    backbone_catalogue,
+    create_backbone,
+    list_backbones,
+    parse_backbone_spec,
+    register_backbone,
+)
+
+# Importing the modules registers their backbones.
+from . import text  # noqa: E402,F401  isort: skip
+
+__all__ = [
+    "Backbone",
+    "BACKBONES",
+    "backbone_catalogue",
+    "create_backbone",
+    "list_backbones",
+    "parse_backbone_spec",
+    "register_backbone",
+]

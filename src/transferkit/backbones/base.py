@@ -1,0 +1,171 @@
+"""The backbone contract: what every pre-trained encoder offers to the rest of transferkit.
+
+A backbone turns a batch of raw inputs into feature vectors. Besides that it declares its
+modality, its feature size, its named layer groups from input to output (freezing and
+layer-wise learning rates work on these), a frozen preprocessing config, and a fingerprint
+of its weights for the feature cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..exceptions import BackboneError
+from ..utils.fingerprint import hash_json, hash_state_dict
+
+__all__ = ["Backbone"]
+
+
+class Backbone(nn.Module):
+    """Base class of all backbones.
+
+    Subclasses implement :meth:`preprocess`, :meth:`forward_features` and
+    :meth:`layer_groups`, and set the attributes below in ``__init__``.
+
+    Attributes:
+        name: the registry name (or spec) the backbone was created from.
+        modality: ``"text"``, ``"image"``, ``"tabular"`` or ``"audio"``.
+        num_features: size of the vector :meth:`forward_features` returns.
+        preprocess_config: a plain dict (image size, mean/std, tokenizer and max length...).
+        license: licence of the weights.
+        source: where the weights came from (package, folder, random init).
+    """
+
+    modality: str = "text"
+    license: str = ""
+    source: str = ""
+
+    def __init__(self, name: str, num_features: int, preprocess_config: dict | None = None):
+        super().__init__()
+        self.name = name
+        self.num_features = int(num_features)
+        self.preprocess_config = dict(preprocess_config or {})
+
+    # --- to implement -------------------------------------------------------------------------
+    def preprocess(self, inputs: Sequence[Any]) -> dict[str, torch.Tensor]:
+        """Turn a batch of raw inputs into CPU tensors for :meth:`forward_features`."""
+        raise NotImplementedError
+
+    def forward_features(self, batch: dict[str, torch.Tensor], layer: int = -1) -> torch.Tensor:
+        """Features of shape ``(B, F)``; ``layer`` picks an intermediate output (see
+        :attr:`num_feature_layers`); ``-1`` is the final one, of size ``num_features``."""
+        raise NotImplementedError
+
+    def layer_groups(self) -> list[tuple[str, nn.Module]]:
+        """Named parameter groups ordered from input to output (e.g. embeddings, block 0, ...)."""
+        raise NotImplementedError
+
+    # --- optional -----------------------------------------------------------------------------
+    @property
+    def num_feature_layers(self) -> int:
+        """How many values ``layer`` can take in :meth:`forward_features` (``-1`` always works)."""
+        return 1
+
+    def input_lengths(self, inputs: Sequence[Any]) -> np.ndarray | None:
+        """Per-input lengths for length-sorted batching (text); ``None`` when not meaningful."""
+        return None
+
+    @property
+    def has_source_head(self) -> bool:
+        """Whether :meth:`source_logits` gives the pre-training task's class scores."""
+        return False
+
+    @property
+    def source_classes(self) -> list[str]:
+        return []
+
+    def source_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits over the source (pre-training) classes, for LEEP and NCE."""
+        raise BackboneError(
+            f"Backbone {self.name!r} has no source-task head, so source-class scores (needed by "
+            "LEEP and NCE) do not exist for it. Use LogME, H-score or kNN instead, or a backbone "
+            "with a classifier head such as 'efficientnet-lite0'."
+        )
+
+    def reinitialize(self, seed: int = 0) -> Backbone:
+        """Replace every weight by a fresh random initialisation (for from-scratch baselines)."""
+        torch.manual_seed(seed)
+        for m in self.modules():
+            if m is not self and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        self.source = f"random init (seed {seed})"
+        return self
+
+    # --- shared behaviour ---------------------------------------------------------------------
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.forward_features(batch)
+
+    @property
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        try:
+            return next(self.parameters()).device
+        except StopIteration:
+            return torch.device("cpu")
+
+    def check_layer(self, layer: int) -> int:
+        n = self.num_feature_layers
+        if not isinstance(layer, int | np.integer) or not -n <= layer < n:
+            raise BackboneError(
+                f"Backbone {self.name!r} has {n} feature layers (0..{n - 1}, or -1 for the last); "
+                f"got layer={layer!r}."
+            )
+        return int(layer) % n if layer != -1 else -1
+
+    def fingerprint(self) -> str:
+        """Hash of the architecture name, preprocessing and current weights."""
+        return hash_json(
+            [type(self).__name__, self.preprocess_config, hash_state_dict(self.state_dict())]
+        )
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "modality": self.modality,
+            "num_features": self.num_features,
+            "num_params": self.num_params,
+            "feature_layers": self.num_feature_layers,
+            "layer_groups": [n for n, _ in self.layer_groups()],
+            "license": self.license,
+            "source": self.source,
+            "source_head": self.has_source_head,
+        }
+
+    @torch.inference_mode()
+    def features(
+        self,
+        inputs: Sequence[Any],
+        layer: int = -1,
+        batch_size: int = 64,
+        progress: bool = False,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Encode ``inputs`` in batches; returns ``(N, F)`` float32 in input order.
+
+        Text is sorted by length so each batch pads to its own longest input, then the
+        original order is restored. ``out`` may be a preallocated (memory-mapped) array.
+        """
+        from ..features import iter_batches
+
+        layer = self.check_layer(layer)
+        was_training = self.training
+        self.eval()
+        try:
+            result = out
+            for idx, feats in iter_batches(self, inputs, layer, batch_size, progress):
+                if result is None:
+                    result = np.empty((len(inputs), feats.shape[1]), dtype=np.float32)
+                result[idx] = feats
+            if result is None:
+                result = np.empty((0, self.num_features), dtype=np.float32)
+            return result
+        finally:
+            self.train(was_training)

@@ -1,0 +1,100 @@
+"""The backbone registry and the spec language users type.
+
+Specs:
+
+* ``minilm-l6`` — a registered name (``transferkit zoo`` lists them);
+* ``minilm-l6@2`` — the same backbone, features from its feature layer 2;
+* ``random:minilm-l6`` — the same architecture with random weights (a control);
+* ``hf:<model id or local folder>`` — any Hugging Face text or vision encoder;
+* ``run:<run folder>`` — the backbone of a model transferkit trained and saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..exceptions import BackboneError, ConfigError
+from ..registry import Registry
+from .base import Backbone
+
+__all__ = [
+    "BACKBONES",
+    "register_backbone",
+    "list_backbones",
+    "create_backbone",
+    "parse_backbone_spec",
+    "backbone_catalogue",
+]
+
+BACKBONES: Registry[Backbone] = Registry("backbone")
+
+_PREFIXES: dict[str, Callable[[str], Backbone]] = {}
+
+
+def register_backbone(name: str, **info: Any) -> Callable:
+    """Decorator registering a zero-argument-capable backbone factory under ``name``.
+
+    ``info`` should give ``modality``, ``num_features``, ``params`` and ``license`` so that
+    ``transferkit zoo`` can list the backbone without loading its weights.
+    """
+    return BACKBONES.register(name, **info)
+
+
+def register_prefix(prefix: str) -> Callable:
+    """Decorator for spec prefixes such as ``hf:`` whose factory takes the rest of the spec."""
+
+    def deco(fn: Callable[[str], Backbone]) -> Callable[[str], Backbone]:
+        _PREFIXES[prefix] = fn
+        return fn
+
+    return deco
+
+
+def list_backbones(pattern: str | None = None) -> list[str]:
+    """Registered backbone names, optionally filtered by a shell pattern (``"efficientnet*"``)."""
+    return BACKBONES.names(pattern)
+
+
+def backbone_catalogue(pattern: str | None = None) -> list[dict[str, Any]]:
+    """One dict per registered backbone: name plus its declared info (no weights loaded)."""
+    return [{"name": n, **BACKBONES.info(n)} for n in list_backbones(pattern)]
+
+
+def parse_backbone_spec(spec: str) -> tuple[str, int]:
+    """Split ``"name@k"`` into ``("name", k)``; no suffix gives layer ``-1``."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"A backbone spec must be a non-empty string; got {spec!r}.")
+    spec = spec.strip()
+    base, sep, tail = spec.rpartition("@")
+    if sep and tail.lstrip("-").isdigit() and base:
+        return base, int(tail)
+    return spec, -1
+
+
+def create_backbone(spec: str | Backbone, **kwargs: Any) -> Backbone:
+    """Build a backbone from a spec (see the module docstring) or pass an instance through.
+
+    A ``@layer`` suffix is accepted here and ignored (use :func:`parse_backbone_spec` to read
+    it); callers that extract features pass the layer separately.
+    """
+    if isinstance(spec, Backbone):
+        return spec
+    base, _ = parse_backbone_spec(spec)
+    if base.startswith("random:"):
+        inner = base[len("random:") :]
+        bb = create_backbone(inner, **kwargs)
+        bb.reinitialize(seed=int(kwargs.get("seed", 0)))
+        bb.name = base
+        return bb
+    for prefix, factory in _PREFIXES.items():
+        if base.startswith(prefix):
+            return factory(base[len(prefix) :], **kwargs)
+    if base not in BACKBONES:
+        raise BackboneError(
+            BACKBONES.unknown_message(base)
+            + " Any Hugging Face model works as 'hf:<id or folder>', a saved run as 'run:<folder>'."
+        )
+    bb = BACKBONES.create(base, **kwargs)
+    bb.name = base
+    return bb

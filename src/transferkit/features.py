@@ -1,0 +1,140 @@
+"""Batched feature extraction with an on-disk cache.
+
+Features are keyed by (backbone fingerprint, layer, data fingerprint): a second fit on the
+same data with the same weights reads them back instead of encoding again. Arrays are
+written in batches into a memory-mapped ``.npy`` (memory stays bounded on large inputs) and
+renamed into place only when complete, so an interrupted run never leaves a bad cache entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from .utils.fingerprint import hash_json
+
+if TYPE_CHECKING:
+    from .backbones.base import Backbone
+    from .data.dataset import Dataset
+
+__all__ = ["extract_features", "cache_dir", "iter_batches", "clear_cache"]
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """``$TRANSFERKIT_CACHE`` or ``$XDG_CACHE_HOME/transferkit`` (default ``~/.cache/transferkit``)."""
+    env = os.environ.get("TRANSFERKIT_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "transferkit"
+
+
+def clear_cache() -> int:
+    """Delete cached features; returns how many files were removed."""
+    d = cache_dir() / "features"
+    n = 0
+    if d.exists():
+        for f in d.glob("*.npy"):
+            f.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def _show_progress(progress: bool) -> bool:
+    return bool(progress) and sys.stderr.isatty()
+
+
+def iter_batches(
+    backbone: Backbone, inputs: Sequence[Any], layer: int, batch_size: int, progress: bool = False
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(indices, features)`` batch by batch; text is processed shortest-first."""
+    n = len(inputs)
+    lengths = backbone.input_lengths(inputs)
+    order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(n)
+    starts = range(0, n, batch_size)
+    if _show_progress(progress):
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc=f"encoding with {backbone.name}", unit="batch", leave=False)
+    device = backbone.device
+    for s in starts:
+        idx = order[s : s + batch_size]
+        if isinstance(inputs, np.ndarray):
+            chunk = inputs[idx]
+        else:
+            chunk = [inputs[i] for i in idx]
+        batch = backbone.preprocess(chunk)
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        feats = backbone.forward_features(batch, layer)
+        yield idx, feats.float().cpu().numpy()
+
+
+def _key(backbone: Backbone, layer: int, data_fp: str) -> str:
+    return hash_json(["features-v1", backbone.fingerprint(), int(layer), data_fp])
+
+
+def extract_features(
+    backbone: Backbone,
+    data: Dataset | Sequence[Any],
+    layer: int = -1,
+    batch_size: int = 64,
+    cache: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Features of ``data`` under ``backbone``, from the cache when the fingerprints match.
+
+    Args:
+        backbone: the encoder.
+        data: a :class:`~transferkit.data.Dataset` (cacheable) or a raw sequence of inputs.
+        layer: which feature layer (``-1``: the last).
+        batch_size: inputs per forward pass.
+        cache: read and write the on-disk cache.
+        progress: show a progress bar when writing to a terminal.
+
+    Returns:
+        ``(N, F)`` float32 array (memory-mapped, read-only, when it came from the cache).
+    """
+    from .data.dataset import Dataset
+
+    layer = backbone.check_layer(layer)
+    if not isinstance(data, Dataset) or not cache:
+        inputs = data.inputs if isinstance(data, Dataset) else data
+        return backbone.features(inputs, layer=layer, batch_size=batch_size, progress=progress)
+
+    folder = cache_dir() / "features"
+    path = folder / f"{_key(backbone, layer, data.fingerprint())}.npy"
+    if path.exists():
+        try:
+            arr = np.load(path, mmap_mode="r")
+            if arr.shape[0] == len(data):
+                log.info("features for %s/%s read from cache %s", backbone.name, data.name, path)
+                return arr
+        except (ValueError, OSError):
+            log.warning("ignoring unreadable cache entry %s", path)
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = backbone.features(data.inputs[:1], layer=layer, batch_size=1)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".npy.tmp")
+    os.close(fd)
+    try:
+        out = np.lib.format.open_memmap(
+            tmp, mode="w+", dtype=np.float32, shape=(len(data), probe.shape[1])
+        )
+        backbone.features(data.inputs, layer=layer, batch_size=batch_size, progress=progress, out=out)
+        out.flush()
+        del out
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return np.load(path, mmap_mode="r")
+

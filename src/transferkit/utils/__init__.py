@@ -1,0 +1,1 @@
+"""Small shared helpers: seeding, fingerprints, atomic file writes, parameter checks."""
