@@ -1,14 +1,37 @@
-"""transferkit: transfer learning you can measure."""
+"""transferkit: transfer learning you can measure.
+
+>>> import transferkit as tk
+>>> ds = tk.load_dataset("banking77")
+>>> model = tk.TransferClassifier(backbone="minilm-l6", strategy="probe").fit(ds.train)
+>>> model.score(ds.test)  # doctest: +SKIP
+"""
 
 __version__ = "0.1.0"
 
 from .backbones import (  # noqa: E402
     Backbone,
+    TorchBackbone,
     create_backbone,
     list_backbones,
     register_backbone,
+    register_module,
 )
-from .data import Dataset, DatasetSplits  # noqa: E402
+from .data import (  # noqa: E402
+    Dataset,
+    DatasetSplits,
+    from_arrays,
+    from_csv,
+    from_image_folder,
+    from_jsonl,
+    from_parquet,
+    from_table,
+    from_tsv,
+    list_datasets,
+    load_dataset,
+    sample_shots,
+    train_test_split,
+)
+from .estimator import TransferClassifier  # noqa: E402
 from .exceptions import (  # noqa: E402
     BackboneError,
     ConfigError,
@@ -19,7 +42,11 @@ from .exceptions import (  # noqa: E402
     TransferKitError,
 )
 from .features import extract_features  # noqa: E402
+from .heads import register_head  # noqa: E402
 from .registry import Registry  # noqa: E402
+from .runs import list_runs, load  # noqa: E402
+from .strategies import register_strategy  # noqa: E402
+from .utils.seed import seed_everything  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -33,9 +60,28 @@ __all__ = [
     "NotFittedError",
     "Registry",
     "RunError",
+    "TorchBackbone",
+    "TransferClassifier",
     "TransferKitError",
     "create_backbone",
     "extract_features",
+    "from_arrays",
+    "from_csv",
+    "from_image_folder",
+    "from_jsonl",
+    "from_parquet",
+    "from_table",
+    "from_tsv",
     "list_backbones",
+    "list_datasets",
+    "list_runs",
+    "load",
+    "load_dataset",
     "register_backbone",
+    "register_head",
+    "register_module",
+    "register_strategy",
+    "sample_shots",
+    "seed_everything",
+    "train_test_split",
 ]

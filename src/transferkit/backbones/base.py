@@ -39,12 +39,16 @@ class Backbone(nn.Module):
     modality: str = "text"
     license: str = ""
     source: str = ""
+    #: whether ``create_backbone(spec, **init_kwargs)`` rebuilds exactly these weights; when not
+    #: (random init, data-dependent buffers) a saved run stores the weights themselves
+    rebuildable: bool = True
 
     def __init__(self, name: str, num_features: int, preprocess_config: dict | None = None):
         super().__init__()
         self.name = name
         self.num_features = int(num_features)
         self.preprocess_config = dict(preprocess_config or {})
+        self.init_kwargs: dict[str, Any] = {}
 
     # --- to implement -------------------------------------------------------------------------
     def preprocess(self, inputs: Sequence[Any]) -> dict[str, torch.Tensor]:
@@ -94,6 +98,7 @@ class Backbone(nn.Module):
             if m is not self and hasattr(m, "reset_parameters"):
                 m.reset_parameters()
         self.source = f"random init (seed {seed})"
+        self.rebuildable = False
         return self
 
     # --- shared behaviour ---------------------------------------------------------------------

@@ -97,4 +97,5 @@ def create_backbone(spec: str | Backbone, **kwargs: Any) -> Backbone:
         )
     bb = BACKBONES.create(base, **kwargs)
     bb.name = base
+    bb.init_kwargs = dict(kwargs)
     return bb

@@ -1,5 +1,49 @@
 """Datasets: the in-memory form, loaders per source kind, splits, and built-in datasets."""
 
+from .builtin import (
+    data_search_paths,
+    find_shared_dataset,
+    list_datasets,
+    load_dataset,
+    read_wav,
+    register_dataset,
+)
 from .dataset import MODALITIES, Dataset, DatasetSplits
+from .images import IMAGE_EXTENSIONS, from_image_folder, verify_images
+from .loaders import (
+    from_arrays,
+    from_csv,
+    from_dataframe,
+    from_jsonl,
+    from_parquet,
+    from_table,
+    from_tsv,
+)
+from .splits import sample_fraction, sample_shots, train_test_split
+from .validate import check_labels
 
-__all__ = ["Dataset", "DatasetSplits", "MODALITIES"]
+__all__ = [
+    "Dataset",
+    "DatasetSplits",
+    "IMAGE_EXTENSIONS",
+    "MODALITIES",
+    "check_labels",
+    "data_search_paths",
+    "find_shared_dataset",
+    "from_arrays",
+    "from_csv",
+    "from_dataframe",
+    "from_image_folder",
+    "from_jsonl",
+    "from_parquet",
+    "from_table",
+    "from_tsv",
+    "list_datasets",
+    "load_dataset",
+    "read_wav",
+    "register_dataset",
+    "sample_fraction",
+    "sample_shots",
+    "train_test_split",
+    "verify_images",
+]

@@ -1,0 +1,1 @@
+"""The ``transferkit`` command line."""

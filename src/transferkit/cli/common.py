@@ -1,0 +1,103 @@
+"""Shared pieces of the CLI: data arguments, estimator arguments from docstrings, config files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..exceptions import ConfigError
+
+__all__ = ["add_data_args", "add_model_args", "data_kwargs", "model_kwargs", "apply_config",
+           "echo", "load_source"]
+
+
+def echo(msg: str = "", err: bool = False) -> None:
+    print(msg, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--text-col", help="column holding the text (CSV/TSV/JSONL/Parquet)")
+    g.add_argument("--label-col", help="column holding the label")
+    g.add_argument("--feature-cols", help="comma-separated numeric columns (tabular data)")
+    g.add_argument("--domain-col", help="column naming each row's domain")
+    g.add_argument("--skip-bad", action="store_true",
+                   help="skip unreadable images (and report how many) instead of failing")
+
+
+def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    for k in ("text_col", "label_col", "domain_col"):
+        if getattr(args, k, None):
+            kw[k] = getattr(args, k)
+    if getattr(args, "feature_cols", None):
+        kw["feature_cols"] = [c.strip() for c in args.feature_cols.split(",") if c.strip()]
+    if getattr(args, "skip_bad", False):
+        kw["skip_bad"] = True
+    return kw
+
+
+def load_source(source: str, args: argparse.Namespace):
+    """A built-in name, a file (``file.csv:domain=books``) or a folder -> DatasetSplits or Dataset."""
+    from ..data import load_dataset
+
+    return load_dataset(source, **data_kwargs(args))
+
+
+# Estimator keyword -> (flag, argparse options). The help text comes from the docstring.
+_MODEL_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "backbone": ("--backbone", {}),
+    "strategy": ("--strategy", {}),
+    "head": ("--head", {}),
+    "C": ("--C", {"type": float}),
+    "layer": ("--layer", {"type": int}),
+    "batch_size": ("--batch-size", {"type": int}),
+    "seed": ("--seed", {"type": int}),
+}
+
+
+def add_model_args(p: argparse.ArgumentParser, estimator: type, flags: dict | None = None) -> None:
+    from ..utils.docstrings import arg_docs
+
+    docs = arg_docs(estimator)
+    g = p.add_argument_group("model")
+    for dest, (flag, opts) in (flags or _MODEL_FLAGS).items():
+        g.add_argument(flag, dest=dest, default=None, help=docs.get(dest, ""), **opts)
+    g.add_argument("--no-cache", dest="cache", action="store_false", default=None,
+                   help="do not read or write the feature cache")
+
+
+def model_kwargs(args: argparse.Namespace, estimator: type) -> dict[str, Any]:
+    names = estimator._get_param_names()
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+
+
+def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; values in ``--config run.yaml`` become defaults that flags override."""
+    args = parser.parse_args(argv)
+    cfg_path = getattr(args, "config", None)
+    if not cfg_path:
+        return args
+    path = Path(cfg_path)
+    if not path.exists():
+        raise ConfigError(f"--config {cfg_path!r}: no such file. Give a YAML file of flag values.")
+    cfg = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"--config {cfg_path!r} must hold a YAML mapping of flag: value.")
+    cfg = {k.replace("-", "_"): v for k, v in cfg.items()}
+    known = set(vars(args))
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ConfigError(
+            f"--config {cfg_path!r} has keys this command does not take: {unknown}. "
+            f"Valid keys: {sorted(known - {'config', 'func'})}."
+        )
+    # Flags given on the command line win: only fill values the user left unset.
+    for k, v in cfg.items():
+        if getattr(args, k) in (None, False):
+            setattr(args, k, v)
+    return args

@@ -1,0 +1,57 @@
+"""The ``transferkit`` command: a thin shell over the library.
+
+User errors (anything derived from TransferKitError) print one line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import __version__
+from ..exceptions import TransferKitError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import demo, fit, predict, zoo
+
+    parser = argparse.ArgumentParser(
+        prog="transferkit",
+        description="Transfer learning you can measure: reuse pre-trained models on small data.",
+    )
+    parser.add_argument("--version", action="version", version=f"transferkit {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo.add_parser(sub)
+    zoo.add_parser(sub)
+    fit.add_parser(sub)
+    predict.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .common import apply_config
+
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = apply_config(parser, argv)
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except TransferKitError as e:
+        print(f"transferkit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("transferkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The CLI end to end in a temporary folder: fit, evaluate, predict, zoo, config, errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transferkit.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def b20_csv(tmp_path_factory, banking20):
+    train, test = banking20
+    d = tmp_path_factory.mktemp("cli")
+    pd.DataFrame({"query": train.inputs, "intent": train.labels}).to_csv(d / "train.csv", index=False)
+    pd.DataFrame({"query": test.inputs, "intent": test.labels}).to_csv(d / "test.csv", index=False)
+    return d
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.real_weights
+def test_fit_evaluate_predict(capsys, b20_csv, tmp_path):
+    out_dir = tmp_path / "runs" / "b20"
+    code, out, err = run_cli(capsys, "fit", b20_csv / "train.csv", "--text-col", "query",
+                             "--label-col", "intent", "--backbone", "minilm-l6", "--out", out_dir)
+    assert code == 0, err
+    assert "test accuracy" in out and str(out_dir) in out
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["accuracy"] > 0.8
+
+    code, out, err = run_cli(capsys, "evaluate", out_dir, b20_csv / "test.csv", "--text-col",
+                             "query", "--label-col", "intent", "--json")
+    assert code == 0, err
+    assert json.loads(out)["accuracy"] > 0.85
+
+    code, out, err = run_cli(capsys, "predict", out_dir, "I lost my card yesterday",
+                             "--top-k", "2", "--json")
+    assert code == 0, err
+    pred = json.loads(out.strip().splitlines()[0])
+    assert len(pred["predictions"]) == 2
+    assert 0 < pred["predictions"][0]["probability"] <= 1
+
+
+def test_fit_tabular_csv_and_config_file(capsys, tmp_path):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    df = pd.DataFrame(X, columns=[f"p{i}" for i in range(64)])
+    df["digit"] = y
+    df.to_csv(tmp_path / "digits.csv", index=False)
+    (tmp_path / "run.yaml").write_text("backbone: tabular-mlp\nhead: ridge\nlabel_col: digit\n")
+    code, out, err = run_cli(capsys, "fit", tmp_path / "digits.csv", "--config",
+                             tmp_path / "run.yaml", "--head", "knn", "--out", tmp_path / "r")
+    assert code == 0, err
+    cfg = (tmp_path / "r" / "config.yaml").read_text()
+    assert "head: knn" in cfg, "a flag on the command line must override the config file"
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["accuracy"] > 0.9
+    rows = np.asarray(X[:3])
+    pd.DataFrame(rows, columns=[f"p{i}" for i in range(64)]).to_csv(tmp_path / "new.csv", index=False)
+    code, out, err = run_cli(capsys, "predict", tmp_path / "r", tmp_path / "new.csv")
+    assert code == 0, err
+    assert [ln.split()[0] for ln in out.strip().splitlines()] == [str(v) for v in y[:3]]
+
+
+def test_zoo_lists_backbones_without_loading(capsys):
+    code, out, _ = run_cli(capsys, "zoo")
+    assert code == 0
+    assert "minilm-l6" in out and "text" in out and "Apache-2.0" in out
+    code, out, _ = run_cli(capsys, "zoo", "--json")
+    names = {r["name"] for r in json.loads(out)}
+    assert {"minilm-l6", "tabular-mlp"} <= names
+
+
+def test_user_errors_exit_2_with_one_line(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "fit", tmp_path / "missing.csv")
+    assert code == 2
+    assert err.startswith("transferkit: error:") and len(err.strip().splitlines()) == 1
+    (tmp_path / "bad.yaml").write_text("learning_rat: 3\n")
+    code, _, err = run_cli(capsys, "fit", "banking77", "--config", tmp_path / "bad.yaml")
+    assert code == 2 and "learning_rat" in err and "Valid keys" in err
+    code, _, err = run_cli(capsys, "predict", tmp_path / "norun", "hello")
+    assert code == 2 and "does not exist" in err
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    exe = [sys.executable, "-m", "transferkit.cli.main"]
+    r = subprocess.run([*exe, "fit", "banking77", "--backbone", "minilm-l7"], capture_output=True,
+                       text=True, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "Did you mean 'minilm-l6'" in r.stderr
+    r = subprocess.run([*exe, "fit", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0 and "inverse regularisation" in r.stdout

@@ -1,0 +1,56 @@
+"""Shared fixtures. The feature cache goes to a fresh temporary folder for the whole session,
+so tests never read a user's cache and always exercise the first-encode path once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("tk-cache")
+    old = os.environ.get("TRANSFERKIT_CACHE")
+    os.environ["TRANSFERKIT_CACHE"] = str(cache)
+    yield cache
+    if old is None:
+        os.environ.pop("TRANSFERKIT_CACHE", None)
+    else:
+        os.environ["TRANSFERKIT_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    import transferkit as tk
+
+    return tk.create_backbone("minilm-l6")
+
+
+@pytest.fixture(scope="session")
+def banking77():
+    import transferkit as tk
+
+    return tk.load_dataset("banking77")
+
+
+@pytest.fixture(scope="session")
+def banking20(banking77):
+    """A 20-intent Banking77 subset: 30 training queries per intent, all test queries of those intents."""
+    classes = np.unique(banking77.train.labels)[:20]
+    rng = np.random.default_rng(0)
+    tr = np.concatenate([rng.choice(np.flatnonzero(banking77.train.labels == c), 30, replace=False)
+                         for c in classes])
+    te = np.flatnonzero(np.isin(banking77.test.labels, classes))
+    return banking77.train.subset(tr, name="banking20"), banking77.test.subset(te, name="banking20")
+
+
+def shared_dataset(name: str) -> Path:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"../shared/datasets/{name} is not present in this checkout")
+    return path

@@ -1,0 +1,62 @@
+"""Probe heads on real data (scikit-learn's digits): accuracy, agreement with scikit-learn,
+exact round trip of their saved state."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+
+from transferkit import ConfigError
+from transferkit.heads import HEADS
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(0)
+    p = rng.permutation(len(y))
+    return X[p[:1200]].astype(np.float32), y[p[:1200]], X[p[1200:]].astype(np.float32), y[p[1200:]]
+
+
+@pytest.mark.parametrize("name,min_acc", [("logistic", 0.95), ("ridge", 0.90), ("svm", 0.93),
+                                          ("knn", 0.96)])
+def test_head_accuracy_and_round_trip(digits, name, min_acc):
+    Xtr, ytr, Xte, yte = digits
+    head = HEADS.create(name).fit(Xtr, ytr, 10, seed=0)
+    acc = (head.predict(Xte) == yte).mean()
+    assert acc >= min_acc, f"{name} reached {acc:.3f}"
+    proba = head.predict_proba(Xte)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    clone = type(head).from_state(head.config, {k: v.copy() for k, v in head.arrays.items()})
+    np.testing.assert_array_equal(clone.predict_proba(Xte), proba)
+
+
+def test_logistic_matches_scikit_learn_objective(digits):
+    Xtr, ytr, Xte, _ = digits
+    ours = HEADS.create("logistic", C=1.0, standardize=False, max_iter=500).fit(Xtr, ytr, 10)
+    ref = LogisticRegression(C=1.0, max_iter=5000).fit(Xtr, ytr)
+
+    def objective(W, b):  # scikit-learn's: C * sum of cross-entropies + 0.5 * ||W||^2
+        z = Xtr @ W + b
+        z = z - z.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        return -1.0 * logp[np.arange(len(ytr)), ytr].sum() + 0.5 * (W**2).sum()
+
+    ours_obj = objective(ours.arrays["coef"].astype(np.float64), ours.arrays["intercept"])
+    ref_obj = objective(ref.coef_.T, ref.intercept_)
+    assert ours_obj <= ref_obj * 1.001, (ours_obj, ref_obj)
+    assert (ours.predict(Xte) == ref.predict(Xte)).mean() >= 0.98
+
+
+def test_logistic_chooses_C_on_held_out_data(digits):
+    Xtr, ytr, _, _ = digits
+    head = HEADS.create("logistic").fit(Xtr, ytr, 10)
+    assert head.chosen["C"] in {0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0}
+    assert len(head.chosen["holdout_accuracy_by_C"]) == 7
+
+
+@pytest.mark.parametrize("name,kw", [("logistic", {"C": -1.0}), ("knn", {"k": 0}),
+                                     ("ridge", {"alpha": 0})])
+def test_bad_head_parameters_raise(name, kw):
+    with pytest.raises(ConfigError, match="must be"):
+        HEADS.create(name, **kw)
