@@ -103,7 +103,8 @@ class Dataset:
             labels=None if self.labels is None else self.labels[idx],
             domains=None if self.domains is None else self.domains[idx],
             name=name or self.name,
-            meta=dict(self.meta),
+            # A cached fingerprint belongs to the parent's inputs, not to this subset's.
+            meta={k: v for k, v in self.meta.items() if k != "fingerprint"},
         )
 
     def without_labels(self) -> Dataset:

@@ -1,0 +1,407 @@
+"""Tables into a :class:`Dataset`: CSV, TSV, JSON lines, Parquet and pandas frames.
+
+Column roles, when not given:
+
+* label: the first of ``label, labels, category, class, target, y`` present (any case);
+  none present means unlabelled data (``meta["labelled"] is False``).
+* domain: a column named ``domain``.
+* input: with ``feature_cols`` the data are tabular; with ``text_col`` they are text;
+  otherwise a single string column is the text, and all-numeric columns are tabular features.
+
+Keyword names mirror the CLI flags (``--text-col`` is ``text_col``). In-memory arrays are
+loaded by :func:`~transferkit.data.arrays.from_arrays` (re-exported here).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import ConfigError, DataError
+from .arrays import from_arrays
+from .dataset import Dataset
+from .readers import read_table, table_format, table_stem
+from .validate import (
+    check_finite_features,
+    clean_labels,
+    format_items,
+    require_path,
+    rows_phrase,
+    text_values,
+)
+
+__all__ = [
+    "from_table",
+    "from_csv",
+    "from_tsv",
+    "from_jsonl",
+    "from_parquet",
+    "from_dataframe",
+    "from_arrays",
+    "LABEL_COLUMNS",
+]
+
+log = logging.getLogger(__name__)
+
+LABEL_COLUMNS = ("label", "labels", "category", "class", "target", "y")
+DOMAIN_COLUMNS = ("domain",)
+# When several string columns could be the text, these names win, in this order.
+TEXT_COLUMNS = ("text", "sentence", "review_text", "review", "content", "document", "utterance")
+
+
+def from_table(
+    path: str | os.PathLike,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    feature_cols: Sequence[str] | None = None,
+    domain_col: str | None = None,
+    name: str | None = None,
+    sep: str | None = None,
+    modality: str | None = None,
+    encoding: str = "utf-8",
+) -> Dataset:
+    """Load a table, choosing the reader from the file suffix.
+
+    Args:
+        path: a ``.csv``, ``.tsv``, ``.jsonl``/``.json`` (JSON lines or a list of records) or
+            ``.parquet`` file; CSV/TSV/JSON may be compressed (``.csv.gz``).
+        text_col: the text column (or, with ``modality="image"``, a column of image paths
+            relative to the table's folder).
+        label_col: the label column; see the module docstring for the default.
+        feature_cols: numeric columns to use as tabular features.
+        domain_col: a column of domain names (``"books"``, ``"dvd"``...).
+        name: the dataset name; defaults to the file stem.
+        sep: the field separator for CSV/TSV (default ``","`` / ``"\\t"``).
+        modality: ``"text"``, ``"tabular"`` or ``"image"`` to override the detection.
+        encoding: the text encoding of the file.
+
+    Returns:
+        The loaded dataset; ``meta`` records the source and the column roles.
+
+    Raises:
+        DataError: missing or empty file, unknown suffix, missing column, undecodable text,
+            empty text cells, non-finite features, missing labels.
+    """
+    p = require_path(path, "file")
+    fmt = table_format(p)
+    if sep is not None and fmt not in ("csv", "tsv"):
+        raise ConfigError(
+            f"sep= applies to CSV and TSV files only; got sep={sep!r} for {str(p)!r}."
+        )
+    return _from_format(
+        fmt, p, text_col, label_col, feature_cols, domain_col, name, sep, modality, encoding
+    )
+
+
+def from_csv(
+    path: str | os.PathLike,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    feature_cols: Sequence[str] | None = None,
+    domain_col: str | None = None,
+    name: str | None = None,
+    sep: str | None = None,
+    modality: str | None = None,
+    encoding: str = "utf-8",
+) -> Dataset:
+    """Load a comma-separated file; arguments as :func:`from_table`."""
+    return _from_format(
+        "csv", path, text_col, label_col, feature_cols, domain_col, name, sep, modality, encoding
+    )
+
+
+def from_tsv(
+    path: str | os.PathLike,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    feature_cols: Sequence[str] | None = None,
+    domain_col: str | None = None,
+    name: str | None = None,
+    sep: str | None = None,
+    modality: str | None = None,
+    encoding: str = "utf-8",
+) -> Dataset:
+    """Load a tab-separated file; arguments as :func:`from_table`."""
+    return _from_format(
+        "tsv", path, text_col, label_col, feature_cols, domain_col, name, sep, modality, encoding
+    )
+
+
+def from_jsonl(
+    path: str | os.PathLike,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    feature_cols: Sequence[str] | None = None,
+    domain_col: str | None = None,
+    name: str | None = None,
+    modality: str | None = None,
+    encoding: str = "utf-8",
+) -> Dataset:
+    """Load JSON lines (one object per line) or a JSON list of objects; see :func:`from_table`."""
+    return _from_format(
+        "jsonl", path, text_col, label_col, feature_cols, domain_col, name, None, modality, encoding
+    )
+
+
+def from_parquet(
+    path: str | os.PathLike,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    feature_cols: Sequence[str] | None = None,
+    domain_col: str | None = None,
+    name: str | None = None,
+    modality: str | None = None,
+) -> Dataset:
+    """Load a Parquet file (needs ``pyarrow``); arguments as :func:`from_table`."""
+    return _from_format(
+        "parquet",
+        path,
+        text_col,
+        label_col,
+        feature_cols,
+        domain_col,
+        name,
+        None,
+        modality,
+        "utf-8",
+    )
+
+
+def from_dataframe(
+    df: pd.DataFrame,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    feature_cols: Sequence[str] | None = None,
+    domain_col: str | None = None,
+    name: str = "dataframe",
+    modality: str | None = None,
+) -> Dataset:
+    """Build a dataset from a pandas ``DataFrame`` with the same column rules as the files."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"Expected a pandas DataFrame; got {type(df).__name__}.")
+    return _frame_to_dataset(
+        df.reset_index(drop=True),
+        text_col,
+        label_col,
+        feature_cols,
+        domain_col,
+        modality,
+        name=name,
+        source="dataframe",
+        base_dir=None,
+    )
+
+
+def _from_format(
+    fmt, path, text_col, label_col, feature_cols, domain_col, name, sep, modality, encoding
+) -> Dataset:
+    p = require_path(path, "file")
+    df = read_table(p, fmt, sep, encoding)
+    ds = _frame_to_dataset(
+        df,
+        text_col,
+        label_col,
+        feature_cols,
+        domain_col,
+        modality,
+        name=name or table_stem(p),
+        source=str(p),
+        base_dir=p.parent,
+    )
+    ds.meta["format"] = fmt
+    return ds
+
+
+# ----------------------------------------------------------------------------- column roles
+
+
+def _find_column(columns: list[str], wanted: str, role: str, source: str) -> str:
+    if wanted in columns:
+        return wanted
+    folded = {c.lower(): c for c in columns}
+    if str(wanted).lower() in folded:
+        return folded[str(wanted).lower()]
+    import difflib
+
+    close = difflib.get_close_matches(str(wanted), columns, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    if len(columns) == 1 and any(ch in columns[0] for ch in "\t;|,"):
+        hint += (
+            " The whole header was read as one column: the file may use another separator "
+            "(sep=...)."
+        )
+    raise DataError(
+        f"Expected a {role} column {wanted!r} in {source}; got columns {columns}.{hint} "
+        f"Fix: pass {role}_col= with one of these names."
+    )
+
+
+def _default_column(columns: list[str], names: Sequence[str]) -> str | None:
+    folded = {c.lower(): c for c in columns}
+    for n in names:
+        if n in columns:
+            return n
+        if n in folded:
+            return folded[n]
+    return None
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+
+
+def _numeric_like(s: pd.Series) -> bool:
+    """A string column whose cells are mostly numbers: numeric data with a few bad cells."""
+    if _is_numeric(s):
+        return True
+    filled = s.dropna()
+    filled = filled[filled.astype(str).str.strip() != ""]
+    if len(filled) == 0:
+        return False
+    return pd.to_numeric(filled, errors="coerce").notna().mean() >= 0.5
+
+
+def _frame_to_dataset(
+    df, text_col, label_col, feature_cols, domain_col, modality, *, name, source, base_dir
+) -> Dataset:
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
+    where = repr(source) if source != "dataframe" else "the DataFrame"
+    if modality is not None and modality not in ("text", "tabular", "image"):
+        raise DataError(
+            f"Expected modality 'text', 'tabular' or 'image' for a table; got {modality!r}. "
+            "Audio is loaded with load_dataset('fsdd') or from_arrays(waveforms, sample_rate=...)."
+        )
+    meta: dict[str, Any] = {"source": source}
+
+    if label_col is not None:
+        label_col = _find_column(columns, label_col, "label", where)
+    else:
+        label_col = _default_column(columns, LABEL_COLUMNS)
+    if domain_col is not None:
+        domain_col = _find_column(columns, domain_col, "domain", where)
+    else:
+        domain_col = _default_column(columns, DOMAIN_COLUMNS)
+    taken = {label_col, domain_col}
+    rest = [c for c in columns if c not in taken]
+
+    if feature_cols is not None:
+        if isinstance(feature_cols, str):
+            feature_cols = [feature_cols]
+        feature_cols = [_find_column(columns, c, "feature", where) for c in feature_cols]
+        if modality not in (None, "tabular"):
+            raise DataError(f"feature_cols= gives tabular data; got modality={modality!r} too.")
+        modality = "tabular"
+    elif text_col is not None:
+        text_col = _find_column(columns, text_col, "text", where)
+        if modality == "tabular":
+            raise DataError(
+                "text_col= gives text data; got modality='tabular' too. Use feature_cols=."
+            )
+        modality = modality or "text"
+    else:
+        if not rest:
+            raise DataError(
+                f"Expected at least one input column besides the label in {where}; got only "
+                f"{columns}. Fix: add the text or feature columns."
+            )
+        strings = [c for c in rest if not _numeric_like(df[c])]
+        if modality == "tabular" or (modality is None and not strings):
+            modality, feature_cols = "tabular", rest
+        else:
+            text_col = _pick_text_column(strings or rest, where)
+            modality = modality or "text"
+            ignored = [c for c in rest if c != text_col]
+            if ignored:
+                meta["ignored_columns"] = ignored
+                log.info("%s: using %r as text; ignoring columns %s", name, text_col, ignored)
+
+    if modality == "tabular":
+        x: Any = _tabular_frame(df, feature_cols, where)
+        meta["feature_cols"] = list(feature_cols)
+    elif modality == "image":
+        from .images import verify_images
+
+        paths = text_values(df[text_col].tolist(), f"path column {text_col!r} of {where}", 1)
+        base = Path(base_dir) if base_dir is not None else Path(".")
+        x = [str(base / q) if not os.path.isabs(q) else q for q in paths]
+        missing = [q for q in x if not os.path.isfile(q)]
+        if missing:
+            raise DataError(
+                f"Expected image files for every row of {where}; got {len(missing)} missing: "
+                f"{format_items(missing, 3)}. Paths are relative to the table's folder."
+            )
+        verify_images(x, root=base, raise_on_bad=True)
+        meta["text_col"] = text_col
+    else:
+        x = text_values(df[text_col].tolist(), f"text column {text_col!r} of {where}", 1)
+        meta["text_col"] = text_col
+
+    labels = None
+    if label_col is not None:
+        labels = clean_labels(df[label_col].to_numpy(), f"label column {label_col!r} of {where}", 1)
+        meta["label_col"] = label_col
+    else:
+        log.info(
+            "%s: no label column (looked for %s); the data are unlabelled", name, LABEL_COLUMNS
+        )
+    meta["labelled"] = labels is not None
+    domains = None
+    if domain_col is not None:
+        col = df[domain_col]
+        if col.isna().any():
+            bad = np.flatnonzero(col.isna().to_numpy())
+            raise DataError(
+                f"Expected a domain for every row in column {domain_col!r} of {where}; got "
+                f"{len(bad)} empty at {rows_phrase(bad)}. Fix: fill them in."
+            )
+        domains = col.astype(str).to_numpy().astype(str)
+        meta["domain_col"] = domain_col
+    return Dataset(x, labels, modality, name, domains, meta)
+
+
+def _pick_text_column(candidates: list[str], where: str) -> str:
+    if len(candidates) == 1:
+        return candidates[0]
+    preferred = _default_column(candidates, TEXT_COLUMNS)
+    if preferred is not None:
+        return preferred
+    raise DataError(
+        f"Expected one text column in {where}; got several candidates {candidates}. "
+        f"Fix: pass text_col= (one of them), or feature_cols=[...] for tabular data."
+    )
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def _tabular_frame(df: pd.DataFrame, feature_cols: Sequence[str], where: str) -> np.ndarray:
+    if not feature_cols:
+        raise DataError(f"Expected at least one feature column in {where}; got none.")
+    cols = {}
+    wordy = []
+    for c in feature_cols:
+        s = df[c]
+        if _is_numeric(s):
+            cols[c] = s.astype("float64")
+        elif _numeric_like(s):
+            # Bad cells become NaN and are reported below, with their rows.
+            cols[c] = pd.to_numeric(s, errors="coerce").astype("float64")
+        else:
+            wordy.append(c)
+    if wordy:
+        examples = {c: df[c].dropna().astype(str).head(2).tolist() for c in wordy[:3]}
+        raise DataError(
+            f"Expected numeric feature columns in {where}; got non-numeric columns {wordy} "
+            f"(e.g. {examples}). Fix: encode them as numbers, leave them out with "
+            "feature_cols=[...], or pass text_col= for text."
+        )
+    x = np.column_stack([cols[c].to_numpy() for c in feature_cols]).astype(np.float32)
+    check_finite_features(x, list(feature_cols), f"feature columns of {where}", base=1)
+    return x

@@ -1,0 +1,211 @@
+"""Raw table files into pandas frames, with messages that name the file, line and fix.
+
+Only empty cells count as missing: ``"NA"``, ``"None"`` or ``"null"`` can be real text or
+labels. A file in the wrong encoding gets a message naming the offending line and byte and
+the ``encoding=`` keyword that reads it.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import ConfigError, DataError
+
+__all__ = ["TABLE_SUFFIXES", "read_table", "table_format", "table_stem"]
+
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+# Compressed tables are read transparently; the suffix before these names the format.
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_COMPRESSION = tuple(_OPENERS)
+
+
+def _read_bytes(p: Path) -> bytes:
+    with _OPENERS.get(p.suffix.lower(), open)(p, "rb") as f:
+        return f.read()
+
+
+def table_stem(p: Path) -> str:
+    """The file name without table and compression suffixes (``a.csv.gz`` → ``a``)."""
+    name = p.name
+    for suf in _COMPRESSION + tuple(TABLE_SUFFIXES):
+        if name.lower().endswith(suf):
+            name = name[: -len(suf)]
+    return name or p.name
+
+
+def table_format(p: Path) -> str:
+    """``"csv"``, ``"tsv"``, ``"jsonl"`` or ``"parquet"`` from the suffix; raises otherwise."""
+    if p.is_dir():
+        raise DataError(
+            f"Expected a table file; got the folder {str(p)!r}. Fix: pass a file, or use "
+            "load_dataset(folder) / from_image_folder(folder) for folders."
+        )
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes = suffixes[:-1]
+    suf = suffixes[-1] if suffixes else ""
+    if suf not in TABLE_SUFFIXES:
+        raise DataError(
+            f"Expected a table file ending in {', '.join(sorted(TABLE_SUFFIXES))}; got "
+            f"{p.name!r}. Fix: rename the file, or call from_csv / from_tsv / from_jsonl / "
+            "from_parquet directly if you know its format."
+        )
+    return TABLE_SUFFIXES[suf]
+
+
+def read_table(p: Path, fmt: str, sep: str | None, encoding: str) -> pd.DataFrame:
+    """Read an existing file of format ``fmt`` into a frame with string column names.
+
+    Raises:
+        DataError: a folder, an empty file, no rows, bad encoding, or unparseable content.
+    """
+    if p.is_dir():
+        table_format(p)  # raises with the folder message
+    if p.stat().st_size == 0:
+        raise DataError(
+            f"Expected a {fmt.upper()} file with a header and rows; got an empty file "
+            f"{str(p)!r} (0 bytes). Fix: check that the file was written completely."
+        )
+    if fmt in ("csv", "tsv"):
+        df = _read_csv(
+            p, fmt, sep if sep is not None else ("," if fmt == "csv" else "\t"), encoding
+        )
+    elif fmt == "jsonl":
+        df = _read_json_records(p, encoding)
+    else:
+        df = _read_parquet(p)
+    if len(df) == 0:
+        raise DataError(
+            f"Expected at least one row in {str(p)!r}; got none (columns: {list(df.columns)}). "
+            "Fix: check that the file was written completely."
+        )
+    df.columns = [str(c) for c in df.columns]
+    return df
+
+
+def _read_csv(p: Path, fmt: str, sep: str, encoding: str) -> pd.DataFrame:
+    try:
+        # Only empty cells are missing: "NA", "None" or "null" can be real text or labels.
+        return pd.read_csv(
+            p, sep=sep, encoding=encoding, keep_default_na=False, na_values=[""], low_memory=False
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"Expected a {fmt.upper()} file with a header and rows; got only blank lines in "
+            f"{str(p)!r}."
+        ) from None
+    except UnicodeDecodeError:
+        raise _decode_error(p, encoding, "from_" + fmt) from None
+    except LookupError:
+        raise ConfigError(
+            f"Unknown encoding={encoding!r}; try 'utf-8', 'latin-1' or 'cp1252'."
+        ) from None
+    except pd.errors.ParserError as e:
+        raise DataError(
+            f"Expected a well-formed {fmt.upper()} file with separator {sep!r}; could not parse "
+            f"{str(p)!r}: {str(e).strip()}. Fix: check the separator (sep=...) and the quoting."
+        ) from None
+
+
+def _read_text(p: Path, encoding: str) -> str:
+    data = _read_bytes(p)
+    try:
+        # utf-8-sig drops a byte-order mark, which a plain utf-8 decode would keep as text.
+        return data.decode(
+            "utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding
+        )
+    except UnicodeDecodeError as e:
+        raise _decode_error(p, encoding, "from_jsonl", data, e) from None
+    except LookupError:
+        raise ConfigError(
+            f"Unknown encoding={encoding!r}; try 'utf-8', 'latin-1' or 'cp1252'."
+        ) from None
+
+
+def _read_json_records(p: Path, encoding: str) -> pd.DataFrame:
+    text = _read_text(p, encoding)
+    if text.lstrip().startswith("["):
+        # A JSON array of records rather than JSON lines.
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataError(
+                f"Expected valid JSON in {str(p)!r}; got an error at line {e.lineno}: {e.msg}."
+            ) from None
+        start_lines = list(range(1, len(records) + 1))
+    else:
+        records, start_lines = [], []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise DataError(
+                    f"Expected one JSON object per line in {str(p)!r}; line {i} is not valid JSON "
+                    f"({e.msg} at column {e.colno}): {line[:80]!r}. Fix that line."
+                ) from None
+            start_lines.append(i)
+    if not records:
+        raise DataError(f"Expected JSON records in {str(p)!r}; got none (the file is blank).")
+    bad = [ln for ln, r in zip(start_lines, records, strict=True) if not isinstance(r, dict)]
+    if bad:
+        raise DataError(
+            f'Expected every record in {str(p)!r} to be a JSON object ({{"text": ..., '
+            f'"label": ...}}); got something else at line(s) {", ".join(map(str, bad[:5]))}.'
+        )
+    return pd.DataFrame.from_records(records)
+
+
+def _read_parquet(p: Path) -> pd.DataFrame:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise DataError(
+            f"Reading {str(p)!r} needs pyarrow, which is not installed. Fix: "
+            "pip install 'transferkit[parquet]'."
+        ) from None
+    try:
+        return pd.read_parquet(p)
+    except (OSError, ValueError) as e:
+        raise DataError(f"Expected a Parquet file at {str(p)!r}; could not read it: {e}.") from None
+
+
+def _decode_error(
+    p: Path,
+    encoding: str,
+    fn: str,
+    data: bytes | None = None,
+    err: UnicodeDecodeError | None = None,
+) -> DataError:
+    if data is None:
+        data = _read_bytes(p)
+    if err is None:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as e:
+            err = e
+    where = ""
+    if err is not None:
+        line = data.count(b"\n", 0, err.start) + 1
+        where = f" (line {line}: byte 0x{data[err.start]:02x} is not valid {encoding})"
+    return DataError(
+        f"Expected {encoding}-encoded text in {str(p)!r}; got bytes in another encoding{where}. "
+        f"Fix: re-save the file as UTF-8, or pass its encoding, e.g. {fn}(path, "
+        "encoding='latin-1') (or 'cp1252')."
+    )
