@@ -44,6 +44,7 @@ from .exceptions import (  # noqa: E402
 from .features import extract_features  # noqa: E402
 from .heads import register_head  # noqa: E402
 from .registry import Registry  # noqa: E402
+from .report import render_report, write_report  # noqa: E402
 from .runs import list_runs, load  # noqa: E402
 from .strategies import register_strategy  # noqa: E402
 from .utils.seed import seed_everything  # noqa: E402
@@ -81,7 +82,9 @@ __all__ = [
     "register_head",
     "register_module",
     "register_strategy",
+    "render_report",
     "sample_shots",
     "seed_everything",
     "train_test_split",
+    "write_report",
 ]

@@ -12,9 +12,13 @@ from .registry import (
 
 # Importing the modules registers their backbones.
 from . import text  # noqa: E402,F401  isort: skip
+from . import custom, tabular, text  # noqa: E402,F401  isort: skip
+from .custom import TorchBackbone, register_module  # noqa: E402
 
 __all__ = [
     "Backbone",
+    "TorchBackbone",
+    "register_module",
     "BACKBONES",
     "backbone_catalogue",
     "create_backbone",

@@ -10,6 +10,7 @@ from typing import Any
 from ..data import Dataset, DatasetSplits
 from ..estimator import TransferClassifier
 from .common import add_data_args, add_model_args, echo, load_source, model_kwargs
+from .report import add_report_flag, auto_report
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
     add_model_args(p, TransferClassifier)
+    add_report_flag(p)
     p.set_defaults(func=run)
 
 
@@ -72,4 +74,5 @@ def run(args: argparse.Namespace) -> int:
         echo(f"test accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
              f"(n={metrics['n']})")
     echo(f"saved run to {out}")
+    auto_report(args, out)
     return 0

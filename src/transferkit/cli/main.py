@@ -17,6 +17,7 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     from . import demo, fit, predict, zoo
+    from . import report as report_cmd
 
     parser = argparse.ArgumentParser(
         prog="transferkit",
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_parser(sub)
     fit.add_parser(sub)
     predict.add_parsers(sub)
+    report_cmd.add_parsers(sub)
     return parser
 
 

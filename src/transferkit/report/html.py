@@ -1,0 +1,91 @@
+"""Small HTML building blocks. Every string that comes from a record goes through :func:`esc`."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = ["esc", "fmt", "table", "kv_table", "section", "note", "figure", "is_number",
+           "json_block"]
+
+
+def esc(value: Any) -> str:
+    """``value`` as text, HTML-escaped (quotes included, so it is safe inside attributes too)."""
+    return html.escape(value if isinstance(value, str) else str(value), quote=True)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number as the report shows it (escaped): ints with separators, floats to ``digits``.
+
+    Very small or very large floats use scientific notation, so a p-value of 1e-7 or a
+    learning rate of 3e-4 keeps its information.
+    """
+    if value is None:
+        return "&ndash;"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        if math.isinf(value):
+            return "&infin;" if value > 0 else "&minus;&infin;"
+        if value == 0:
+            return "0"
+        if abs(value) < 10 ** (-min(digits, 3)) or abs(value) >= 1e6:
+            return f"{value:.{max(digits - 2, 1)}e}"
+        if float(value).is_integer() and abs(value) >= 1000:
+            return f"{int(value):,}"
+        return f"{value:.{digits}f}"
+    if isinstance(value, (list, tuple, dict)):
+        return esc(json.dumps(value, default=str))
+    return esc(value)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "",
+          raw: bool = False) -> str:
+    """A table; cells are formatted with :func:`fmt` unless ``raw`` (already-safe HTML)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f'<td class="{"num" if is_number(v) else ""}">{v if raw else fmt(v)}</td>' for v in row
+        )
+        body.append(f"<tr>{cells}</tr>")
+    cls_attr = f' class="{esc(cls)}"' if cls else ""
+    return f"<table{cls_attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def kv_table(mapping: Mapping[str, Any]) -> str:
+    """A two-column key / value table; nested values are shown as compact JSON."""
+    rows = "".join(
+        f"<tr><th>{esc(k)}</th><td>{fmt(v)}</td></tr>" for k, v in mapping.items()
+    )
+    return f'<table class="kv"><tbody>{rows}</tbody></table>'
+
+
+def section(anchor: str, title: str, body: str, intro: str = "") -> str:
+    intro_html = f'<p class="intro">{intro}</p>' if intro else ""
+    return (f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>{intro_html}{body}</section>')
+
+
+def note(text: str, kind: str = "info") -> str:
+    """A callout; ``text`` must already be safe HTML."""
+    return f'<div class="note {esc(kind)}">{text}</div>'
+
+
+def figure(img_html: str, caption: str) -> str:
+    return f"<figure>{img_html}<figcaption>{caption}</figcaption></figure>"
+
+
+def json_block(value: Any, summary: str) -> str:
+    text = json.dumps(value, indent=2, default=str, sort_keys=False)
+    return f"<details><summary>{esc(summary)}</summary><pre>{esc(text)}</pre></details>"
