@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/transferkit demo
 
 test: $(STAMP)
+	bash scripts/install_browser.sh
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900
 
 lint: $(STAMP)
