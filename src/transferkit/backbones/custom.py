@@ -44,7 +44,8 @@ class TorchBackbone(Backbone):
         groups: Sequence[str] | None = None,
         name: str = "custom",
     ) -> None:
-        super().__init__(name, num_features, {"kind": "torch-module", "class": type(module).__name__})
+        config = {"kind": "torch-module", "class": type(module).__name__}
+        super().__init__(name, num_features, config)
         self.modality = modality
         self.module = module
         self._preprocess = preprocess or _default_preprocess

@@ -89,7 +89,9 @@ def create_backbone(spec: str | Backbone, **kwargs: Any) -> Backbone:
         return bb
     for prefix, factory in _PREFIXES.items():
         if base.startswith(prefix):
-            return factory(base[len(prefix) :], **kwargs)
+            bb = factory(base[len(prefix) :], **kwargs)
+            bb.init_kwargs = dict(kwargs)
+            return bb
     if base not in BACKBONES:
         raise BackboneError(
             BACKBONES.unknown_message(base)

@@ -42,7 +42,7 @@ class TabularMLP(Backbone):
         dims = (self.in_features, *hidden)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.Linear(a, b), nn.LayerNorm(b), nn.GELU(), nn.Dropout(dropout))
-            for a, b in zip(dims[:-1], dims[1:])
+            for a, b in zip(dims[:-1], dims[1:], strict=True)
         )
         self.register_buffer("input_mean", torch.zeros(self.in_features))
         self.register_buffer("input_scale", torch.ones(self.in_features))
