@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from .utils.fingerprint import hash_json
 
@@ -57,9 +56,18 @@ def _show_progress(progress: bool) -> bool:
 def iter_batches(
     backbone: Backbone, inputs: Sequence[Any], layer: int, batch_size: int, progress: bool = False
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(indices, features)`` batch by batch; text is processed shortest-first."""
+    """Yield ``(indices, features)`` batch by batch; text is processed shortest-first.
+
+    A backbone with a ``pretokenize(inputs)`` method (text backbones) has the whole input
+    tokenised once: batches are sorted by true token length (so each pads to its own longest
+    input) and collated from those tokens, with no second tokenisation. Otherwise inputs are
+    sorted by :meth:`~transferkit.backbones.base.Backbone.input_lengths` and each batch goes
+    through ``preprocess``.
+    """
     n = len(inputs)
-    lengths = backbone.input_lengths(inputs)
+    pretokenize = getattr(backbone, "pretokenize", None)
+    encoded = pretokenize(inputs) if callable(pretokenize) and n else None
+    lengths = encoded.lengths if encoded is not None else backbone.input_lengths(inputs)
     order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(n)
     starts = range(0, n, batch_size)
     if _show_progress(progress):
@@ -69,11 +77,11 @@ def iter_batches(
     device = backbone.device
     for s in starts:
         idx = order[s : s + batch_size]
-        if isinstance(inputs, np.ndarray):
-            chunk = inputs[idx]
+        if encoded is not None:
+            batch = encoded.collate(idx)
         else:
-            chunk = [inputs[i] for i in idx]
-        batch = backbone.preprocess(chunk)
+            chunk = inputs[idx] if isinstance(inputs, np.ndarray) else [inputs[i] for i in idx]
+            batch = backbone.preprocess(chunk)
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         feats = backbone.forward_features(batch, layer)
         yield idx, feats.float().cpu().numpy()

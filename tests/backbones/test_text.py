@@ -1,0 +1,163 @@
+"""``minilm-l6`` (all-MiniLM-L6-v2, bundled): loads offline, 384-d, same embeddings as
+sentence-transformers, intermediate layers, input order kept through length sorting, layer
+groups, and the inference-only fast forward agreeing with the Hugging Face forward while the
+training path (gradients, dropout) still goes through the Hugging Face forward."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+import transferkit as tk
+from transferkit.backbones.text import HFTextBackbone
+
+pytestmark = pytest.mark.real_weights
+
+SENTENCES = [
+    "How do I top up my card?",
+    "my card was declined at the shop",
+    "Why is there an extra fee on my statement?",
+    "I want to change my PIN",
+    "hi",
+    "The exchange rate you used for my transfer from GBP to EUR looks wrong, can you check it?",
+    "Where is my new card? I ordered it two weeks ago and it still has not arrived.",
+    "cash withdrawal not recognised",
+    "Can I get a virtual card for online shopping only?",
+    # over 256 tokens: truncated the same way by both
+    "please help me with my account " * 60,
+]
+SHORT = SENTENCES[:-1]
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def _hf_features(backbone: HFTextBackbone, inputs, layer: int = -1) -> np.ndarray:
+    """The same features through the plain Hugging Face forward (no fast path)."""
+    backbone.fast_inference = False
+    try:
+        return backbone.features(inputs, layer=layer)
+    finally:
+        backbone.fast_inference = True
+
+
+def test_loads_offline_384d(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    b = tk.create_backbone("minilm-l6")
+    assert isinstance(b, HFTextBackbone)
+    assert b.num_features == 384 and b.modality == "text"
+    assert b.num_feature_layers == 7
+    f = b.features(SENTENCES[:3])
+    assert f.shape == (3, 384) and f.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, atol=1e-5)
+
+
+def test_matches_sentence_transformers(minilm):
+    st = pytest.importorskip("sentence_transformers")
+    from transferkit.backbones.text import minilm_l6_path
+
+    peer = st.SentenceTransformer(str(minilm_l6_path()), device="cpu")
+    ref = peer.encode(SENTENCES, batch_size=4, show_progress_bar=False)
+    ours = minilm.features(SENTENCES, batch_size=4)
+    assert _cos(ours, ref).min() > 0.9999
+
+
+@pytest.mark.parametrize("layer", [-1, 0, 3])
+def test_fast_forward_matches_hf_forward(minilm, layer):
+    fast = minilm.features(SENTENCES, layer=layer, batch_size=4)
+    slow = _hf_features(minilm, SENTENCES, layer=layer)
+    assert _cos(fast, slow).min() > 0.99999
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+
+
+def test_intermediate_layers_differ(minilm):
+    feats = [minilm.features(SHORT, layer=k) for k in range(minilm.num_feature_layers)]
+    assert all(f.shape == (len(SHORT), 384) for f in feats)
+    for i in range(len(feats)):
+        for j in range(i + 1, len(feats)):
+            assert np.abs(feats[i] - feats[j]).max() > 1e-2, (i, j)
+    np.testing.assert_allclose(feats[-1], minilm.features(SHORT, layer=-1), atol=1e-6)
+
+
+def test_output_order_is_input_order(minilm):
+    rng = np.random.default_rng(0)
+    inputs = [SHORT[i] for i in rng.permutation(len(SHORT))] + ["hi", "hi there"]
+    batched = minilm.features(inputs, batch_size=3)  # sorted by length inside
+    one_by_one = np.stack([minilm.features([s])[0] for s in inputs])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
+    # numpy arrays of strings go the same way
+    np.testing.assert_allclose(minilm.features(np.array(inputs), batch_size=5), batched, atol=1e-5)
+
+
+def test_pretokenized_batches_equal_preprocess(minilm):
+    enc = minilm.pretokenize(SENTENCES)
+    idx = np.array([4, 0, 9, 2])
+    got = enc.collate(idx)
+    want = minilm.preprocess([SENTENCES[i] for i in idx])
+    assert set(got) == set(want)
+    for k in want:
+        assert torch.equal(got[k], want[k]), k
+    masks = minilm.preprocess(SENTENCES)["attention_mask"]
+    assert enc.lengths.tolist() == masks.sum(1).tolist()
+    assert minilm.features([]).shape == (0, 384)
+
+
+def test_layer_groups_cover_encoder(minilm):
+    groups = minilm.layer_groups()
+    assert [n for n, _ in groups] == ["embeddings"] + [f"layer.{i}" for i in range(6)]
+    covered = {id(p) for _, m in groups for p in m.parameters()}
+    missing = [n for n, p in minilm.model.named_parameters() if id(p) not in covered]
+    assert all(n.startswith("pooler.") for n in missing), missing
+
+
+def test_training_path_has_gradients():
+    b = tk.create_backbone("minilm-l6")
+    b.train()
+    batch = b.preprocess(SENTENCES[:4])
+    out = b.forward_features(batch)
+    assert out.shape == (4, 384) and out.requires_grad
+    (out * torch.randn_like(out)).sum().backward()
+    for name, group in b.layer_groups():
+        grads = [p.grad for p in group.parameters() if p.requires_grad]
+        assert grads and all(g is not None for g in grads), name
+        assert any(g.abs().sum() > 0 for g in grads), name
+    # dropout is active in training mode even without gradients: the fast path stays off
+    with torch.no_grad():
+        assert not torch.allclose(b.forward_features(batch), b.forward_features(batch))
+    # eval mode with gradients: the Hugging Face forward, same numbers as the fast one
+    b.eval()
+    with_grad = b.forward_features(batch, layer=2)
+    assert with_grad.requires_grad
+    with torch.inference_mode():
+        fast = b.forward_features(batch, layer=2)
+    torch.testing.assert_close(with_grad.detach(), fast, atol=1e-4, rtol=1e-4)
+
+
+def test_fast_path_follows_weight_updates(minilm):
+    b = copy.deepcopy(minilm)
+    before = b.features(SENTENCES[:5])
+    with torch.no_grad():
+        b.model.encoder.layer[3].output.dense.weight.mul_(0.5)
+        b.model.embeddings.word_embeddings.weight.add_(0.01)
+    after = b.features(SENTENCES[:5])
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, _hf_features(b, SENTENCES[:5]), atol=1e-4)
+    # and after an optimiser step taken in training mode
+    b.train()
+    opt = torch.optim.SGD(b.parameters(), lr=0.5)
+    b.forward_features(b.preprocess(SENTENCES[:3])).sum().backward()
+    opt.step()
+    stepped = b.features(SENTENCES[:5])
+    assert np.abs(stepped - after).max() > 1e-4
+    np.testing.assert_allclose(stepped, _hf_features(b, SENTENCES[:5]), atol=1e-4)
+
+
+def test_torch_matmul_fallback_matches(minilm):
+    b = copy.deepcopy(minilm)
+    b.linear_backend = "torch"
+    np.testing.assert_allclose(b.features(SHORT), minilm.features(SHORT), atol=1e-4)
