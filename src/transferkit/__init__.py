@@ -8,6 +8,7 @@
 
 __version__ = "0.1.0"
 
+from .adapt import DomainAdapter  # noqa: E402
 from .backbones import (  # noqa: E402
     Backbone,
     TorchBackbone,
@@ -42,10 +43,13 @@ from .exceptions import (  # noqa: E402
     TransferKitError,
 )
 from .features import extract_features  # noqa: E402
+from .fewshot import ZeroShotClassifier  # noqa: E402
 from .heads import register_head  # noqa: E402
 from .registry import Registry  # noqa: E402
 from .report import render_report, write_report  # noqa: E402
 from .runs import list_runs, load  # noqa: E402
+from .select import rank  # noqa: E402
+from .shift import ShiftResult, shift  # noqa: E402
 from .strategies import register_strategy  # noqa: E402
 from .utils.seed import seed_everything  # noqa: E402
 
@@ -57,13 +61,16 @@ __all__ = [
     "DataError",
     "Dataset",
     "DatasetSplits",
+    "DomainAdapter",
     "NegativeTransferWarning",
     "NotFittedError",
     "Registry",
     "RunError",
+    "ShiftResult",
     "TorchBackbone",
     "TransferClassifier",
     "TransferKitError",
+    "ZeroShotClassifier",
     "create_backbone",
     "extract_features",
     "from_arrays",
@@ -78,6 +85,7 @@ __all__ = [
     "list_runs",
     "load",
     "load_dataset",
+    "rank",
     "register_backbone",
     "register_head",
     "register_module",
@@ -85,6 +93,7 @@ __all__ = [
     "render_report",
     "sample_shots",
     "seed_everything",
+    "shift",
     "train_test_split",
     "write_report",
 ]

@@ -48,14 +48,52 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     Args:
         backbone: a backbone spec (``"minilm-l6"``, ``"efficientnet-lite0@3"``,
             ``"hf:<folder>"``, ``"random:minilm-l6"``) or a :class:`Backbone` instance.
-        strategy: ``"probe"`` (frozen features + head); more strategies register themselves.
-        head: probe head: ``"logistic"``, ``"ridge"``, ``"svm"`` or ``"knn"``.
+        strategy: ``"probe"`` (frozen features + head), ``"finetune"`` (train the head and the
+            top layer groups), ``"lora"`` (low-rank adapters + head), ``"scratch"`` (same
+            architecture, random init, same budget), ``"auto"`` (chosen by examples per class),
+            ``"prototypes"`` (class means, label-name priors at 1-4 shots) or ``"contrastive"``
+            (SetFit-style pair tuning, then a head); more strategies register themselves.
+        head: probe head: ``"logistic"``, ``"ridge"``, ``"svm"`` or ``"knn"``; for strategies
+            that train by gradient: ``"linear"`` (``"logistic"`` means the same) or ``"mlp"``.
         C: inverse regularisation of the logistic/SVM head; ``None`` chooses it on held-out data.
         layer: which feature layer to use (``-1``: the last; a ``@k`` suffix on the spec wins).
-        batch_size: inputs per forward pass when encoding.
+        batch_size: inputs per forward pass when encoding; when training by gradient, examples
+            per optimiser step (summed over devices and accumulation steps).
         cache: keep extracted features in the on-disk cache.
         seed: seeds every random choice; the same seed gives the same model.
         progress: show progress bars (only ever in a terminal).
+        shots: train on this many examples per class, drawn from the training data with
+            ``seed`` by ``sample_shots`` (the MTEB / SetFit N-shot protocol); ``None`` uses all.
+        unfreeze: layer groups to train (fine-tuning): an int K (the top K groups + head; 0:
+            head only), ``"all"``, or group names (``"layer.4,layer.5"``); ``None``: all.
+        freeze_pattern: regular expression; backbone parameters whose names match stay frozen.
+        epochs: passes over the training data (gradient-trained strategies).
+        lr: learning rate of the head (default 1e-3); backbone groups get less, see below.
+        backbone_lr_mult: backbone learning rate as a fraction of ``lr`` (default 0.1, i.e.
+            10x smaller; 1.0 for scratch and for LoRA adapters).
+        layer_decay: layer-wise decay: each group below the top trains at this factor times
+            the rate of the group above (default 1.0: no decay).
+        schedule: unfreezing schedule: ``"none"`` (all chosen groups from the start) or
+            ``"gradual"`` (ULMFiT: head first, then one more group from the top per epoch).
+        lr_schedule: ``"cosine"``, ``"linear"`` or ``"constant"``, after a linear warm-up.
+        warmup: warm-up length as a fraction of all optimiser steps.
+        weight_decay: AdamW weight decay (not on biases and norms; off under L2-SP).
+        l2sp: L2-SP strength alpha: penalise the backbone's distance from its pre-trained
+            weights (and the head's norm, with alpha/10); ``None`` or 0: off.
+        lora_r: rank of the LoRA adapters (``strategy="lora"``; alpha = 2 r).
+        patience: early stopping: epochs without validation-loss improvement before stopping;
+            the best epoch's weights are kept whenever there is validation data.
+        devices: processes for data-parallel training on this machine (DDP: NCCL on GPUs,
+            gloo on CPU); under ``torchrun`` the launcher decides.
+        precision: ``"auto"`` (bf16 autocast on GPUs that support it, else fp32),
+            ``"32-true"``, ``"bf16-mixed"`` or ``"16-mixed"``.
+        grad_accum: micro-batches per optimiser step (gradient accumulation).
+        checkpoint_dir: folder for per-epoch checkpoints (``last.ckpt``, ``best.ckpt``) and
+            ``history.jsonl``; ``transferkit fit`` uses ``<run>/checkpoints``.
+        resume: a run (or checkpoint) folder of an interrupted run to continue from; refused
+            when its backbone, data or settings differ.
+        num_iterations: ``strategy="contrastive"``: same-class and different-class pairs drawn
+            per training example (SetFit's default, 20); more pairs, longer tuning.
 
     Example:
         >>> import transferkit as tk
@@ -75,6 +113,26 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         cache: bool = True,
         seed: int = 0,
         progress: bool = True,
+        shots: int | None = None,
+        unfreeze: int | str | None = "all",
+        freeze_pattern: str | None = None,
+        epochs: int = 3,
+        lr: float | None = None,
+        backbone_lr_mult: float | None = None,
+        layer_decay: float | None = None,
+        schedule: str = "none",
+        lr_schedule: str = "cosine",
+        warmup: float = 0.1,
+        weight_decay: float = 0.01,
+        l2sp: float | None = None,
+        lora_r: int = 8,
+        patience: int | None = 3,
+        devices: int = 1,
+        precision: str = "auto",
+        grad_accum: int = 1,
+        checkpoint_dir: str | None = None,
+        resume: str | None = None,
+        num_iterations: int = 20,
     ) -> None:
         self.backbone = backbone
         self.strategy = strategy
@@ -85,18 +143,45 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.cache = cache
         self.seed = seed
         self.progress = progress
+        self.shots = shots
+        self.unfreeze = unfreeze
+        self.freeze_pattern = freeze_pattern
+        self.epochs = epochs
+        self.lr = lr
+        self.backbone_lr_mult = backbone_lr_mult
+        self.layer_decay = layer_decay
+        self.schedule = schedule
+        self.lr_schedule = lr_schedule
+        self.warmup = warmup
+        self.weight_decay = weight_decay
+        self.l2sp = l2sp
+        self.lora_r = lora_r
+        self.patience = patience
+        self.devices = devices
+        self.precision = precision
+        self.grad_accum = grad_accum
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.num_iterations = num_iterations
 
     # --- fitting ---------------------------------------------------------------------------
     def _validate_params(self) -> None:
         owner = type(self).__name__
-        STRATEGIES.get(self.strategy)
+        strategy_cls = STRATEGIES.get(self.strategy)
         from .heads import HEADS
+        from .strategies.finetune import check_training_params
 
-        HEADS.get(self.head)
+        check_training_params(owner, self.get_params(deep=False))
+        if hasattr(strategy_cls, "check_params"):  # strategies with their own heads / rules
+            strategy_cls.check_params(owner, self.get_params(deep=False))
+        else:
+            HEADS.get(self.head)
         check_number(owner, "batch_size", self.batch_size, low=1, integer=True)
         check_number(owner, "seed", self.seed, low=0, integer=True)
         if self.C is not None:
             check_number(owner, "C", self.C, low=0, low_open=True)
+        if self.shots is not None:
+            check_number(owner, "shots", self.shots, low=1, integer=True)
         if not isinstance(self.backbone, str | Backbone):
             raise ConfigError(
                 f"The 'backbone' parameter of {owner} must be a backbone name such as "
@@ -106,6 +191,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def _make_backbone(self, data: Dataset) -> tuple[Backbone, int]:
         if isinstance(self.backbone, Backbone):
             bb, layer = self.backbone, self.layer
+            if getattr(STRATEGIES.get(self.strategy), "trains_backbone", False):
+                # fit must not change the object passed as a parameter: train a copy.
+                import copy
+
+                bb = copy.deepcopy(bb)
         else:
             spec, spec_layer = parse_backbone_spec(self.backbone)
             kwargs: dict[str, Any] = {"seed": self.seed}
@@ -137,6 +227,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 f"The training data {train.name!r} has no labels. Give label_col= when loading, "
                 "or pass y= to fit()."
             )
+        if self.shots is not None:
+            from .data import sample_shots
+
+            train = sample_shots(train, self.shots, self.seed)
         check_labels(train, val)
         t0 = time.perf_counter()
         self.classes_ = np.unique(train.labels)

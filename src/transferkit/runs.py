@@ -32,7 +32,8 @@ from .utils.io import atomic_dir, atomic_write_json, read_json
 if TYPE_CHECKING:
     from .estimator import TransferClassifier
 
-__all__ = ["save_model", "load", "read_record", "write_record", "list_runs", "RECORD_SCHEMA",
+__all__ = ["save_model", "load", "read_record", "write_record", "write_analysis_run", "list_runs",
+           "RECORD_SCHEMA",
            "MODEL_FORMAT"]
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def build_record(model: TransferClassifier, metrics: dict[str, Any], config: dic
     }
 
 
-def load(path: str | os.PathLike) -> TransferClassifier:
+def load(path: str | os.PathLike):
     """Restore a model saved by :meth:`TransferClassifier.save` or ``transferkit fit``."""
     from .backbones import create_backbone
     from .estimator import TransferClassifier
@@ -171,6 +172,16 @@ def load(path: str | os.PathLike) -> TransferClassifier:
             f"{str(folder)!r} was saved by a newer transferkit (model format "
             f"{meta['format_version']}; this version reads up to {MODEL_FORMAT}). Upgrade transferkit."
         )
+    # Other estimators keep their own loader; model.json names which one wrote the folder.
+    estimator = meta.get("estimator", "TransferClassifier")
+    if estimator == "DomainAdapter":
+        from .adapt.persist import load_adapter
+
+        return load_adapter(folder)
+    if estimator == "ZeroShotClassifier":
+        from .fewshot.zeroshot import load_zeroshot
+
+        return load_zeroshot(folder, meta)
     params = meta["params"]
     model = TransferClassifier(**{k: v for k, v in params.items()
                                   if k in TransferClassifier._get_param_names()})
@@ -233,3 +244,29 @@ def list_runs(root: str | os.PathLike = "runs") -> list[dict[str, Any]]:
             "accuracy": rec.get("metrics", {}).get("accuracy"),
         })
     return sorted(rows, key=lambda r: r["created"], reverse=True)
+
+
+def write_analysis_run(out: str | Path, kind: str, config: dict[str, Any], dataset: dict[str, Any],
+                       results: dict[str, Any], extra_files: dict[str, str] | None = None,
+                       seconds: float | None = None) -> Path:
+    """Write run folder ``out`` atomically: ``record.json`` plus ``extra_files``.
+
+    For runs that hold an analysis rather than a model (rank, shift, compare): the results go
+    under ``record[kind]``, where the report looks for them.
+    """
+    record = {
+        "schema_version": RECORD_SCHEMA,
+        "kind": kind,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config,
+        "environment": environment(),
+        "dataset": dataset,
+        kind: results,
+        "timings": {"total_seconds": None if seconds is None else round(seconds, 3)},
+    }
+    final = Path(out)
+    with atomic_dir(final) as tmp:
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        atomic_write_json(tmp / "record.json", record)
+    return final

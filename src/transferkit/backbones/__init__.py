@@ -11,9 +11,10 @@ from .registry import (
 )
 
 # Importing the modules registers their backbones.
-from . import text  # noqa: E402,F401  isort: skip
 from . import custom, tabular, text  # noqa: E402,F401  isort: skip
 from . import efficientnet, hub, vision  # noqa: E402,F401  isort: skip
+from . import lenet  # noqa: E402,F401  isort: skip
+
 from .custom import TorchBackbone, register_module  # noqa: E402
 
 __all__ = [

@@ -57,6 +57,27 @@ _MODEL_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "layer": ("--layer", {"type": int}),
     "batch_size": ("--batch-size", {"type": int}),
     "seed": ("--seed", {"type": int}),
+    "shots": ("--shots", {"type": int}),
+    # training by gradient (finetune / lora / scratch / auto)
+    "unfreeze": ("--unfreeze", {"type": lambda v: int(v) if v.strip().isdigit() else v,
+                                "metavar": "K|all|GROUPS"}),
+    "freeze_pattern": ("--freeze-pattern", {"metavar": "REGEX"}),
+    "epochs": ("--epochs", {"type": int}),
+    "lr": ("--lr", {"type": float}),
+    "backbone_lr_mult": ("--backbone-lr-mult", {"type": float}),
+    "layer_decay": ("--layer-decay", {"type": float}),
+    "schedule": ("--schedule", {}),
+    "lr_schedule": ("--lr-schedule", {}),
+    "warmup": ("--warmup", {"type": float}),
+    "weight_decay": ("--weight-decay", {"type": float}),
+    "l2sp": ("--l2sp", {"type": float, "metavar": "ALPHA"}),
+    "lora_r": ("--lora-r", {"type": int}),
+    "num_iterations": ("--num-iterations", {"type": int}),
+    "patience": ("--patience", {"type": int}),
+    "devices": ("--devices", {"type": int}),
+    "precision": ("--precision", {}),
+    "grad_accum": ("--grad-accum", {"type": int}),
+    "resume": ("--resume", {"metavar": "RUN_DIR"}),
 }
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..data import Dataset, DatasetSplits
+from ..engine.distributed import is_global_zero
 from ..estimator import TransferClassifier
+from ..strategies import STRATEGIES
 from .common import add_data_args, add_model_args, echo, load_source, model_kwargs
 from .report import add_report_flag, auto_report
 
@@ -51,14 +53,22 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None) -> tupl
     splits = split_source(load_source(source, args), args.test_size, args.seed or 0)
     kwargs = model_kwargs(args, TransferClassifier)
     model = TransferClassifier(**kwargs)
-    echo(f"fitting {model.strategy} with {model.backbone} on {splits.train.name}: "
-         f"{len(splits.train)} training examples, {len(splits.train.classes)} classes")
-    model.fit(splits.train, val=splits.val)
-    metrics = model.evaluate(splits.test) if splits.test is not None else {}
     name = Path(source.split(":")[0]).stem or "data"
-    out = out or f"runs/{name}-{model.strategy}"
+    # --resume RUN continues that run and writes it; engine-trained strategies checkpoint
+    # each epoch into <run>/checkpoints (replaced by the finished run folder at the end).
+    out = out or model.resume or f"runs/{name}-{model.strategy}"
+    if getattr(STRATEGIES.get(model.strategy), "uses_engine", False) and not model.checkpoint_dir:
+        model.set_params(checkpoint_dir=str(Path(out) / "checkpoints"))
+    shots = f" ({model.shots} per class used)" if model.shots else ""
+    echo(f"fitting {model.strategy} with {model.backbone} on {splits.train.name}: "
+         f"{len(splits.train)} training examples{shots}, {len(splits.train.classes)} classes")
+    model.fit(splits.train, val=splits.val)
+    if not is_global_zero():  # under torchrun, rank 0 alone evaluates and writes the run
+        return out, {}
+    metrics = model.evaluate(splits.test) if splits.test is not None else {}
     record = {
-        "dataset": {"train": splits.train.summary(),
+        # With --shots the model saw a sample of the training split: record what it saw.
+        "dataset": {"train": getattr(model, "train_summary_", None) or splits.train.summary(),
                     "test": None if splits.test is None else splits.test.summary(),
                     "source": source},
         "timings": {"fit_seconds": round(model.fit_seconds_, 3),
@@ -70,6 +80,8 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None) -> tupl
 
 def run(args: argparse.Namespace) -> int:
     out, metrics = fit_and_save(args.source, args, args.out)
+    if not is_global_zero():
+        return 0
     if metrics:
         echo(f"test accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
              f"(n={metrics['n']})")

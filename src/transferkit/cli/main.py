@@ -16,8 +16,12 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import demo, fit, predict, zoo
+    from . import adapt as adapt_cmd
+    from . import demo, fit, predict, zeroshot, zoo
+    from . import lr_find as lr_find_cmd
+    from . import rank as rank_cmd
     from . import report as report_cmd
+    from . import shift as shift_cmd
 
     parser = argparse.ArgumentParser(
         prog="transferkit",
@@ -30,7 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_parser(sub)
     fit.add_parser(sub)
     predict.add_parsers(sub)
+    zeroshot.add_parser(sub)
     report_cmd.add_parsers(sub)
+    rank_cmd.add_parser(sub)
+    shift_cmd.add_parser(sub)
+    lr_find_cmd.add_parser(sub)
+    adapt_cmd.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,582 @@
+"""``DomainAdapter``: train on a labelled source domain, adapt to an unlabelled target domain.
+
+The estimator wraps every method of :mod:`transferkit.adapt` behind one scikit-learn-style
+interface. Its promise about target labels: a target dataset may carry labels (so that the
+adaptation can be *evaluated* afterwards), but ``fit`` removes them before any method, any
+validator or any model selection sees the data, unless ``target_labels=`` explicitly asks
+for some. :meth:`DomainAdapter.evaluate_target` then measures, after fitting, how each
+fitted candidate did on the labelled target, next to its label-free validator scores.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ..backbones import create_backbone, parse_backbone_spec
+from ..backbones.base import Backbone
+from ..data.dataset import Dataset
+from ..data.validate import check_labels
+from ..estimator import as_dataset
+from ..exceptions import ConfigError, DataError, NegativeTransferWarning, NotFittedError
+from ..heads import HEADS
+from ..heads.base import holdout_split
+from ..utils.checks import check_choice, check_number
+from ..utils.seed import seed_everything
+from .auto import auto_candidates, baseline_for, parse_candidate
+from .base import ADAPT_METHODS, AdaptContext, AdaptMethod
+from .checks import check_domains, check_label_subset, pick_target_labels
+from .reweight import _clip_normalise, domain_probabilities
+from .validators import VALIDATORS, rank_select, validator_scores
+
+__all__ = ["DomainAdapter", "SourceCollapseWarning"]
+
+log = logging.getLogger(__name__)
+
+_MAX_EVAL_ROWS = 3000
+
+
+class SourceCollapseWarning(NegativeTransferWarning):
+    """Adaptation cost the model much of its accuracy on held-out source data."""
+
+
+class DomainAdapter(ClassifierMixin, BaseEstimator):
+    """Adapt a classifier from a labelled source domain to a (mostly) unlabelled target domain.
+
+    Args:
+        method: ``"coral"``, ``"reweight"`` (domain-classifier density ratio), ``"kmm"``,
+            ``"subspace"``, ``"dann"``, ``"cdan"``, ``"mmd"``, ``"selftrain"``,
+            ``"tradaboost"`` / ``"union"`` (need a few target labels), ``"source"`` /
+            ``"source-net"`` (no adaptation), or ``"auto"``: try the applicable methods and
+            pick one with label-free validators.
+        backbone: a backbone spec (``"minilm-l6"``, ``"lenet"``, ``"tabular-mlp"``...) or a
+            :class:`~transferkit.backbones.Backbone` instance.
+        head: probe head of the feature-level methods (``logistic``, ``ridge``, ``svm``,
+            ``knn``).
+        C: inverse regularisation of the logistic / SVM head (``None``: chosen on held-out
+            source rows).
+        layer: backbone feature layer of the feature-level methods.
+        target_labels: ``None`` / ``"none"``: never read the target's labels; ``"all"``: use
+            every target label for training (TrAdaBoost, union); an int ``k``: use ``k``
+            labelled target rows per class (seeded), the rest stay unlabelled.
+        train_backbone: deep methods train the backbone end to end (``True``) or only a
+            bottleneck and classifier on frozen features (``False``); ``None`` trains
+            randomly initialised backbones (``lenet``, ``tabular-mlp``) and freezes
+            pre-trained ones.
+        epochs: training epochs of the deep methods (``None``: 20 frozen, 10 end to end).
+        lr: learning rate of the deep methods' head (``None``: 1e-3).
+        backbone_lr_mult: the backbone's learning rate as a fraction of ``lr`` when it trains
+            (``None``: 1 for randomly initialised backbones, 0.1 for pre-trained ones).
+        batch_size: source rows per step (as many target rows join them), and inputs per
+            forward pass when encoding.
+        steps_per_epoch: deep methods' steps per epoch (``None``: one pass over the larger
+            domain).
+        tradeoff: weight of the adaptation loss (DANN, CDAN, MMD, self-training) or of the
+            target loss (union).
+        threshold: confidence a target prediction needs to become a pseudo-label
+            (self-training).
+        bottleneck_dim: width of the deep methods' bottleneck (``None``: 256 on frozen
+            features, none end to end).
+        n_estimators: TrAdaBoost rounds.
+        weight_clip: largest importance weight relative to the mean (reweight; KMM's bound).
+        coral_eps: CORAL's covariance ridge, relative to the mean feature variance.
+        subspace_dim: PCA dimensions of subspace alignment (``None``: up to 100).
+        candidates: the methods ``auto`` tries (``None``: all applicable ones); a candidate
+            may set hyper-parameters, ``"dann:tradeoff=0.3"``, so that ``auto`` also chooses
+            those without target labels.
+        selector: how ``auto`` chooses: ``"rank"`` (best mean rank over the validators) or
+            one validator name (``dev``, ``im``, ``entropy``, ``snd``, ``rv``).
+        baseline: also fit the no-adaptation baseline, to report source-only accuracy and
+            detect a collapse of source accuracy.
+        val_fraction: fraction of source rows held out (stratified) for validators and the
+            collapse check.
+        collapse_tolerance: a drop of held-out source accuracy larger than this (absolute)
+            relative to the baseline raises :class:`SourceCollapseWarning`.
+        devices: training processes of the deep methods (through the engine).
+        precision: training precision of the deep methods (``"auto"``, ``"32-true"``...).
+        cache: keep frozen features in the on-disk cache.
+        seed: seeds every random choice; the same seed gives the same model.
+        progress: show progress bars (only ever in a terminal).
+
+    Example:
+        >>> import transferkit as tk
+        >>> src = tk.load_dataset("amazon:domain=books").train
+        >>> tgt = tk.load_dataset("amazon:domain=kitchen").train
+        >>> model = tk.DomainAdapter(method="coral", backbone="minilm-l6").fit(src, tgt)
+        >>> model.evaluate_target(tgt)["target_accuracy"]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        method: str = "auto",
+        backbone: str | Backbone = "minilm-l6",
+        head: str = "logistic",
+        C: float | None = None,
+        layer: int = -1,
+        target_labels: str | int | None = None,
+        train_backbone: bool | None = None,
+        epochs: int | None = None,
+        lr: float | None = None,
+        backbone_lr_mult: float | None = None,
+        batch_size: int = 64,
+        steps_per_epoch: int | None = None,
+        tradeoff: float = 1.0,
+        threshold: float = 0.9,
+        bottleneck_dim: int | None = None,
+        n_estimators: int = 10,
+        weight_clip: float = 10.0,
+        coral_eps: float = 1.0,
+        subspace_dim: int | None = None,
+        candidates: list[str] | None = None,
+        selector: str = "rank",
+        baseline: bool = True,
+        val_fraction: float = 0.1,
+        collapse_tolerance: float = 0.1,
+        devices: int = 1,
+        precision: str = "auto",
+        cache: bool = True,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> None:
+        self.method = method
+        self.backbone = backbone
+        self.head = head
+        self.C = C
+        self.layer = layer
+        self.target_labels = target_labels
+        self.train_backbone = train_backbone
+        self.epochs = epochs
+        self.lr = lr
+        self.backbone_lr_mult = backbone_lr_mult
+        self.batch_size = batch_size
+        self.steps_per_epoch = steps_per_epoch
+        self.tradeoff = tradeoff
+        self.threshold = threshold
+        self.bottleneck_dim = bottleneck_dim
+        self.n_estimators = n_estimators
+        self.weight_clip = weight_clip
+        self.coral_eps = coral_eps
+        self.subspace_dim = subspace_dim
+        self.candidates = candidates
+        self.selector = selector
+        self.baseline = baseline
+        self.val_fraction = val_fraction
+        self.collapse_tolerance = collapse_tolerance
+        self.devices = devices
+        self.precision = precision
+        self.cache = cache
+        self.seed = seed
+        self.progress = progress
+
+    # --- parameters -------------------------------------------------------------------------
+    @property
+    def strategy(self) -> str:
+        """``"adapt:<method>"``: the name run records show as the strategy."""
+        name = self.strategy_.name if hasattr(self, "strategy_") else self.method
+        return f"adapt:{name}"
+
+    def strategy_params(self) -> dict[str, Any]:
+        """Parameters handed to the methods (all estimator parameters but the backbone)."""
+        return {k: v for k, v in self.get_params(deep=False).items() if k != "backbone"}
+
+    def _validate_params(self) -> None:
+        owner = type(self).__name__
+        if self.method != "auto":
+            ADAPT_METHODS.get(self.method)  # unknown: ConfigError listing close matches
+        check_choice(owner, "selector", self.selector, ["rank", *VALIDATORS])
+        HEADS.get(self.head)
+        check_number(owner, "batch_size", self.batch_size, low=1, integer=True)
+        check_number(owner, "seed", self.seed, low=0, integer=True)
+        check_number(owner, "tradeoff", self.tradeoff, low=0)
+        check_number(owner, "threshold", self.threshold, low=0, high=1)
+        check_number(owner, "n_estimators", self.n_estimators, low=1, integer=True)
+        check_number(owner, "weight_clip", self.weight_clip, low=1)
+        check_number(owner, "coral_eps", self.coral_eps, low=0, low_open=True)
+        check_number(owner, "val_fraction", self.val_fraction, low=0, high=0.5)
+        check_number(owner, "collapse_tolerance", self.collapse_tolerance, low=0, high=1)
+        check_number(owner, "devices", self.devices, low=1, integer=True)
+        for k in ("epochs", "steps_per_epoch", "subspace_dim"):
+            if getattr(self, k) is not None:
+                check_number(owner, k, getattr(self, k), low=1, integer=True)
+        if self.bottleneck_dim is not None:
+            check_number(owner, "bottleneck_dim", self.bottleneck_dim, low=0, integer=True)
+        if self.lr is not None:
+            check_number(owner, "lr", self.lr, low=0, low_open=True)
+        if self.backbone_lr_mult is not None:
+            check_number(owner, "backbone_lr_mult", self.backbone_lr_mult, low=0)
+        if self.C is not None:
+            check_number(owner, "C", self.C, low=0, low_open=True)
+        if self.train_backbone not in (None, True, False):
+            raise ConfigError(f"The 'train_backbone' parameter of {owner} must be None, True or "
+                              f"False. Got {self.train_backbone!r} instead.")
+        if self.candidates is not None:
+            if isinstance(self.candidates, str):
+                raise ConfigError(f"The 'candidates' parameter of {owner} must be a list of "
+                                  f"method names such as ['coral', 'dann']. Got a string "
+                                  f"{self.candidates!r} instead.")
+            for c in self.candidates:
+                parse_candidate(c)
+        if not isinstance(self.backbone, str | Backbone):
+            raise ConfigError(
+                f"The 'backbone' parameter of {owner} must be a backbone name such as "
+                f"'minilm-l6' or a Backbone instance. Got {type(self.backbone).__name__} instead.")
+
+    def _make_backbone(self, source: Dataset, target: Dataset) -> tuple[Backbone, int]:
+        if isinstance(self.backbone, Backbone):
+            bb, layer = self.backbone, self.layer
+        else:
+            spec, spec_layer = parse_backbone_spec(self.backbone)
+            kwargs: dict[str, Any] = {"seed": self.seed}
+            if source.modality == "tabular":
+                kwargs["in_features"] = int(np.asarray(source.inputs).shape[1])
+            bb = create_backbone(spec, **kwargs)
+            layer = spec_layer if spec_layer != -1 else self.layer
+        if bb.modality != source.modality:
+            raise DataError(
+                f"Backbone {bb.name!r} encodes {bb.modality} inputs but the source "
+                f"{source.name!r} is {source.modality}. Pick a {source.modality} backbone "
+                "(`transferkit zoo` lists them).")
+        bb.check_layer(layer)
+        fit_pre = getattr(bb, "fit_preprocessing", None)
+        if fit_pre is not None:
+            # Standardise with both domains' inputs: no labels involved.
+            fit_pre(np.concatenate([np.asarray(source.inputs), np.asarray(target.inputs)]))
+        return bb, layer
+
+    def _trains_backbone(self, name: str, bb: Backbone) -> bool:
+        name, _ = parse_candidate(name)
+        if not ADAPT_METHODS.info(name).get("deep"):
+            return False
+        return bool(self.train_backbone) if self.train_backbone is not None \
+            else not bb.rebuildable
+
+    # --- fitting ----------------------------------------------------------------------------
+    def fit(self, source: Any, target: Any) -> DomainAdapter:
+        """Fit on labelled ``source`` data and ``target`` data; returns ``self``.
+
+        Args:
+            source: a labelled :class:`~transferkit.data.Dataset` (or raw inputs with labels
+                given as a Dataset).
+            target: a Dataset (or raw inputs) of the target domain. Its labels, if any, are
+                removed before anything else sees it, unless ``target_labels`` says otherwise.
+
+        Raises:
+            DataError: unlabelled or single-class source, empty target, different modalities
+                or feature sizes, target labels that the source lacks (when used).
+            ConfigError: a bad parameter, or a method that needs target labels without them.
+        """
+        self._validate_params()
+        seed_everything(self.seed)
+        t0 = time.perf_counter()
+        source = as_dataset(source, what="source")
+        target = as_dataset(target, what="target")
+        check_domains(source, target)
+        classes = check_labels(source)
+        # The only place target labels may be read, and only when target_labels= says so.
+        labelled, yt, self.target_label_rows_ = pick_target_labels(
+            target, self.target_labels, classes, self.seed)
+        target = target.without_labels()
+        self.target_fingerprint_ = target.fingerprint()
+        self.classes_ = classes
+        ys = np.searchsorted(classes, source.labels)
+        src_fit, y_fit, src_val, y_val = self._split_source(source, ys)
+        bb, layer = self._make_backbone(source, target)
+
+        names = self._candidate_names(bb, labelled is not None)
+        needs = [n for n in names
+                 if ADAPT_METHODS.info(parse_candidate(n)[0]).get("needs_target_labels")]
+        if needs and labelled is None:
+            raise ConfigError(
+                f"method={needs[0]!r} needs a few labelled target rows; got target_labels="
+                f"{self.target_labels!r}. Pass target_labels='all' (use every target label) or "
+                "an int k (k labelled rows per class), or --target-labels on the command line.")
+        params = self.strategy_params()
+        ref = _Reference(bb, layer, params, src_fit, y_fit, src_val, y_val, target, self.seed)
+        self.candidates_: dict[str, dict[str, Any]] = {}
+        for spec in names:
+            tc = time.perf_counter()
+            name, overrides = parse_candidate(spec)
+            bb_n = copy.deepcopy(bb) if self._trains_backbone(name, bb) else bb
+            own = {**params, **overrides}
+            ctx = AdaptContext(bb_n, layer, src_fit, y_fit, target, len(classes), own,
+                               labelled, yt)
+            log.info("adapt: fitting %s", spec)
+            m: AdaptMethod = ADAPT_METHODS.get(name)(**own).fit(ctx)
+            self.candidates_[spec] = {"model": m, "backbone": bb_n,
+                                      **ref.score(m, bb_n, layer),
+                                      "seconds": round(time.perf_counter() - tc, 3)}
+        self._choose(names)
+        chosen = self.candidates_[self.chosen_]
+        self.strategy_ = chosen["model"]
+        self.backbone_ = chosen["backbone"]
+        self.layer_ = layer
+        self.modality_ = source.modality
+        self.train_summary_ = src_fit.summary()
+        self.target_summary_ = target.summary()
+        self.fit_seconds_ = time.perf_counter() - t0
+        self._check_collapse()
+        return self
+
+    def _split_source(self, source: Dataset, ys: np.ndarray):
+        frac = float(self.val_fraction)
+        counts = np.bincount(ys)
+        if frac <= 0 or len(ys) < 20 or counts.min() < 2:
+            return source, ys, None, None
+        fit_idx, val_idx = holdout_split(ys, frac, self.seed)
+        fit_idx, val_idx = np.sort(fit_idx), np.sort(val_idx)
+        return (source.subset(fit_idx), ys[fit_idx], source.subset(val_idx, name=f"{source.name}"
+                ":val"), ys[val_idx])
+
+    def _candidate_names(self, bb: Backbone, has_labels: bool) -> list[str]:
+        if self.method == "auto":
+            return auto_candidates(bb.rebuildable, has_labels, self.candidates)
+        names = [self.method]
+        base = baseline_for(self.method)
+        if self.baseline and base != self.method:
+            names.insert(0, base)
+        return names
+
+    def _choose(self, names: list[str]) -> None:
+        scores = {n: self.candidates_[n]["validators"] for n in names}
+        if self.method == "auto":
+            self.chosen_, reason, self.selection_ = rank_select(scores, self.selector)
+            self.reason_ = f"chose {self.chosen_!r} from {names}: {reason}"
+        else:
+            self.chosen_, self.selection_ = self.method, {}
+            self.reason_ = f"method={self.method!r} was requested"
+        base = baseline_for(self.chosen_)
+        self.baseline_name_ = base if base in self.candidates_ else next(
+            (n for n in ("source", "source-net") if n in self.candidates_), None)
+
+    def _check_collapse(self) -> None:
+        chosen = self.candidates_[self.chosen_]
+        self.collapse_ = {"baseline": self.baseline_name_, "collapsed": False}
+        if self.baseline_name_ is None or self.baseline_name_ == self.chosen_:
+            return
+        before = self.candidates_[self.baseline_name_]["source_accuracy"]
+        after = chosen["source_accuracy"]
+        drop = before - after
+        self.collapse_.update({"source_accuracy_before": round(before, 4),
+                               "source_accuracy_after": round(after, 4),
+                               "drop": round(drop, 4), "tolerance": self.collapse_tolerance,
+                               "measured_on": chosen["source_accuracy_on"]})
+        if drop > self.collapse_tolerance:
+            self.collapse_["collapsed"] = True
+            warnings.warn(SourceCollapseWarning(
+                f"Adaptation with {self.chosen_!r} dropped the accuracy on held-out source rows "
+                f"from {before:.3f} ({self.baseline_name_}) to {after:.3f}: the adapted features "
+                "no longer separate the classes well. Lower tradeoff, train fewer epochs, or "
+                "use the baseline."), stacklevel=3)
+
+    # --- inference ----------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "strategy_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet. Call fit(source, target) first, "
+                "or load a saved run with transferkit.adapt.load_adapter(path).")
+
+    def _data(self, X: Any) -> Dataset:
+        data = as_dataset(X)
+        if data.modality != self.modality_:
+            raise DataError(
+                f"This model was trained on {self.modality_} inputs; got {data.modality} inputs.")
+        return data
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(N, n_classes)``, columns ordered as ``classes_``."""
+        self._check_fitted()
+        return self.strategy_.predict_proba(self.backbone_, self.layer_, self._data(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def _encode_labels(self, labels: np.ndarray, what: str = "data") -> np.ndarray:
+        check_label_subset(self.classes_, labels, what)
+        return np.searchsorted(self.classes_, labels)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Accuracy on a labelled Dataset (or inputs ``X`` with labels ``y``)."""
+        data = as_dataset(X, y)
+        if data.labels is None:
+            raise DataError("score() needs labels: pass a labelled Dataset or y=.")
+        self._encode_labels(data.labels)
+        return float(np.average(self.predict(data) == data.labels, weights=sample_weight))
+
+    def evaluate(self, X: Any, y: Any = None) -> dict[str, Any]:
+        """Accuracy, macro-F1, per-class scores and the confusion matrix on labelled data."""
+        from ..evaluation import classification_metrics
+
+        data = as_dataset(X, y)
+        if data.labels is None:
+            raise DataError("evaluate() needs labels: pass a labelled Dataset or y=.")
+        y_true = self._encode_labels(data.labels)
+        proba = self.predict_proba(data)
+        return classification_metrics(y_true, proba.argmax(1), list(self.classes_), proba)
+
+    def evaluate_target(self, target: Any) -> dict[str, Any]:
+        """After fitting: how every fitted candidate does on the *labelled* target.
+
+        Target rows that were used as labelled training rows (``target_labels``) are left
+        out when ``target`` is the dataset given to ``fit``. Fills, and returns, the record's
+        ``adapt`` section: ``target_accuracy`` (the chosen model), ``source_only_accuracy``
+        (the baseline), per-candidate accuracies next to their validator scores, the best
+        candidate in hindsight and whether the label-free choice matched it.
+        """
+        self._check_fitted()
+        data = as_dataset(target, what="target")
+        if data.labels is None:
+            raise DataError(
+                f"evaluate_target() needs target labels; {data.name!r} has none. The adapted "
+                "model still predicts: use predict().")
+        y = self._encode_labels(data.labels, f"target data {data.name!r}")
+        rows = np.arange(len(data))
+        used = getattr(self, "target_label_rows_", None)
+        if used is not None and len(used) and data.fingerprint() == self.target_fingerprint_:
+            rows = np.setdiff1d(rows, used)
+        ds = data.subset(rows)
+        if not hasattr(self, "candidates_"):  # loaded from a run folder: the chosen model only
+            p = self.strategy_.predict_proba(self.backbone_, self.layer_, ds)
+            rec = dict(getattr(self, "adapt_record_", {}))
+            rec.update(target_accuracy=round(float((p.argmax(1) == y[rows]).mean()), 4),
+                       n_target_evaluated=int(len(rows)))
+            self.adapt_record_ = rec
+            return rec
+        acc: dict[str, float] = {}
+        for name, c in self.candidates_.items():
+            p = c["model"].predict_proba(c["backbone"], self.layer_, ds)
+            acc[name] = float((p.argmax(1) == y[rows]).mean())
+            c["target_accuracy"] = round(acc[name], 4)
+        self.target_eval_ = {"n": int(len(rows)), "accuracy": acc}
+        return self.adaptation_record()
+
+    def adaptation_record(self) -> dict[str, Any]:
+        """The ``adapt`` section of the run record (target accuracies once evaluated)."""
+        self._check_fitted()
+        if not hasattr(self, "candidates_"):  # loaded from a run folder
+            return dict(getattr(self, "adapt_record_", {}))
+        chosen = self.candidates_[self.chosen_]
+        rec: dict[str, Any] = {
+            "method": self.chosen_,
+            "requested": self.method,
+            "reason": self.reason_,
+            "validators": dict(chosen["validators"]),
+            "candidates": {
+                n: {**c["validators"], "source_accuracy": round(c["source_accuracy"], 4),
+                    **({"target_accuracy": c["target_accuracy"]} if "target_accuracy" in c
+                       else {}),
+                    "seconds": c["seconds"]}
+                for n, c in self.candidates_.items()},
+            "baseline": self.baseline_name_,
+            "source_collapse": dict(self.collapse_),
+            "target_labels": self.target_labels,
+            "n_target_labelled": 0 if self.target_label_rows_ is None
+            else int(len(self.target_label_rows_)),
+        }
+        if self.method == "auto":
+            rec["chosen"] = self.chosen_
+            rec["selection"] = self.selection_
+        ev = getattr(self, "target_eval_", None)
+        if ev:
+            acc = ev["accuracy"]
+            rec["target_accuracy"] = round(acc[self.chosen_], 4)
+            rec["n_target_evaluated"] = ev["n"]
+            if self.baseline_name_ is not None:
+                rec["source_only_accuracy"] = round(acc[self.baseline_name_], 4)
+                rec["gain"] = round(acc[self.chosen_] - acc[self.baseline_name_], 4)
+            if len(acc) > 1:
+                best = max(acc, key=lambda n: acc[n])
+                rec["best_in_hindsight"] = best
+                rec["choice_matches_best"] = bool(acc[self.chosen_] >= acc[best] - 1e-12)
+                picks = {}
+                for v in VALIDATORS:
+                    have = {n: c["validators"][v] for n, c in self.candidates_.items()
+                            if v in c["validators"]}
+                    if have:
+                        top = max(have, key=lambda n: have[n])
+                        picks[v] = {"picks": top, "picks_best": bool(acc[top] >= acc[best] - 1e-12)}
+                rec["validator_picks"] = picks
+        return rec
+
+    # --- persistence ----------------------------------------------------------------------------
+    def save(self, path: str, metrics: dict[str, Any] | None = None,
+             record: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> str:
+        """Write the chosen model into run folder ``path`` (record kind ``"adapt"``)."""
+        from ..runs import save_model
+
+        self._check_fitted()
+        rec = {"kind": "adapt", "adapt": self.adaptation_record(),
+               "dataset": {"train": self.train_summary_, "target": self.target_summary_}}
+        for k, v in (record or {}).items():
+            if isinstance(v, dict) and isinstance(rec.get(k), dict):
+                rec[k] = {**rec[k], **v}
+            else:
+                rec[k] = v
+        return str(save_model(self, path, metrics=metrics, record=rec, config=config))
+
+    @classmethod
+    def load(cls, path: str) -> DomainAdapter:
+        """Restore a model saved by :meth:`save` (or ``transferkit adapt``)."""
+        from .persist import load_adapter
+
+        return load_adapter(path)
+
+
+class _Reference:
+    """Label-free scoring of fitted candidates, on fixed rows and pre-adaptation features.
+
+    Target rows: a seeded subset of at most 3,000. Importance weights of the held-out source
+    rows (for DEV) come from the frozen backbone *before* any candidate trained, so every
+    candidate is scored against the same yardstick; reverse validation works in each
+    candidate's own representation (its ``embed`` / ``embed_source``). Without
+    a source hold-out, source accuracy is measured on (up to 3,000) training rows and the
+    validators that need labelled source rows (``dev``, ``rv``) are left out.
+    """
+
+    def __init__(self, bb: Backbone, layer: int, params: dict[str, Any], src_fit: Dataset,
+                 y_fit: np.ndarray, src_val: Dataset | None, y_val: np.ndarray | None,
+                 target: Dataset, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.seed = seed
+        n = len(target)
+        self.target = target if n <= _MAX_EVAL_ROWS else target.subset(
+            np.sort(rng.choice(n, _MAX_EVAL_ROWS, replace=False)), name=f"{target.name}:sub")
+        if src_val is not None:
+            self.val, self.y_val, self.holdout = src_val, y_val, True
+            self.acc_on = f"held-out source rows ({len(src_val)})"
+        else:
+            m = len(src_fit)
+            idx = np.sort(rng.choice(m, min(m, _MAX_EVAL_ROWS), replace=False))
+            self.val, self.y_val, self.holdout = src_fit.subset(idx), y_fit[idx], False
+            self.acc_on = f"source training rows ({len(idx)}; no hold-out)"
+        self.ref_t = self.ref_v = self.weights_v = None
+        if self.holdout:
+            ctx = AdaptContext(bb, layer, src_fit, y_fit, self.target, 1, params)
+            self.ref_t = ctx.features(self.target)
+            self.ref_v = ctx.features(self.val)
+            if len(self.ref_v) >= 2 and len(self.ref_t) >= 2:
+                p_v, _, _ = domain_probabilities(self.ref_v, self.ref_t, seed=seed)
+                p_v = np.clip(p_v, 1e-6, 1 - 1e-6)
+                w = p_v / (1 - p_v) * (len(self.ref_v) / len(self.ref_t))
+                self.weights_v = _clip_normalise(w, float(params.get("weight_clip") or 10.0))
+
+    def score(self, m: AdaptMethod, bb: Backbone, layer: int) -> dict[str, Any]:
+        probs_t = m.predict_proba(bb, layer, self.target)
+        probs_v = m.predict_proba_source(bb, layer, self.val)
+        acc = float((probs_v.argmax(1) == self.y_val).mean())
+        if self.holdout:
+            # Reverse validation in the model's own representation, where its classifier
+            # works: target rows as it embeds them, source rows on the source side.
+            emb_t = m.embed(bb, layer, self.target)
+            emb_v = m.embed_source(bb, layer, self.val)
+            scores = validator_scores(probs_t, probs_v, self.y_val, self.weights_v, emb_t,
+                                      emb_v, seed=self.seed)
+        else:
+            scores = validator_scores(probs_t, seed=self.seed)
+        return {"validators": scores, "source_accuracy": acc, "source_accuracy_on": self.acc_on}

@@ -1,0 +1,85 @@
+"""``method="auto"``: which methods to try, and the label-free choice among them.
+
+The candidates depend on what the data allow: methods needing labelled target rows only when
+``target_labels=`` provides some; feature-level methods (seconds) when the backbone is
+pre-trained (its frozen features mean something); deep methods always (on frozen features
+for pre-trained backbones, end to end for randomly initialised ones). The baseline (no
+adaptation) is always a candidate, so ``auto`` can decline to adapt. The choice uses
+:func:`~transferkit.adapt.validators.rank_select` on validator scores computed without
+target labels.
+"""
+
+from __future__ import annotations
+
+from ..exceptions import ConfigError
+from .base import ADAPT_METHODS
+
+__all__ = ["auto_candidates", "baseline_for", "parse_candidate", "FEATURE_CANDIDATES",
+           "DEEP_CANDIDATES", "FEW_LABEL_CANDIDATES", "TUNABLE"]
+
+FEATURE_CANDIDATES = ("source", "coral", "reweight", "kmm", "subspace")
+DEEP_CANDIDATES = ("source-net", "dann", "cdan", "mmd", "selftrain")
+FEW_LABEL_CANDIDATES = ("tradaboost", "union")
+#: hyper-parameters a candidate may override (``"dann:tradeoff=0.3,epochs=10"``)
+TUNABLE = ("tradeoff", "threshold", "epochs", "lr", "coral_eps", "weight_clip", "subspace_dim",
+           "bottleneck_dim", "n_estimators", "C")
+
+
+def parse_candidate(spec: str) -> tuple[str, dict[str, float | int]]:
+    """``"dann:tradeoff=0.3,epochs=10"`` -> ``("dann", {"tradeoff": 0.3, "epochs": 10})``.
+
+    A candidate is a method name, optionally with hyper-parameter overrides, so that ``auto``
+    chooses hyper-parameters (the adversarial weight, the number of epochs...) with the same
+    label-free validators it uses to choose methods.
+
+    Raises:
+        ConfigError: an unknown method, an override that is not tunable, or a bad value.
+    """
+    name, _, opts = str(spec).partition(":")
+    ADAPT_METHODS.get(name)  # unknown name: ConfigError with close matches
+    out: dict[str, float | int] = {}
+    for pair in filter(None, (o.strip() for o in opts.split(","))):
+        key, _, text = pair.partition("=")
+        if key not in TUNABLE:
+            raise ConfigError(f"Candidate {spec!r}: {key!r} cannot be set per candidate; "
+                              f"tunable keys are {list(TUNABLE)}.")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"Candidate {spec!r}: {key}={text!r} is not a number.") from None
+        out[key] = int(value) if value.is_integer() and key in (
+            "epochs", "subspace_dim", "bottleneck_dim", "n_estimators") else value
+    return name, out
+
+
+def auto_candidates(pretrained: bool, has_target_labels: bool,
+                    candidates: list[str] | tuple[str, ...] | None = None) -> list[str]:
+    """Method names ``auto`` tries, in order (ties in the choice go to the earlier one).
+
+    Args:
+        pretrained: whether the backbone has pre-trained weights.
+        has_target_labels: whether labelled target rows are available.
+        candidates: an explicit list instead: method names, optionally with overrides
+            (see :func:`parse_candidate`).
+    """
+    if candidates:
+        names = [str(n) for n in candidates]
+        for spec in names:
+            n, _ = parse_candidate(spec)
+            if ADAPT_METHODS.info(n).get("needs_target_labels") and not has_target_labels:
+                raise ConfigError(
+                    f"The candidate {n!r} needs labelled target rows; pass target_labels= or "
+                    "drop it from candidates.")
+        return names
+    names = list(FEATURE_CANDIDATES) if pretrained else []
+    names += list(DEEP_CANDIDATES)
+    if has_target_labels:
+        names += list(FEW_LABEL_CANDIDATES)
+    return names
+
+
+def baseline_for(method: str) -> str:
+    """The no-adaptation model comparable to ``method``: the probe for feature-level
+    methods, the same network trained on the source alone for deep ones."""
+    name, _ = parse_candidate(method)
+    return "source-net" if ADAPT_METHODS.info(name).get("deep") else "source"

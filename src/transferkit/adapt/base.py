@@ -1,0 +1,142 @@
+"""The adaptation-method contract and what a method gets to fit.
+
+An adaptation method is a :class:`~transferkit.strategies.Strategy` (same ``predict_proba`` /
+``save`` / ``load`` contract, so run folders and reports treat it like any other) whose
+``fit`` receives an :class:`AdaptContext`: labelled source data, *unlabelled* target data and,
+only when the user asked for it, a few labelled target rows.
+
+Methods register by name in :data:`ADAPT_METHODS` with :func:`register_adapt_method`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ..exceptions import DataError
+from ..features import extract_features
+from ..registry import Registry
+from ..strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from ..backbones.base import Backbone
+    from ..data.dataset import Dataset
+
+__all__ = ["ADAPT_METHODS", "AdaptContext", "AdaptMethod", "register_adapt_method"]
+
+ADAPT_METHODS: Registry[type[AdaptMethod]] = Registry("adaptation method")
+
+
+def register_adapt_method(name: str, **info: Any):
+    """Decorator: ``@register_adapt_method("coral", needs_target_labels=False)``.
+
+    ``info`` keys read elsewhere: ``needs_target_labels`` (bool), ``deep`` (trains through the
+    engine), ``description`` (one line for listings and ``--help``).
+    """
+    return ADAPT_METHODS.register(name, **info)
+
+
+class AdaptContext:
+    """Everything a method may use to fit.
+
+    Attributes:
+        backbone: the encoder.
+        layer: its feature layer.
+        source: labelled source training data.
+        ys: source labels as integer indices into the model's classes.
+        target: target data with its labels removed (``target.labels is None``, always).
+        n_classes: number of classes (those of the source).
+        params: the estimator's hyper-parameters.
+        target_labelled: the few labelled target rows, only when ``target_labels=`` allows it.
+        yt: their labels as integer indices, or ``None``.
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        layer: int,
+        source: Dataset,
+        ys: np.ndarray,
+        target: Dataset,
+        n_classes: int,
+        params: dict[str, Any],
+        target_labelled: Dataset | None = None,
+        yt: np.ndarray | None = None,
+    ) -> None:
+        if target.labels is not None:
+            # The one guard every method relies on: unlabelled means unlabelled.
+            raise DataError("internal: the target handed to an adaptation method has labels.")
+        self.backbone = backbone
+        self.layer = layer
+        self.source = source
+        self.ys = np.asarray(ys, dtype=np.int64)
+        self.target = target
+        self.n_classes = int(n_classes)
+        self.params = params
+        self.target_labelled = target_labelled
+        self.yt = None if yt is None else np.asarray(yt, dtype=np.int64)
+        self._features: dict[tuple[int, int], tuple[Dataset, np.ndarray]] = {}
+
+    @property
+    def seed(self) -> int:
+        return int(self.params.get("seed", 0))
+
+    def features(self, data: Dataset) -> np.ndarray:
+        """Frozen-backbone features of ``data`` (cached on disk and, per context, in memory)."""
+        key = (id(data), len(data))
+        if key not in self._features:
+            # The dataset is kept with its features, so its id cannot be reused meanwhile.
+            self._features[key] = data, np.asarray(
+                extract_features(
+                    self.backbone, data, layer=self.layer,
+                    batch_size=int(self.params.get("batch_size", 64)),
+                    cache=bool(self.params.get("cache", True)),
+                    progress=bool(self.params.get("progress", True)),
+                ),
+                dtype=np.float32,
+            )
+        return self._features[key][1]
+
+
+class AdaptMethod(Strategy):
+    """Base class of adaptation methods.
+
+    Subclasses implement :meth:`fit` (taking an :class:`AdaptContext`), :meth:`predict_proba`,
+    :meth:`save` and :meth:`load`. :meth:`embed` returns the representation the classifier
+    sees (used by label-free validators); the default is the frozen backbone's features.
+    """
+
+    name: ClassVar[str] = ""
+    #: whether the method needs labelled target rows (TrAdaBoost, union fine-tuning)
+    needs_target_labels: ClassVar[bool] = False
+
+    def fit(self, ctx: AdaptContext) -> AdaptMethod:  # type: ignore[override]
+        raise NotImplementedError
+
+    def features(self, backbone: Backbone, layer: int, data: Dataset) -> np.ndarray:
+        return np.asarray(
+            extract_features(
+                backbone, data, layer=layer,
+                batch_size=int(self.params.get("batch_size", 64)),
+                cache=bool(self.params.get("cache", True)),
+                progress=bool(self.params.get("progress", True)),
+            ),
+            dtype=np.float32,
+        )
+
+    def embed(self, backbone: Backbone, layer: int, data: Dataset) -> np.ndarray:
+        """The representation of ``data`` that the classifier reads, ``(N, D)``."""
+        return self.features(backbone, layer, data)
+
+    def embed_source(self, backbone: Backbone, layer: int, data: Dataset) -> np.ndarray:
+        """The representation of *source-domain* rows on the source's side of the alignment
+        (the same as :meth:`embed` for methods with one shared representation)."""
+        return self.embed(backbone, layer, data)
+
+    def predict_proba_source(self, backbone: Backbone, layer: int, data: Dataset) -> np.ndarray:
+        """Class probabilities of *source-domain* rows, through the source's side of the
+        alignment (CORAL re-colours them, subspace alignment projects them with the source
+        basis); the same as :meth:`predict_proba` for methods with one shared representation.
+        Used to measure how well the adapted model still solves the source task."""
+        return self.predict_proba(backbone, layer, data)

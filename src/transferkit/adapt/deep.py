@@ -1,0 +1,283 @@
+"""Deep adaptation on the training engine: DANN, CDAN(+E), MMD (DAN), union fine-tuning.
+
+One network shape serves every deep method: ``backbone -> bottleneck -> linear classifier``.
+What differs is the *objective* added to the source cross-entropy (a small module from
+:mod:`~transferkit.adapt.losses` or :mod:`~transferkit.adapt.selftrain`) and how its weight
+grows during training (DANN's ``2 / (1 + exp(-10 p)) - 1`` with ``p`` the fraction of steps
+done). Training goes through :func:`transferkit.engine.train` like every other strategy
+that back-propagates: the engine owns devices, processes, the optimiser and the schedule;
+this module supplies a :class:`~transferkit.engine.Task` whose step sees a source batch and a
+target batch together.
+
+Two modes:
+
+* ``train_backbone=True`` — the backbone trains end to end (the default for backbones with
+  no pre-trained weights, such as ``lenet`` and ``tabular-mlp``);
+* ``train_backbone=False`` — the backbone stays frozen, its features come from the cache, and
+  only the bottleneck, classifier and discriminator train (seconds on a CPU; the default for
+  pre-trained encoders).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..engine import ExampleData, TrainConfig, build_param_groups, predict_outputs
+from ..engine import train as engine_train
+from ..exceptions import ConfigError
+from .base import AdaptContext, AdaptMethod, register_adapt_method
+from .training import (
+    OBJECTIVES,
+    AdaptModule,
+    AdaptNet,
+    AdaptTask,
+    FeatureInput,
+    PairedData,
+    TrackProgress,
+    _Embedder,
+)
+
+__all__ = ["DeepMethod", "DEEP_DEFAULTS", "SourceNetMethod", "DANNMethod", "CDANMethod",
+           "MMDMethod", "UnionMethod"]
+
+log = logging.getLogger(__name__)
+
+#: what ``None`` means for each training setting of a deep method
+DEEP_DEFAULTS: dict[str, Any] = {
+    "epochs": 20,           # frozen features; end-to-end training uses 10
+    "lr": 1e-3,
+    "batch_size": 64,
+    "bottleneck_dim": 256,  # frozen features; end-to-end training uses none (0)
+    "tradeoff": 1.0,
+    "threshold": 0.9,
+    "weight_decay": 5e-4,
+    "steps_per_epoch": None,
+    "backbone_lr_mult": None,  # 1.0 for randomly initialised backbones, else 0.1
+}
+
+
+# ----------------------------------------------------------------------------- the method
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class DeepMethod(AdaptMethod):
+    """Train ``backbone -> bottleneck -> classifier`` with :attr:`objective` on the engine."""
+
+    objective: ClassVar[str] = "source"
+    uses_engine: ClassVar[bool] = True
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.trains_backbone = False  # decided in fit; an instance attribute from then on
+
+    def setting(self, key: str) -> Any:
+        """The parameter ``key``, or its default from :data:`DEEP_DEFAULTS` when ``None``."""
+        v = self.params.get(key)
+        return DEEP_DEFAULTS.get(key) if v is None else v
+
+    def _objective_kwargs(self, ctx: AdaptContext) -> dict[str, Any]:
+        return {"seed": ctx.seed}
+
+    def _paired_targets(self, ctx: AdaptContext, target_x: Any) -> tuple[Any, np.ndarray | None]:
+        """Target rows of the training pairs and, for methods that need them, their labels."""
+        if OBJECTIVES[self.objective].needs_target_labels:
+            if ctx.target_labelled is None or ctx.yt is None:
+                raise ConfigError(
+                    f"method={self.name!r} needs labelled target rows: pass "
+                    "target_labels='all' (or a number per class) to DomainAdapter.")
+            return target_x, ctx.yt
+        return target_x, None
+
+    def _source_weights(self, ctx: AdaptContext) -> np.ndarray | None:
+        return None
+
+    def fit(self, ctx: AdaptContext) -> DeepMethod:  # type: ignore[override]
+        t0 = time.perf_counter()
+        bb = ctx.backbone
+        train_bb = self.params.get("train_backbone")
+        if train_bb is None:
+            train_bb = not bb.rebuildable  # random-init backbones have nothing to freeze
+        self.trains_backbone = bool(train_bb)
+        seed = ctx.seed
+        lr = float(self.setting("lr"))
+        epochs = int(self.params.get("epochs") or (10 if train_bb else self.setting("epochs")))
+        bdim = self.params.get("bottleneck_dim")
+        if bdim is None:
+            bdim = 0 if train_bb else self.setting("bottleneck_dim")
+        torch.manual_seed(seed)
+        tgt_ds = ctx.target_labelled if OBJECTIVES[self.objective].needs_target_labels \
+            else ctx.target
+        if train_bb:
+            backbone: nn.Module = bb
+            xs, xt_all = ctx.source.inputs, (tgt_ds.inputs if tgt_ds is not None else None)
+            preprocess, layer = bb.preprocess, ctx.layer
+        else:  # frozen: cached features are the inputs
+            xs = ctx.features(ctx.source)
+            xt_all = ctx.features(tgt_ds) if tgt_ds is not None else None
+            backbone = FeatureInput(xs.shape[1])
+            preprocess, layer = FeatureInput.preprocess, -1
+        xt, yt = self._paired_targets(ctx, xt_all)
+        net = AdaptNet(backbone, ctx.n_classes, int(bdim), layer)
+        objective = OBJECTIVES[self.objective](net.out_features, ctx.n_classes,
+                                               **self._objective_kwargs(ctx))
+        module = AdaptModule(net, objective, float(self.setting("tradeoff")))
+        wd = float(self.setting("weight_decay"))
+        top = nn.ModuleList([net.bottleneck, net.head, objective])
+        if train_bb:
+            mult = self.params.get("backbone_lr_mult")
+            if mult is None:
+                mult = 1.0 if not bb.rebuildable else 0.1
+            by_group = {name: list(m.parameters()) for name, m in bb.layer_groups()}
+            in_groups = {id(p) for ps in by_group.values() for p in ps}
+            for p in bb.parameters():
+                # Parameters outside every layer group (an unused pooler) never train: they
+                # would get no gradient, which stalls multi-process training.
+                p.requires_grad_(id(p) in in_groups)
+            groups = build_param_groups(by_group, list(by_group), top, lr=lr,
+                                        backbone_lr_mult=float(mult), weight_decay=wd)
+        else:
+            groups = build_param_groups({}, [], top, lr=lr, weight_decay=wd)
+        bs = int(self.setting("batch_size"))
+        spe = self.params.get("steps_per_epoch")
+        data = PairedData(xs, ctx.ys, xt, preprocess, seed=seed,
+                          length=None if not spe else int(spe) * bs,
+                          weights=self._source_weights(ctx), target_labels=yt)
+        task = AdaptTask(module, groups, data)
+        config = TrainConfig(epochs=epochs, batch_size=bs, seed=seed, patience=None,
+                             lr_schedule=str(self.params.get("lr_schedule") or "cosine"),
+                             warmup=0.05, devices=int(self.params.get("devices") or 1),
+                             precision=str(self.params.get("precision") or "auto"),
+                             progress=bool(self.params.get("progress", True)))
+        result = engine_train(task, data, None, config, callbacks=[TrackProgress(task)])
+        self.net_ = net
+        self.net_.eval()
+        self.history = result.history
+        self.summary.update({
+            "objective": self.objective,
+            "train_backbone": bool(train_bb),
+            "epochs": epochs,
+            "batch_size": bs,
+            "steps": len(result.history) * int(np.ceil(len(data) / bs)),
+            "bottleneck_dim": int(bdim),
+            "tradeoff": float(self.setting("tradeoff")),
+            "lr_by_group": result.lr_by_group,
+            "trainable_params": int(sum(p.numel() for g in groups for p in g["params"])),
+            "seconds_train": round(time.perf_counter() - t0, 3),
+            "device": result.device,
+            "final": {k: v for k, v in (result.history[-1] if result.history else {}).items()
+                      if k in ("ce", "transfer", "domain_accuracy", "mmd", "pseudo_label_rate",
+                               "pseudo_label_accuracy", "lambda")},
+        })
+        return self
+
+    # --- inference --------------------------------------------------------------------------
+    def _run(self, module: nn.Module, backbone, layer, data) -> np.ndarray:
+        bs = int(self.params.get("batch_size") or 64) * 2
+        if self.trains_backbone:
+            ex = ExampleData(data.inputs, None, backbone.preprocess,
+                             backbone.input_lengths(data.inputs))
+        else:
+            ex = ExampleData(self.features(backbone, layer, data), None, FeatureInput.preprocess)
+        return predict_outputs(module, ex, bs)
+
+    def _net(self, backbone) -> AdaptNet:
+        if self.trains_backbone and self.net_.backbone is not backbone:
+            self.net_.backbone = backbone
+        return self.net_
+
+    def predict_proba(self, backbone, layer, data) -> np.ndarray:
+        return softmax(self._run(self._net(backbone), backbone, layer, data))
+
+    def embed(self, backbone, layer, data) -> np.ndarray:
+        return self._run(_Embedder(self._net(backbone)), backbone, layer, data)
+
+    # --- persistence ------------------------------------------------------------------------
+    def save(self, folder: Path) -> dict[str, Any]:
+        from safetensors.torch import save_file
+
+        save_file(self.net_.top_state(), str(folder / "adapt_net.safetensors"))
+        from .feature_method import _jsonable
+
+        return {"method": self.name, "net": dict(self.net_.config),
+                "trains_backbone": bool(self.trains_backbone),
+                "summary": _jsonable(self.summary)}
+
+    @classmethod
+    def load(cls, folder: Path, config: dict[str, Any], backbone) -> DeepMethod:
+        from safetensors.torch import load_file
+
+        self = cls(**config.get("params", {}))
+        self.trains_backbone = bool(config["trains_backbone"])
+        nc = config["net"]
+        bb = backbone if self.trains_backbone else FeatureInput(nc["in_features"])
+        self.net_ = AdaptNet(bb, nc["n_classes"], nc["bottleneck_dim"], nc["layer"])
+        missing, unexpected = self.net_.load_state_dict(
+            load_file(str(folder / "adapt_net.safetensors")), strict=False)
+        bad = [k for k in missing if not k.startswith("backbone.")] + list(unexpected)
+        if bad:
+            from ..exceptions import RunError
+
+            raise RunError(f"{str(folder)!r}: adapt_net.safetensors does not match the network "
+                           f"({bad[:5]}).")
+        self.net_.eval()
+        self.summary = dict(config.get("summary", {}))
+        return self
+
+
+@register_adapt_method("source-net", needs_target_labels=False, deep=True,
+                       description="the deep methods' network trained on the source alone")
+class SourceNetMethod(DeepMethod):
+    """Baseline: the same network as the deep methods, source cross-entropy only."""
+
+    name = "source-net"
+    objective = "source"
+
+
+@register_adapt_method("dann", needs_target_labels=False, deep=True,
+                       description="domain-adversarial training (gradient reversal)")
+class DANNMethod(DeepMethod):
+    """DANN (Ganin et al. 2016): ``tradeoff`` weights the adversarial loss."""
+
+    name = "dann"
+    objective = "dann"
+
+
+@register_adapt_method("cdan", needs_target_labels=False, deep=True,
+                       description="conditional adversarial adaptation with entropy conditioning")
+class CDANMethod(DeepMethod):
+    """CDAN+E (Long et al. 2018); randomized multilinear map when features x classes > 4096."""
+
+    name = "cdan"
+    objective = "cdan"
+
+
+@register_adapt_method("mmd", needs_target_labels=False, deep=True,
+                       description="multi-kernel MMD between source and target features (DAN)")
+class MMDMethod(DeepMethod):
+    """DAN (Long et al. 2015): multi-kernel MMD on the bottleneck features."""
+
+    name = "mmd"
+    objective = "mmd"
+
+
+@register_adapt_method("union", needs_target_labels=True, deep=True,
+                       description="train on source + few labelled target rows, target-weighted")
+class UnionMethod(DeepMethod):
+    """Fine-tune on the union of source and labelled target rows; ``tradeoff`` weights the
+    target cross-entropy (each step pairs a source batch with a labelled target batch)."""
+
+    name = "union"
+    objective = "union"
+    needs_target_labels = True

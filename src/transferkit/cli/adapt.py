@@ -1,0 +1,182 @@
+"""``transferkit adapt`` — adapt a model from a labelled source domain to a target domain.
+
+The target's labels, when the data have them, are used for nothing but the evaluation that
+follows fitting, unless ``--target-labels`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from ..data import Dataset, DatasetSplits
+from ..exceptions import ConfigError
+from .common import add_data_args, add_model_args, data_kwargs, echo, model_kwargs
+from .report import add_report_flag, auto_report
+
+__all__ = ["add_parser", "run", "parse_target_labels"]
+
+_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "method": ("--method", {}),
+    "backbone": ("--backbone", {}),
+    "head": ("--head", {}),
+    "C": ("--C", {"type": float}),
+    "layer": ("--layer", {"type": int}),
+    "epochs": ("--epochs", {"type": int}),
+    "lr": ("--lr", {"type": float}),
+    "backbone_lr_mult": ("--backbone-lr-mult", {"type": float}),
+    "batch_size": ("--batch-size", {"type": int}),
+    "steps_per_epoch": ("--steps-per-epoch", {"type": int}),
+    "tradeoff": ("--tradeoff", {"type": float}),
+    "threshold": ("--threshold", {"type": float}),
+    "bottleneck_dim": ("--bottleneck-dim", {"type": int}),
+    "n_estimators": ("--n-estimators", {"type": int}),
+    "weight_clip": ("--weight-clip", {"type": float}),
+    "subspace_dim": ("--subspace-dim", {"type": int}),
+    "selector": ("--selector", {}),
+    "val_fraction": ("--val-fraction", {"type": float}),
+    "collapse_tolerance": ("--collapse-tolerance", {"type": float}),
+    "devices": ("--devices", {"type": int}),
+    "precision": ("--precision", {}),
+    "seed": ("--seed", {"type": int}),
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from ..adapt import DomainAdapter
+
+    p = sub.add_parser(
+        "adapt",
+        help="adapt a model from a labelled source domain to an unlabelled target domain",
+        description=(
+            "Fit a model on labelled SOURCE data that works on TARGET data from a shifted "
+            "distribution (domain adaptation: CORAL, importance weighting, KMM, subspace "
+            "alignment, DANN, CDAN, MMD, self-training; TrAdaBoost and union training with a "
+            "few target labels; 'auto' picks one without target labels). When the target has "
+            "labels they are used only to evaluate, after fitting, unless --target-labels "
+            "says otherwise. Prints source-only vs adapted target accuracy and the label-free "
+            "validator scores, and saves the run folder."),
+    )
+    p.add_argument("--source", required=True,
+                   help="labelled source: dataset name ('mnist', 'amazon:domain=books'), file "
+                        "(amazon.csv:domain=books) or folder")
+    p.add_argument("--target", required=True, help="target data, in the same forms")
+    p.add_argument("--target-labels", default="none",
+                   help="which target labels training may use: 'none' (default: labels only "
+                        "evaluate), 'all', an int K (K rows per class), a label column COL "
+                        "(all its labels), or COL:K")
+    p.add_argument("--out", help="run folder to write (default: runs/<source>-<target>-<method>)")
+    p.add_argument("--candidates",
+                   help="comma-separated methods that --method auto tries (default: all "
+                        "applicable)")
+    p.add_argument("--train-backbone", dest="train_backbone", action="store_true", default=None,
+                   help="deep methods train the backbone end to end")
+    p.add_argument("--freeze-backbone", dest="train_backbone", action="store_false",
+                   help="deep methods train only a bottleneck and classifier on frozen features")
+    p.add_argument("--no-baseline", dest="baseline", action="store_false", default=None,
+                   help="skip the source-only baseline (no source-only accuracy, no collapse "
+                        "check)")
+    p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
+    add_data_args(p)
+    add_model_args(p, DomainAdapter, _FLAGS)
+    add_report_flag(p)
+    p.set_defaults(func=run)
+
+
+def parse_target_labels(value: str | None) -> tuple[Any, str | None]:
+    """``--target-labels`` -> ``(target_labels parameter, label column or None)``."""
+    v = (value or "none").strip()
+    if v.lower() == "none":
+        return None, None
+    if v.lower() == "all":
+        return "all", None
+    if v.isdigit():
+        return int(v), None
+    col, _, k = v.rpartition(":")
+    if col and k.isdigit():
+        return int(k), col
+    return "all", v
+
+
+def _split(obj: Dataset | DatasetSplits) -> tuple[Dataset, Dataset | None]:
+    if isinstance(obj, Dataset):
+        return obj, None
+    return obj.train, obj.test
+
+
+def _name(spec: str) -> str:
+    base, _, opts = spec.partition(":")
+    stem = Path(base).stem or "data"
+    return f"{stem}-{opts.split('=')[-1]}" if opts else stem
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..adapt import DomainAdapter
+    from ..data import load_dataset
+
+    t0 = time.perf_counter()
+    target_labels, label_col = parse_target_labels(args.target_labels)
+    source, _ = _split(load_dataset(args.source, **data_kwargs(args)))
+    tkw = data_kwargs(args)
+    if label_col is not None:
+        tkw["label_col"] = label_col  # a missing column is a clear DataError from the loader
+    target, target_test = _split(load_dataset(args.target, **tkw))
+    kwargs = model_kwargs(args, DomainAdapter)
+    kwargs["target_labels"] = target_labels
+    if args.candidates:
+        kwargs["candidates"] = [c.strip() for c in args.candidates.split(",") if c.strip()]
+    if kwargs.get("method") is None:
+        kwargs["method"] = "auto"
+    model = DomainAdapter(**kwargs)
+    if target_labels is not None and target.labels is None:
+        raise ConfigError(
+            f"--target-labels {args.target_labels} asks for target labels but {target.name!r} "
+            "has none; name the label column (--target-labels COLUMN).")
+    used = "labels unused" if target_labels is None else f"target_labels={target_labels!r}"
+    echo(f"adapting {source.name} -> {target.name} with {model.method} ({model.backbone}): "
+         f"{len(source)} labelled source rows, {len(target)} target rows ({used})")
+    model.fit(source, target)
+    rec = model.adaptation_record()
+    if model.method == "auto":
+        echo(f"auto: {rec['reason']}")
+    echo("validators (label-free, higher = better): "
+         + "  ".join(f"{k} {_fmt(v)}" for k, v in rec["validators"].items()))
+    evaluation = target_test if target_test is not None and target_test.labels is not None \
+        else target if target.labels is not None else None
+    metrics: dict[str, Any] = {}
+    if evaluation is not None:
+        rec = model.evaluate_target(evaluation)
+        metrics = model.evaluate(evaluation) if target_labels is None else {}
+        where = "target test split" if evaluation is target_test else "the target rows"
+        if "source_only_accuracy" in rec:
+            echo(f"target accuracy on {where} (n={rec['n_target_evaluated']}; labels used only "
+                 f"to evaluate): source-only {rec['source_only_accuracy']:.4f} -> "
+                 f"{rec['method']} {rec['target_accuracy']:.4f} ({rec['gain']:+.4f})")
+        else:
+            echo(f"target accuracy on {where}: {rec['target_accuracy']:.4f}")
+        if len(rec["candidates"]) > 2:
+            for n, c in rec["candidates"].items():
+                echo(f"  {n:<11} target {c.get('target_accuracy', float('nan')):.4f}  "
+                     + "  ".join(f"{k} {_fmt(c[k])}" for k in ("dev", "im", "snd", "rv") if k in c))
+            echo(f"best in hindsight: {rec['best_in_hindsight']}; the label-free choice "
+                 f"{'matches' if rec['choice_matches_best'] else 'does not match'} it")
+    col = rec["source_collapse"]
+    if col.get("collapsed"):
+        echo(f"warning: held-out source accuracy fell from {col['source_accuracy_before']:.3f} "
+             f"to {col['source_accuracy_after']:.3f}: adaptation collapsed the source task",
+             err=True)
+    out = args.out or f"runs/{_name(args.source)}-{_name(args.target)}-{rec['method']}"
+    model.save(out, metrics=metrics, record={
+        "dataset": {"source": args.source, "target_spec": args.target,
+                    "evaluation": None if evaluation is None else evaluation.summary()},
+        "timings": {"fit_seconds": round(model.fit_seconds_, 3),
+                    "total_seconds": round(time.perf_counter() - t0, 3)}})
+    echo(f"saved run to {out}")
+    auto_report(args, out)
+    return 0

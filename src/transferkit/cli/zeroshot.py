@@ -1,0 +1,126 @@
+"""``transferkit zeroshot`` — classify text by label names or descriptions, with no training."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from ..data import Dataset
+from ..exceptions import ConfigError
+from ..fewshot.labels_file import match_dataset_labels
+from ..fewshot.zeroshot import ZeroShotClassifier
+from ..utils.docstrings import arg_docs
+from .common import add_data_args, echo, load_source
+from .report import add_report_flag, auto_report
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    docs = arg_docs(ZeroShotClassifier)
+    p = sub.add_parser(
+        "zeroshot",
+        help="classify text by label names or descriptions, with no training examples",
+        description=(
+            "Embed each label's name (or descriptions) and give every text of SOURCE the most "
+            "similar label. When SOURCE has labels (its test split, if it has one), print "
+            "accuracy; otherwise print one prediction per line. Without --labels or "
+            "--label-descriptions, a labelled SOURCE's own label names are used."
+        ),
+    )
+    p.add_argument("source", help="dataset name, file (CSV/TSV/JSONL/Parquet) or folder")
+    g = p.add_argument_group("labels")
+    g.add_argument("--labels", help='comma-separated label names, e.g. "positive,negative"')
+    g.add_argument("--label-descriptions", metavar="FILE",
+                   help="YAML/JSON file mapping each label to a description (or a list of them)")
+    g.add_argument("--template", help=docs.get("template", ""))
+    m = p.add_argument_group("model")
+    m.add_argument("--backbone", default="minilm-l6", help=docs.get("backbone", ""))
+    m.add_argument("--calibrate", choices=["center", "prior"],
+                   help=docs.get("calibrate", "")
+                   + " Calibrates on SOURCE's own (unlabelled) text.")
+    m.add_argument("--multi-label", action="store_true", help=docs.get("multi_label", ""))
+    m.add_argument("--threshold", type=float, help=docs.get("threshold", ""))
+    m.add_argument("--batch-size", type=int, default=64, help=docs.get("batch_size", ""))
+    m.add_argument("--no-cache", dest="cache", action="store_false", default=True,
+                   help="do not read or write the feature cache")
+    p.add_argument("--out", help="also save the model (and metrics) as this run folder")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_data_args(p)
+    add_report_flag(p)
+    p.set_defaults(func=run)
+
+
+def _label_args(args: argparse.Namespace, data: Dataset) -> dict:
+    if args.labels is not None and args.label_descriptions:
+        raise ConfigError("Give --labels or --label-descriptions, not both.")
+    if args.label_descriptions:
+        return {"descriptions": args.label_descriptions}
+    if args.labels is not None:
+        return {"labels": args.labels.split(",")}
+    if data.labels is None:
+        raise ConfigError(
+            f"{data.name!r} has no labels to take names from: give --labels \"a,b,...\" or "
+            "--label-descriptions labels.yaml."
+        )
+    names = data.meta.get("label_names") or {}
+    classes = [_plain(c) for c in np.unique(data.labels)]
+    return {"labels": [str(names.get(c, names.get(str(c), c))) for c in classes]}
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def run(args: argparse.Namespace) -> int:
+    src = load_source(args.source, args)
+    data = src if isinstance(src, Dataset) else (src.test or src.train)
+    kw = _label_args(args, data)
+    if args.template is not None:
+        kw["template"] = args.template
+    model = ZeroShotClassifier(
+        backbone=args.backbone, calibrate=args.calibrate, multi_label=args.multi_label,
+        threshold=args.threshold, batch_size=args.batch_size, cache=args.cache, **kw,
+    )
+    model._validate_params()
+    spec, _ = model._resolve_labels()
+    labelled = data.labels is not None and not args.multi_label
+    if labelled:
+        # Before any encoding: the labels must be exactly the data's.
+        match_dataset_labels(list(spec), data.labels, data.meta.get("label_names"),
+                             where=repr(data.name))
+    model.fit(data.without_labels() if args.calibrate else None)
+    metrics = {}
+    if labelled:
+        metrics = model.evaluate(data)
+        if args.json:
+            echo(json.dumps({k: v for k, v in metrics.items() if k != "per_class"}))
+        else:
+            echo(f"{data.name}: n={metrics['n']}  zero-shot accuracy {metrics['accuracy']:.4f}  "
+                 f"macro-F1 {metrics['macro_f1']:.4f}  ({len(model.classes_)} labels, "
+                 f"backbone {args.backbone})")
+    else:
+        _print_predictions(model, data, args.json)
+    if args.out:
+        record = {"dataset": {"eval": data.summary(), "source": args.source,
+                              "calibration": model.calibration_}}
+        model.save(args.out, metrics=metrics, record=record)
+        echo(f"saved run to {args.out}", err=True)
+        auto_report(args, args.out)
+    return 0
+
+
+def _print_predictions(model: ZeroShotClassifier, data: Dataset, as_json: bool) -> None:
+    proba = model.predict_proba(data)
+    for text, row in zip(data.inputs, proba, strict=True):
+        if model.multi_label:
+            chosen = [(str(model.classes_[j]), float(row[j])) for j in np.flatnonzero(row >= 0.5)]
+        else:
+            j = int(row.argmax())
+            chosen = [(str(model.classes_[j]), float(row[j]))]
+        if as_json:
+            echo(json.dumps({"input": text, "predictions": [
+                {"label": lab, "probability": round(p, 6)} for lab, p in chosen]}))
+        else:
+            shown = "  ".join(f"{lab} ({p:.3f})" for lab, p in chosen) or "(none)"
+            echo(f"{shown}\t{text[:80]}")

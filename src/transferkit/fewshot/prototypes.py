@@ -1,0 +1,255 @@
+"""Prototype classifier: each class is the mean of its examples' features (Snell et al. 2017,
+"Prototypical Networks for Few-shot Learning", https://arxiv.org/abs/1703.05175).
+
+Options, read from the estimator's parameters (defaults in brackets):
+
+* ``metric`` [``"cosine"``]: ``"cosine"`` compares unit-length features with the mean of the
+  unit-length class examples; ``"euclidean"`` uses squared distance to the raw class mean.
+* ``shrinkage`` [``None``]: a shared within-class covariance, shrunk towards a scaled
+  identity by this weight in ``[0, 1]`` or by the Ledoit–Wolf estimate (``"auto"``); the
+  distance is then Mahalanobis (linear discriminant analysis with tied covariance).
+* ``label_prior`` [``"auto"``]: add each label name's zero-shot embedding (see
+  :mod:`transferkit.fewshot.zeroshot`) to its class as ``prior_weight`` [1.0] pseudo-examples;
+  ``"auto"`` does so for text with at most 4 examples in some class and labels that read as
+  names (strings, or integer codes with ``meta["label_names"]``).
+* ``template`` [``"This is about {}."``]: the prompt for label names in the prior.
+
+Every variant is linear in the (normalised) features, so a fitted model is two arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from ..exceptions import ConfigError
+from ..features import extract_features
+from ..strategies.base import FitContext, Strategy, register_strategy
+from ..utils.checks import check_choice, check_number
+
+__all__ = ["PrototypeStrategy", "prototype_scores"]
+
+_DEFAULT_TEMPERATURE = 0.05
+_SCALE_GRID = np.exp2(np.arange(-4.0, 4.25, 0.25))
+_AUTO_PRIOR_MAX_SHOTS = 4
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    return X / (np.linalg.norm(X, axis=1, keepdims=True) + 1e-12)
+
+
+def _class_sums(X: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    sums = np.zeros((k, X.shape[1]))
+    np.add.at(sums, y, X)
+    return sums, np.bincount(y, minlength=k).astype(np.float64)
+
+
+def _shared_precision(X: np.ndarray, y: np.ndarray, means: np.ndarray, shrinkage: Any) -> tuple[
+        np.ndarray, float]:
+    """Inverse of the shrunk pooled within-class covariance, and the shrinkage used."""
+    R = X - means[y]
+    n, d = R.shape
+    S = R.T @ R / max(n - len(means), 1)
+    if shrinkage == "auto":
+        from sklearn.covariance import ledoit_wolf_shrinkage
+
+        alpha = float(ledoit_wolf_shrinkage(R, assume_centered=True))
+    else:
+        alpha = float(shrinkage)
+    mu = np.trace(S) / d
+    cov = (1 - alpha) * S + alpha * mu * np.eye(d)
+    return np.linalg.inv(cov + 1e-9 * mu * np.eye(d)), alpha
+
+
+def prototype_scores(X: np.ndarray, means: np.ndarray, metric: str, precision: np.ndarray | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Linear form ``(W, b)`` of the prototype scores: ``score = X @ W + b`` (higher is closer).
+
+    Cosine: ``W = unit(means).T / T``; Euclidean: ``-|x - m|^2 / 2T`` up to a per-input
+    constant; Mahalanobis (``precision`` given): ``-(x - m)' P (x - m) / 2`` likewise.
+    ``T`` is the default temperature 0.05; callers rescale.
+    """
+    if precision is not None:
+        W = precision @ means.T
+        b = -0.5 * np.einsum("kd,dk->k", means, W)
+        return W, b
+    if metric == "cosine":
+        return _unit(means).T / _DEFAULT_TEMPERATURE, np.zeros(len(means))
+    return means.T / _DEFAULT_TEMPERATURE, -0.5 * (means * means).sum(1) / _DEFAULT_TEMPERATURE
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+@register_strategy(
+    "prototypes",
+    description="class means in feature space (cosine / Euclidean / shrunk Mahalanobis), "
+    "optional zero-shot label-name priors",
+)
+class PrototypeStrategy(Strategy):
+    """Nearest class mean on frozen (cached) features; no gradient, fits in milliseconds."""
+
+    name = "prototypes"
+
+    # --- options -----------------------------------------------------------------------------
+    def _options(self) -> dict[str, Any]:
+        p = self.params
+        owner = "PrototypeStrategy"
+        metric = p.get("metric") or "cosine"
+        check_choice(owner, "metric", metric, ["cosine", "euclidean"])
+        shrinkage = p.get("shrinkage")
+        if shrinkage is not None and shrinkage != "auto":
+            check_number(owner, "shrinkage", shrinkage, low=0.0, high=1.0)
+        prior = p.get("label_prior", "auto")
+        if prior not in ("auto", True, False, None):
+            raise ConfigError(
+                f"The 'label_prior' parameter of {owner} must be 'auto', True or False. "
+                f"Got {prior!r} instead."
+            )
+        weight = p.get("prior_weight")
+        weight = 1.0 if weight is None else weight
+        check_number(owner, "prior_weight", weight, low=0.0)
+        return {"metric": metric, "shrinkage": shrinkage, "label_prior": prior,
+                "prior_weight": float(weight),
+                "template": p.get("template", "This is about {}.")}
+
+    def _features(self, backbone, layer, data) -> np.ndarray:
+        return np.asarray(extract_features(
+            backbone, data, layer=layer, batch_size=self.params.get("batch_size", 64),
+            cache=self.params.get("cache", True), progress=self.params.get("progress", True),
+        ))
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        return _unit(X) if self.config_["metric"] == "cosine" else np.asarray(X, np.float64)
+
+    # --- the label-name prior ----------------------------------------------------------------
+    @staticmethod
+    def _label_names(ctx: FitContext) -> list[str] | None:
+        from .labels_file import humanize
+
+        classes = np.unique(ctx.train.labels)
+        names = ctx.train.meta.get("label_names")
+        if names:
+            lookup = {str(k): str(v) for k, v in names.items()}
+            if all(str(_plain(c)) in lookup for c in classes):
+                return [humanize(lookup[str(_plain(c))]) for c in classes]
+            return None
+        if classes.dtype.kind in "iub" or not all(str(c).strip() for c in classes):
+            return None
+        return [humanize(c) for c in classes]
+
+    def _prior(self, ctx: FitContext, counts: np.ndarray, opts: dict[str, Any]
+               ) -> np.ndarray | None:
+        want = opts["label_prior"]
+        if not want or opts["prior_weight"] == 0:
+            return None
+        names = self._label_names(ctx) if ctx.backbone.modality == "text" else None
+        if want == "auto" and (names is None or counts.min() > _AUTO_PRIOR_MAX_SHOTS):
+            return None
+        if names is None:
+            raise ConfigError(
+                "label_prior=True needs a text backbone and labels that read as names (strings, "
+                "or integer codes with meta['label_names']); this data has neither."
+            )
+        from .labels_file import check_template
+        from .zeroshot import embed_prompts
+
+        tpl = check_template(opts["template"], "PrototypeStrategy")
+        prompts = {i: [tpl.format(n)] for i, n in enumerate(names)}
+        return embed_prompts(ctx.backbone, prompts, ctx.layer,
+                             self.params.get("batch_size", 64)).astype(np.float64)
+
+    # --- the contract ------------------------------------------------------------------------
+    def fit(self, ctx: FitContext) -> PrototypeStrategy:
+        t0 = time.perf_counter()
+        opts = self._options()
+        self.config_ = opts
+        X = self._transform(self._features(ctx.backbone, ctx.layer, ctx.train))
+        y = np.asarray(ctx.y, dtype=np.int64)
+        k = ctx.n_classes
+        t1 = time.perf_counter()
+        sums, counts = _class_sums(X, y, k)
+        prior = self._prior(ctx, counts, opts)
+        w = opts["prior_weight"] if prior is not None else 0.0
+        if prior is not None:
+            if opts["metric"] == "euclidean":
+                # Put the unit label embedding on the scale of this class's features.
+                prior = prior * (np.linalg.norm(sums / counts[:, None], axis=1, keepdims=True))
+            sums = sums + w * prior
+        means = sums / (counts + w)[:, None]
+        precision, alpha = (None, None)
+        if opts["shrinkage"] is not None:
+            precision, alpha = _shared_precision(X, y, sums / (counts + w)[:, None],
+                                                 opts["shrinkage"])
+        W, b = prototype_scores(X, means, opts["metric"], precision)
+        scale, loo = self._fit_scale(X, y, sums, counts + w, opts["metric"], precision)
+        self.arrays_ = {"coef": (W * scale).astype(np.float32),
+                        "intercept": (b * scale).astype(np.float32),
+                        "prototypes": means.astype(np.float32)}
+        t2 = time.perf_counter()
+        self.summary = {
+            "metric": opts["metric"],
+            "shrinkage": alpha,
+            "label_prior": prior is not None,
+            "prior_weight": w,
+            "scale": float(scale),
+            "leave_one_out_accuracy": loo,
+            "shots_min": int(counts.min()),
+            "seconds_features": round(t1 - t0, 3),
+            "seconds_fit": round(t2 - t1, 3),
+            "trainable_params": 0,
+        }
+        return self
+
+    def _fit_scale(self, X, y, sums, counts, metric, precision) -> tuple[float, float | None]:
+        """A multiplier of the scores minimising leave-one-out log-loss.
+
+        Needs something left in every class once an example is taken out (2+ shots, or 1 shot
+        and a label prior); otherwise the default temperature stays.
+        """
+        if (counts[y] - 1 <= 1e-9).any() or len(y) > 20000:
+            return 1.0, None
+        # Each example scored against its own class mean with itself left out.
+        own = (sums[y] - X) / (counts[y] - 1)[:, None]
+        W, b = prototype_scores(X, sums / counts[:, None], metric, precision)
+        S = X @ W + b
+        rows = np.arange(len(y))
+        if precision is not None:
+            so = np.einsum("nd,de,ne->n", X, precision, own) - 0.5 * np.einsum(
+                "nd,de,ne->n", own, precision, own)
+        elif metric == "cosine":
+            so = (X * _unit(own)).sum(1) / _DEFAULT_TEMPERATURE
+        else:
+            so = ((X * own).sum(1) - 0.5 * (own * own).sum(1)) / _DEFAULT_TEMPERATURE
+        S[rows, y] = so
+        losses = [-_log_softmax(s * S)[rows, y].mean() for s in _SCALE_GRID]
+        best = float(_SCALE_GRID[int(np.argmin(losses))])
+        return best, float((S.argmax(1) == y).mean())
+
+    def predict_proba(self, backbone, layer, data) -> np.ndarray:
+        X = self._transform(self._features(backbone, layer, data)).astype(np.float32)
+        z = X @ self.arrays_["coef"] + self.arrays_["intercept"]
+        return np.exp(_log_softmax(z.astype(np.float64)))
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        save_file({k: np.ascontiguousarray(v) for k, v in self.arrays_.items()},
+                  str(folder / "prototypes.safetensors"))
+        return {"options": self.config_}
+
+    @classmethod
+    def load(cls, folder: Path, config: dict[str, Any], backbone) -> PrototypeStrategy:
+        self = cls(**config.get("params", {}))
+        self.config_ = dict(config["options"])
+        self.arrays_ = load_file(str(folder / "prototypes.safetensors"))
+        return self
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v

@@ -1,0 +1,331 @@
+"""Fine-tuning: train a head together with the top (or all) layer groups of the backbone.
+
+Everything that trains by gradient goes through :mod:`transferkit.engine`; this strategy
+only decides *what* trains and at *which rate*:
+
+* freezing by the backbone's layer groups (``unfreeze``, ``freeze_pattern``), optionally
+  gradual (``schedule="gradual"``: head first, then one more group per epoch);
+* learning rates: ``lr`` for the head, ``lr * backbone_lr_mult * layer_decay**d`` for the
+  group ``d`` steps below the top;
+* L2-SP toward the pre-trained weights (``l2sp``);
+* validation: the data given to ``fit(val=...)``, else a stratified 10% of the training data
+  held out when there are at least 20 examples per class, for early stopping and for
+  keeping the best epoch's weights.
+
+Features never come from the feature cache: the backbone changes while it trains.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..engine import (
+    ClassificationTask,
+    ClassifierModule,
+    ExampleData,
+    Freezer,
+    L2SPPenalty,
+    TrainConfig,
+    build_param_groups,
+    find_checkpoint,
+    plan_freezing,
+    predict_outputs,
+    train,
+)
+from ..engine.distributed import PRECISIONS
+from ..engine.freezing import SCHEDULES, parse_unfreeze
+from ..engine.schedules import LR_SCHEDULES
+from ..exceptions import ConfigError
+from ..heads.base import holdout_split
+from ..heads.torch_heads import TORCH_HEADS, make_torch_head
+from ..utils.checks import check_choice, check_number
+from ..utils.fingerprint import hash_array
+from .base import FitContext, Strategy, register_strategy
+
+__all__ = ["FineTuneStrategy", "TRAINING_DEFAULTS", "check_training_params", "Prepared"]
+
+log = logging.getLogger(__name__)
+
+#: what ``None`` (or a missing key) means for each training setting
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "unfreeze": "all",
+    "freeze_pattern": None,
+    "epochs": 3,
+    "lr": 1e-3,
+    "backbone_lr_mult": 0.1,
+    "layer_decay": 1.0,
+    "schedule": "none",
+    "lr_schedule": "cosine",
+    "warmup": 0.1,
+    "weight_decay": 0.01,
+    "l2sp": None,
+    "lora_r": 8,
+    "patience": 3,
+    "devices": 1,
+    "precision": "auto",
+    "grad_accum": 1,
+    "checkpoint_dir": None,
+    "resume": None,
+    "batch_size": 32,
+    "seed": 0,
+    "progress": True,
+    "head": "linear",
+}
+
+# Settings a resumed run must share with the interrupted one.
+_IDENTITY_KEYS = ("unfreeze", "freeze_pattern", "epochs", "lr", "backbone_lr_mult", "layer_decay",
+                  "schedule", "lr_schedule", "warmup", "weight_decay", "l2sp", "lora_r",
+                  "patience", "grad_accum", "batch_size", "seed", "head")
+
+
+def check_training_params(owner: str, params: dict[str, Any]) -> None:
+    """Validate the training keywords of an estimator (``ConfigError`` saying how to fix)."""
+    def given(k: str) -> bool:
+        return params.get(k) is not None
+
+    if given("epochs"):
+        check_number(owner, "epochs", params["epochs"], low=1, integer=True)
+    if given("lr"):
+        check_number(owner, "lr", params["lr"], low=0, low_open=True)
+    if given("backbone_lr_mult"):
+        check_number(owner, "backbone_lr_mult", params["backbone_lr_mult"], low=0, low_open=True)
+    if given("layer_decay"):
+        check_number(owner, "layer_decay", params["layer_decay"], low=0, high=1, low_open=True)
+    if given("warmup"):
+        check_number(owner, "warmup", params["warmup"], low=0, high=0.9)
+    if given("weight_decay"):
+        check_number(owner, "weight_decay", params["weight_decay"], low=0)
+    if given("l2sp"):
+        check_number(owner, "l2sp", params["l2sp"], low=0)
+    if given("lora_r"):
+        check_number(owner, "lora_r", params["lora_r"], low=1, integer=True)
+    if given("patience"):
+        check_number(owner, "patience", params["patience"], low=1, integer=True)
+    if given("devices"):
+        check_number(owner, "devices", params["devices"], low=1, integer=True)
+    if given("grad_accum"):
+        check_number(owner, "grad_accum", params["grad_accum"], low=1, integer=True)
+    if given("schedule"):
+        check_choice(owner, "schedule", params["schedule"], list(SCHEDULES))
+    if given("lr_schedule"):
+        check_choice(owner, "lr_schedule", params["lr_schedule"], list(LR_SCHEDULES))
+    if given("precision"):
+        check_choice(owner, "precision", params["precision"], list(PRECISIONS))
+    if given("unfreeze"):
+        parse_unfreeze(params["unfreeze"])
+    if given("freeze_pattern"):
+        try:
+            re.compile(params["freeze_pattern"])
+        except (re.error, TypeError) as e:
+            raise ConfigError(
+                f"The 'freeze_pattern' parameter of {owner} must be a regular expression; "
+                f"{params['freeze_pattern']!r} is not ({e})."
+            ) from None
+    for k in ("checkpoint_dir", "resume"):
+        if given(k) and not isinstance(params[k], str | Path):
+            raise ConfigError(f"The {k!r} parameter of {owner} must be a folder path; got "
+                              f"{type(params[k]).__name__}.")
+
+
+@dataclass
+class Prepared:
+    """A ready-to-train job: the task, the data and the engine settings."""
+
+    task: ClassificationTask
+    train: ExampleData
+    val: ExampleData | None
+    config: TrainConfig
+    info: dict[str, Any]
+
+
+@register_strategy("finetune", description="train the head and the top (or all) backbone layer "
+                   "groups; discriminative LRs, gradual unfreezing, L2-SP, early stopping")
+class FineTuneStrategy(Strategy):
+    """Fine-tune backbone layer groups and a torch head with the training engine."""
+
+    name = "finetune"
+    trains_backbone = True
+    #: strategies trained by the engine (the CLI gives them a checkpoint folder)
+    uses_engine: ClassVar[bool] = True
+    #: ``backbone_lr_mult`` when the user gives none
+    default_backbone_lr_mult: ClassVar[float] = 0.1
+
+    # --- settings -------------------------------------------------------------------------------
+    def setting(self, key: str) -> Any:
+        value = self.params.get(key)
+        if value is None:
+            if key == "backbone_lr_mult":
+                return self.default_backbone_lr_mult
+            return TRAINING_DEFAULTS.get(key)
+        return value
+
+    @classmethod
+    def check_params(cls, owner: str, params: dict[str, Any]) -> None:
+        """Validation the estimator runs before fitting with this strategy."""
+        head = params.get("head") or "linear"
+        if head not in TORCH_HEADS:
+            raise ConfigError(
+                f"strategy={cls.name!r} trains a torch head: head must be one of "
+                f"{TORCH_HEADS.names()}; got {head!r} (a probe-only head). Use head='linear' "
+                "(the default for fine-tuning; 'logistic' means the same) or head='mlp'."
+            )
+        if params.get("layer", -1) not in (-1, None):
+            raise ConfigError(
+                f"strategy={cls.name!r} trains the backbone end to end and uses its last feature "
+                f"layer; got layer={params['layer']}. Drop the layer (or the '@k' suffix)."
+            )
+
+    # --- hooks for subclasses ---------------------------------------------------------------------
+    def prepare_backbone(self, ctx: FitContext) -> Any:
+        """The backbone that will train (LoRA: an adapted copy; scratch: re-initialised)."""
+        return ctx.backbone
+
+    def param_filter(self) -> Any:
+        """Which backbone parameters may train (``None``: all in the chosen groups)."""
+        return None
+
+    # --- building the job -----------------------------------------------------------------
+    def _validation(self, ctx: FitContext) -> tuple[Any, np.ndarray, Any, np.ndarray | None, str]:
+        if ctx.val is not None and ctx.y_val is not None:
+            return ctx.train, ctx.y, ctx.val, ctx.y_val, f"given ({len(ctx.val)} rows)"
+        n, k = len(ctx.y), ctx.n_classes
+        if n >= 20 * k and n >= 100:
+            fit_idx, hold_idx = holdout_split(ctx.y, 0.1, int(self.setting("seed")))
+            fit_idx, hold_idx = np.sort(fit_idx), np.sort(hold_idx)
+            return (ctx.train.subset(fit_idx), ctx.y[fit_idx], ctx.train.subset(hold_idx),
+                    ctx.y[hold_idx], f"held out 10% of train ({len(hold_idx)} rows, stratified)")
+        return ctx.train, ctx.y, None, None, (
+            f"none: {n} examples for {k} classes is below 20 per class, so all train and the "
+            "last epoch is kept")
+
+    def _identity(self, ctx: FitContext, backbone: Any, train_ds: Any, y: np.ndarray
+                  ) -> dict[str, Any]:
+        return {
+            "backbone": {"spec": str(backbone.name), "fingerprint": backbone.fingerprint()},
+            "data": {"n": len(train_ds), "fingerprint": ctx.train.fingerprint(),
+                     "labels": hash_array(np.asarray(ctx.y, dtype=np.int64)),
+                     "n_classes": int(ctx.n_classes)},
+            "strategy": self.name,
+            "settings": {k: self.params.get(k) for k in _IDENTITY_KEYS},
+        }
+
+    def _groups(self, freezer: Freezer, plan: Any, head: torch.nn.Module) -> list[dict[str, Any]]:
+        l2sp = self.setting("l2sp")
+        wd = 0.0 if l2sp else float(self.setting("weight_decay"))
+        return build_param_groups(
+            freezer.candidates(), plan.all_groups, head, lr=float(self.setting("lr")),
+            backbone_lr_mult=float(self.setting("backbone_lr_mult")),
+            layer_decay=float(self.setting("layer_decay")), weight_decay=wd,
+        )
+
+    def prepare(self, ctx: FitContext, for_sweep: bool = False) -> Prepared:
+        """Build the task, data and engine settings for ``ctx`` (also used by ``lr_find``)."""
+        self.check_params(type(self).__name__, {**self.params, "layer": ctx.layer})
+        seed = int(self.setting("seed"))
+        backbone = self.prepare_backbone(ctx)
+        plan = plan_freezing(backbone, self.setting("unfreeze"), self.setting("freeze_pattern"))
+        train_ds, y, val_ds, y_val, val_note = self._validation(ctx)
+        head = make_torch_head(self.setting("head"), backbone.num_features, ctx.n_classes,
+                               seed=seed)
+        module = ClassifierModule(backbone, head, -1)
+        schedule = "none" if for_sweep else self.setting("schedule")
+        freezer = Freezer(backbone, plan, schedule, self.param_filter())
+        freezer.apply(0)
+        groups = self._groups(freezer, plan, head)
+        l2sp = None
+        if self.setting("l2sp"):
+            anchored = [p for ps in freezer.candidates().values() for p in ps]
+            l2sp = L2SPPenalty(anchored, list(head.parameters()), float(self.setting("l2sp")))
+        task = ClassificationTask(module, groups, freezer, l2sp)
+        lengths = backbone.input_lengths(train_ds.inputs)
+        train_data = ExampleData(train_ds.inputs, y, backbone.preprocess, lengths)
+        val_data = None
+        if val_ds is not None:
+            val_data = ExampleData(val_ds.inputs, y_val, backbone.preprocess,
+                                   backbone.input_lengths(val_ds.inputs))
+        resume = self.setting("resume")
+        ckpt_dir = self.setting("checkpoint_dir")
+        if resume and not ckpt_dir:
+            ckpt_dir = str(find_checkpoint(resume).parent)
+        identity = (self._identity(ctx, backbone, train_ds, y)
+                    if (ckpt_dir or resume) and not for_sweep else {})
+        config = TrainConfig(
+            epochs=int(self.setting("epochs")),
+            batch_size=int(self.params.get("batch_size") or TRAINING_DEFAULTS["batch_size"]),
+            accumulate=int(self.setting("grad_accum")),
+            precision=str(self.setting("precision")),
+            devices=int(self.setting("devices")),
+            seed=seed,
+            patience=self.setting("patience"),
+            lr_schedule=str(self.setting("lr_schedule")),
+            warmup=float(self.setting("warmup")),
+            checkpoint_dir=None if ckpt_dir is None else str(ckpt_dir),
+            resume=None if not resume else str(resume),
+            identity=identity,
+            progress=bool(self.setting("progress")),
+        )
+        info = {"freezing": plan.describe(), "schedule": schedule, "validation": val_note,
+                "head": dict(head.config), "l2sp": self.setting("l2sp")}
+        return Prepared(task, train_data, val_data, config, info)
+
+    # --- the strategy contract ------------------------------------------------------------
+    def fit(self, ctx: FitContext) -> FineTuneStrategy:
+        prep = self.prepare(ctx)
+        total = sum(p.numel() for p in prep.task.module.parameters())
+        log.info("%s: training %s of %s parameters (groups %s)", self.name,
+                 f"{sum(p.numel() for g in prep.task.groups for p in g['params']):,}",
+                 f"{total:,}", prep.info["freezing"]["trainable_groups"])
+        result = train(prep.task, prep.train, prep.val, prep.config)
+        self.module_ = prep.task.module
+        self.head_ = self.module_.head
+        self.history = result.history
+        self.summary = {
+            **prep.info,
+            "unfreeze": self.setting("unfreeze"),
+            "lr_by_group": result.lr_by_group,
+            "trainable_params": sum(p.numel() for g in prep.task.groups for p in g["params"]),
+            "total_params": result.total_params,
+            "epochs": int(self.setting("epochs")),
+            "batch_size": prep.config.batch_size,
+            **{k: v for k, v in result.summary().items()
+               if k not in ("lr_by_group", "trainable_params", "total_params")},
+        }
+        return self
+
+    def _predict_module(self, backbone: Any) -> torch.nn.Module:
+        return ClassifierModule(backbone, self.head_, -1)
+
+    def predict_proba(self, backbone: Any, layer: int, data: Any) -> np.ndarray:
+        module = self._predict_module(backbone)
+        bb = module.backbone
+        ex = ExampleData(data.inputs, None, bb.preprocess, bb.input_lengths(data.inputs))
+        logits = predict_outputs(module, ex, int(self.params.get("batch_size") or 64) * 2)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
+        save_file(state, str(folder / "head.safetensors"))
+        return {"head": dict(self.head_.config)}
+
+    @classmethod
+    def load(cls, folder: Path, config: dict[str, Any], backbone: Any) -> FineTuneStrategy:
+        from safetensors.torch import load_file
+
+        self = cls(**config.get("params", {}))
+        hc = dict(config["head"])
+        kind = hc.pop("kind")
+        self.head_ = make_torch_head(kind, **hc)
+        self.head_.load_state_dict(load_file(str(folder / "head.safetensors")))
+        self.head_.eval()
+        return self

@@ -1,0 +1,60 @@
+"""``transferkit adapt``: evaluation-only target labels, the run folder, clear errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from transferkit.cli.adapt import parse_target_labels
+from transferkit.cli.main import main
+
+
+def _csvs(tmp_path):
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(300, 2))
+    Z = rng.normal(size=(300, 2))
+    Xt = Z * [3.0, 0.3] + [2.0, 0.0]
+    src, tgt = tmp_path / "src.csv", tmp_path / "tgt.csv"
+    pd.DataFrame({"a": Xs[:, 0], "b": Xs[:, 1],
+                  "label": (Xs.sum(1) > 0).astype(int)}).to_csv(src, index=False)
+    pd.DataFrame({"a": Xt[:, 0], "b": Xt[:, 1],
+                  "label": (Z.sum(1) > 0).astype(int)}).to_csv(tgt, index=False)
+    return src, tgt
+
+
+def test_adapt_command_evaluates_after_fitting_and_writes_an_adapt_run(tmp_path, capsys):
+    src, tgt = _csvs(tmp_path)
+    out = tmp_path / "run"
+    rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone",
+               "test-identity2", "--method", "coral", "--out", str(out), "--no-cache",
+               "--no-report"])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "labels unused" in text and "validators (label-free" in text
+    assert "source-only" in text and "-> coral" in text
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["kind"] == "adapt" and rec["strategy"]["name"] == "adapt:coral"
+    ad = rec["adapt"]
+    assert ad["method"] == "coral" and ad["target_labels"] is None
+    assert ad["target_accuracy"] > ad["source_only_accuracy"]
+    assert set(ad["validators"]) >= {"dev", "im", "snd", "rv"}
+    assert json.loads((out / "model.json").read_text())["estimator"] == "DomainAdapter"
+
+
+def test_adapt_command_missing_target_label_column_is_a_clear_error(tmp_path, capsys):
+    src, tgt = _csvs(tmp_path)
+    rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone",
+               "test-identity2", "--method", "tradaboost", "--target-labels", "grade",
+               "--out", str(tmp_path / "r"), "--no-cache", "--no-report"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "label column 'grade'" in err and "columns ['a', 'b', 'label']" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_parse_target_labels():
+    assert parse_target_labels("none") == (None, None)
+    assert parse_target_labels("all") == ("all", None)
+    assert parse_target_labels("10") == (10, None)
+    assert parse_target_labels("stars") == ("all", "stars")
+    assert parse_target_labels("stars:5") == (5, "stars")

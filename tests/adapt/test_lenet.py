@@ -1,0 +1,42 @@
+"""The ``lenet`` backbone: one input space for 28x28 and 16x16 digits, trainable from scratch."""
+
+import numpy as np
+import torch
+
+import transferkit as tk
+
+
+def test_lenet_is_registered_and_maps_any_digit_size_to_500_features():
+    bb = tk.create_backbone("lenet", seed=0).eval()
+    assert "lenet" in tk.list_backbones() and bb.modality == "image" and not bb.rebuildable
+    assert [n for n, _ in bb.layer_groups()] == ["conv1", "conv2", "fc"]
+    rng = np.random.default_rng(0)
+    for shape in [(3, 28, 28), (3, 16, 16), (3, 8, 8), (3, 16, 16, 1), (3, 20, 20, 3)]:
+        x = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        batch = bb.preprocess(x)
+        assert batch["x"].shape == (3, 1, 28, 28)
+        assert -1.0 <= float(batch["x"].min()) and float(batch["x"].max()) <= 1.0
+        with torch.no_grad():
+            assert bb.forward_features(batch).shape == (3, 500)
+            assert bb.forward_features(batch, layer=0).shape == (3, 800)
+
+
+def test_lenet_uint8_and_unit_float_inputs_agree():
+    bb = tk.create_backbone("lenet").eval()
+    x = np.random.default_rng(1).integers(0, 256, size=(2, 16, 16), dtype=np.uint8)
+    a = bb.preprocess(x)["x"]
+    b = bb.preprocess(x.astype(np.float32) / 255.0)["x"]
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_lenet_seed_gives_the_same_weights_and_a_new_seed_others():
+    a, b, c = (tk.create_backbone("lenet", seed=s) for s in (0, 0, 1))
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_lenet_learns_digits_from_scratch():
+    ds = tk.load_dataset("digits")  # 8x8 scikit-learn digits, resized to 28x28
+    model = tk.DomainAdapter(method="source-net", backbone="lenet", epochs=4, batch_size=32,
+                             lr=3e-3, cache=False, progress=False, seed=0)
+    model.fit(ds.train.subset(np.arange(600)), ds.test)
+    assert model.score(ds.test) > 0.8

@@ -1,0 +1,32 @@
+"""The real all-MiniLM-L6-v2, fine-tuned on a Banking77 subset, against the frozen probe."""
+
+import numpy as np
+import pytest
+
+import transferkit as tk
+
+
+@pytest.mark.real_weights
+@pytest.mark.slow
+def test_finetuned_minilm_matches_the_probe_on_banking(minilm, banking77):
+    # 20 intents, 16 training and 15 test queries each.
+    classes = np.unique(banking77.train.labels)[:20]
+    rng = np.random.default_rng(0)
+    tr = np.concatenate([rng.choice(np.flatnonzero(banking77.train.labels == c), 16, replace=False)
+                         for c in classes])
+    te = np.concatenate([rng.choice(np.flatnonzero(banking77.test.labels == c), 15, replace=False)
+                         for c in classes])
+    train, test = banking77.train.subset(tr, name="b20x16"), banking77.test.subset(te, name="b20")
+    probe = tk.TransferClassifier(backbone=minilm, progress=False).fit(train).score(test)
+    model = tk.TransferClassifier(backbone=minilm, strategy="finetune", unfreeze=2, epochs=3,
+                                  lr=3e-3, batch_size=16, progress=False).fit(train)
+    acc = model.score(test)
+    # Measured on 2 shared CPU cores: probe 0.967, fine-tuned (top 2 blocks + head, 3 epochs)
+    # 0.960 in ~45 s. With 16 examples per intent the frozen probe is hard to beat; the test
+    # holds fine-tuning to a stated accuracy and to within 2 points of the probe.
+    assert acc >= 0.93 and acc >= probe - 0.02, (acc, probe)
+    s = model.strategy_.summary
+    assert s["freezing"]["trainable_groups"] == ["layer.4", "layer.5"]
+    assert s["lr_by_group"]["layer.5"] == pytest.approx(3e-4)
+    # The shared fixture was not touched: fit trained a copy of it.
+    assert minilm.fingerprint() == tk.create_backbone("minilm-l6").fingerprint()
