@@ -17,6 +17,7 @@ from .backbones import (  # noqa: E402
     register_backbone,
     register_module,
 )
+from .compare import CompareResult, compare  # noqa: E402
 from .data import (  # noqa: E402
     Dataset,
     DatasetSplits,
@@ -58,6 +59,7 @@ __all__ = [
     "Backbone",
     "BackboneError",
     "ConfigError",
+    "CompareResult",
     "DataError",
     "Dataset",
     "DatasetSplits",
@@ -71,6 +73,7 @@ __all__ = [
     "TransferClassifier",
     "TransferKitError",
     "ZeroShotClassifier",
+    "compare",
     "create_backbone",
     "extract_features",
     "from_arrays",

@@ -47,6 +47,8 @@ def test_rank_prints_table_readings_and_writes_a_record(capsys, table, tmp_path)
     assert set(res["notes"]) == {"tabular-mlp", "tabular-mlp@0"}
     assert (out_dir / "ranking.csv").exists()
     assert not list(out_dir.parent.glob(".*partial"))  # written atomically, nothing left over
+    html = (out_dir / "report.html").read_text()  # written automatically, from record["rank"]
+    assert 'id="rank"' in html and "tabular-mlp@0" in html and "could not be rendered" not in html
 
 
 def test_rank_json_and_errors(capsys, table):
@@ -72,6 +74,11 @@ def test_shift_between_domains_of_one_file(capsys, table, tmp_path):
     assert rec["kind"] == "shift" and rec["schema_version"] == 1 and rec["environment"]
     assert rec["shift"]["p_value"] < 0.05 and rec["shift"]["c2st_auc"] > 0.8
     assert rec["dataset"]["source"]["n"] == 120 and rec["config"]["n_permutations"] == 50
+    proj = rec["shift"]["projection"]
+    assert proj["method"] == "pca" and len(proj["source"]) == len(proj["target"]) == 120
+    html = (out_dir / "report.html").read_text()
+    assert 'id="shift"' in html and "PCA of source and target" in html
+    assert "could not be rendered" not in html and ("<svg" in html or "<img" in html)
     code, out, err = run_cli(capsys, "shift", "--source", f"{table}:domain=a", "--target",
                              f"{table}:domain=a", "--backbone", "tabular-mlp", "--json",
                              "--permutations", "20")

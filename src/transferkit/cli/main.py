@@ -17,6 +17,7 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     from . import adapt as adapt_cmd
+    from . import compare as compare_cmd
     from . import demo, fit, predict, zeroshot, zoo
     from . import lr_find as lr_find_cmd
     from . import rank as rank_cmd
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_parsers(sub)
     rank_cmd.add_parser(sub)
     shift_cmd.add_parser(sub)
+    compare_cmd.add_parser(sub)
     lr_find_cmd.add_parser(sub)
     adapt_cmd.add_parser(sub)
     return parser

@@ -38,7 +38,25 @@ def render(record: dict) -> str:
         if cmp_.get(key):
             text = cmp_[key] if isinstance(cmp_[key], str) else str(cmp_[key])
             kind = "bad" if key == "verdict" and "negative" in text.lower() else "info"
+            if key == "verdict" and isinstance(cmp_.get("reason"), str):
+                text = f"{text}. {cmp_['reason']}"
             parts.append(note(f"<b>{esc(title)}:</b> {esc(text)}", kind))
+    if cmp_.get("reason") and not cmp_.get("verdict"):
+        parts.append(note(esc(cmp_["reason"]), "info"))
+    tests = cmp_.get("tests")
+    if isinstance(tests, dict) and tests:
+        body = [[s, t.get("mean_diff"), f"{fmt(t.get('ci95', [None])[0])} to "
+                 f"{fmt(t.get('ci95', [None, None])[-1])}", t.get("p_value"), t.get("wins"),
+                 t.get("losses"), t.get("n_pairs")]
+                for s, t in tests.items() if isinstance(t, dict)]
+        parts.append("<h3>Paired against scratch (same samples, same seeds)</h3>" + table(
+            ["strategy", "mean difference", "95% interval", "sign-flip p", "wins", "losses",
+             "pairs"], body))
+    per = cmp_.get("per_amount")
+    if isinstance(per, list) and per and all(isinstance(r, dict) for r in per):
+        cols = [c for c in per[0] if c != "n_pairs"]
+        parts.append(f"<h3>Best transfer strategy against scratch, per amount of data</h3>"
+                     f"{table(cols, [[r.get(c) for c in cols] for r in per])}")
     has_n = any(is_number(r.get("n_labels")) for r in rows)
     xkey = "n_labels" if has_n else "fraction"
     agg = aggregate(rows, metric, xkey)
@@ -85,7 +103,8 @@ def render(record: dict) -> str:
         parts.append(f"<details><summary>All {fmt(len(rows))} runs (one row per strategy, "
                      f"fraction and seed)</summary><div class=\"scroll\">{detail}</div></details>")
     extra = {k: v for k, v in cmp_.items()
-             if k not in ("table", "verdict", "data_efficiency", "metric")}
+             if k not in ("table", "verdict", "data_efficiency", "metric", "reason", "tests",
+                          "per_amount")}
     if extra:
         parts.append(kv_table(extra))
     if not parts:

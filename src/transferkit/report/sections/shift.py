@@ -46,6 +46,8 @@ def render_projection(proj: Any, where: str) -> str:
 
 
 def _per_class(pc: Any) -> str:
+    if isinstance(pc, list) and pc and all(isinstance(r, dict) and "class" in r for r in pc):
+        pc = {str(r["class"]): {k: v for k, v in r.items() if k != "class"} for r in pc}
     if not isinstance(pc, dict) or not pc:
         return ""
     if all(is_number(v) for v in pc.values()):
@@ -59,11 +61,15 @@ def _per_class(pc: Any) -> str:
         for v in pc.values():
             cols += [k for k in v if k not in cols]
         rows = [[c] + [v.get(k) for k in cols] for c, v in pc.items()]
-        num = [k for k in cols if all(is_number(v.get(k)) for v in pc.values())]
+        # Plot a shift measure, not a count, where one exists; classes without it are skipped.
+        num = [k for k in ("domain_auc", "mmd", "shift") if any(is_number(v.get(k))
+                                                               for v in pc.values())]
+        num += [k for k in cols if all(is_number(v.get(k)) for v in pc.values())]
         fig = ""
         if num:
-            values = {num[0]: [v[num[0]] for v in pc.values()]}
-            fig = figure(plots.bars([str(c) for c in pc], values), f"{esc(num[0])} per class.")
+            shown = {c: v[num[0]] for c, v in pc.items() if is_number(v.get(num[0]))}
+            fig = figure(plots.bars([str(c) for c in shown], {num[0]: list(shown.values())}),
+                         f"{esc(num[0])} per class.")
         return f'<h3>Per class</h3>{fig}<div class="scroll">{table(["class"] + cols, rows)}</div>'
     return json_block(pc, "Per class")
 

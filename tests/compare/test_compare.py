@@ -1,0 +1,156 @@
+"""tk.compare / transferkit compare: paired samples, the transfer verdict, the run record."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import transferkit as tk
+from transferkit.compare import paired_test, transfer_verdict
+from transferkit.strategies import STRATEGIES, Strategy, register_strategy
+
+
+@pytest.fixture(scope="module")
+def intents5(banking77):
+    """5 Banking77 intents: 16 training and all test queries of each."""
+    classes = np.unique(banking77.train.labels)[:5]
+    rng = np.random.default_rng(0)
+    tr = np.concatenate([rng.choice(np.flatnonzero(banking77.train.labels == c), 16, replace=False)
+                         for c in classes])
+    te = np.flatnonzero(np.isin(banking77.test.labels, classes))
+    return tk.data.DatasetSplits(train=banking77.train.subset(tr, name="intents5"),
+                                 test=banking77.test.subset(te, name="intents5"), name="intents5")
+
+
+def test_sign_flip_test_is_exact():
+    t = paired_test(np.array([0.1, 0.2, 0.3]))
+    assert t["p_value"] == pytest.approx(2 / 8)  # all-positive and all-negative of 8 patterns
+    t = paired_test(np.full(6, 0.05))
+    assert t["p_value"] == pytest.approx(2 / 64) and t["mean_diff"] == pytest.approx(0.05)
+    assert paired_test(np.array([0.1, -0.1, 0.1, -0.1]))["p_value"] == 1.0
+
+
+def _table(diffs, base=0.7):
+    rows = []
+    for i, d in enumerate(diffs):
+        x, seed = (0.1, 0.5, 1.0)[i % 3], i // 3
+        rows.append({"strategy": "scratch", "fraction": x, "seed": seed, "accuracy": base})
+        rows.append({"strategy": "probe", "fraction": x, "seed": seed, "accuracy": base + d})
+    return pd.DataFrame(rows)
+
+
+def test_verdict_reads_the_paired_differences():
+    rng = np.random.default_rng(0)
+    helps = transfer_verdict(_table(0.08 + 0.01 * rng.standard_normal(9)), "accuracy", "fraction")
+    assert helps["verdict"] == "transfer helps" and helps["best"] == "probe"
+    assert helps["tests"]["probe"]["wins"] == 9 and "+0.08" in helps["reason"]
+    hurts = transfer_verdict(_table(-0.05 + 0.01 * rng.standard_normal(9)), "accuracy", "fraction")
+    assert hurts["verdict"] == "negative transfer" and "rank" in hurts["reason"]
+    noise = transfer_verdict(_table(0.03 * rng.standard_normal(9)), "accuracy", "fraction")
+    assert noise["verdict"] == "no clear difference"
+    assert [p["fraction"] for p in helps["per_amount"]] == [0.1, 0.5, 1.0]
+    none = transfer_verdict(_table([0.1] * 3).query("strategy == 'probe'"), "accuracy", "fraction")
+    assert none["verdict"] is None and "add 'scratch'" in none["reason"]
+
+
+def test_pretrained_minilm_beats_scratch_on_real_intents(intents5, tmp_path):
+    res = tk.compare(intents5, strategies=["probe", "scratch"], shots=[4, 16], seeds=3,
+                     backbone="minilm-l6", epochs=2, progress=False)
+    t = res.table
+    assert len(t) == 2 * 2 * 3 and set(t.n_labels) == {20, 80}
+    probe = t[t.strategy == "probe"].groupby("shots").accuracy.mean()
+    scratch = t[t.strategy == "scratch"].groupby("shots").accuracy.mean()
+    assert probe[4] > 0.75 and probe[16] > 0.85  # pre-trained features: most intents right
+    assert scratch[16] < 0.6                       # same architecture, random weights, 80 labels
+    assert res.verdict == "transfer helps" and res.best == "probe"
+    assert res.tests["probe"]["n_pairs"] == 6 and res.tests["probe"]["p_value"] == 2 / 64
+    assert "probe with 4 shots per class" in res.data_efficiency
+    out = res.save(tmp_path / "cmp", dataset={"train": intents5.train.summary()})
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["kind"] == "compare" and rec["compare"]["verdict"] == "transfer helps"
+    assert len(rec["compare"]["table"]) == 12
+    assert pd.read_csv(out / "compare.csv").shape == (12, len(t.columns))
+    html = tk.render_report(out)
+    assert "transfer helps" in html and "could not be rendered" not in html
+
+
+class _Majority(Strategy):
+    """Always the most frequent training class: a model that learned nothing from its inputs."""
+
+    name = "majority-test"
+
+    def fit(self, ctx):
+        self.p = np.bincount(ctx.y, minlength=ctx.n_classes) / len(ctx.y)
+        return self
+
+    def predict_proba(self, backbone, layer, data):
+        return np.tile(self.p, (len(data), 1))
+
+
+@pytest.fixture
+def majority():
+    register_strategy("majority-test")(_Majority)
+    yield "majority-test"
+    STRATEGIES.unregister("majority-test")
+
+
+def test_negative_transfer_warns_and_is_recorded(digits_table, majority, tmp_path):
+    with pytest.warns(tk.NegativeTransferWarning, match="worse than scratch"):
+        res = tk.compare(digits_table, strategies=[majority, "scratch"], backbone="tabular-mlp",
+                         fractions=[0.2, 1.0], seeds=3, epochs=10, progress=False)
+    assert res.verdict == "negative transfer"
+    assert res.tests[majority]["losses"] == 6
+    html = tk.render_report(res.save(tmp_path / "neg"))
+    assert "negative transfer" in html
+
+
+@pytest.fixture(scope="module")
+def digits_table():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return tk.from_arrays(X.astype(np.float32), y)
+
+
+def test_bad_input_is_explained(digits_table, intents5):
+    with pytest.raises(tk.ConfigError, match="not both"):
+        tk.compare(digits_table, fractions=[0.5], shots=[2], backbone="tabular-mlp")
+    with pytest.raises(tk.DataError, match="smallest class"):
+        tk.compare(intents5, strategies=["probe"], shots=[17], progress=False)
+    with pytest.raises(tk.ConfigError, match="fractions"):
+        tk.compare(digits_table, fractions=[0.0, 1.5], backbone="tabular-mlp")
+    with pytest.raises(tk.ConfigError, match="distinct"):
+        tk.compare(digits_table, strategies=["probe", "probe"], backbone="tabular-mlp")
+    with pytest.raises(tk.ConfigError, match="epoch"):
+        tk.compare(digits_table, backbone="tabular-mlp", epoch=3)
+    with pytest.raises(tk.DataError, match="zeroshot"):
+        tk.compare(digits_table, strategies=["zeroshot", "scratch"], backbone="tabular-mlp")
+
+
+def test_cli_compare_writes_run_and_report(tmp_path, capsys):
+    from sklearn.datasets import load_digits
+
+    from transferkit.cli.main import main
+
+    X, y = load_digits(return_X_y=True)
+    df = pd.DataFrame(X[:600], columns=[f"p{i}" for i in range(64)]).assign(label=y[:600])
+    df.to_csv(tmp_path / "digits.csv", index=False)
+    out = tmp_path / "runs" / "cmp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["compare", str(tmp_path / "digits.csv"), "--label-col", "label",
+                     "--backbone", "tabular-mlp", "--strategies", "probe,scratch",
+                     "--fractions", "0.1,1", "--seeds", "2", "--epochs", "5", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "verdict:" in text and "10%" in text and "100%" in text
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["config"]["fractions"] == [0.1, 1.0] and rec["config"]["seeds"] == [0, 1]
+    assert (out / "report.html").exists()
+    assert main(["compare", str(tmp_path / "digits.csv"), "--label-col", "label",
+                 "--fractions", "a,b"]) != 0
+    assert "comma-separated float" in capsys.readouterr().err
