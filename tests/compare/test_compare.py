@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import transferkit as tk
 from transferkit.compare import paired_test, transfer_verdict
-from transferkit.strategies import STRATEGIES, Strategy, register_strategy
 
 
 @pytest.fixture(scope="module")
@@ -78,32 +78,35 @@ def test_pretrained_minilm_beats_scratch_on_real_intents(intents5, tmp_path):
     assert "transfer helps" in html and "could not be rendered" not in html
 
 
-class _Majority(Strategy):
-    """Always the most frequent training class: a model that learned nothing from its inputs."""
-
-    name = "majority-test"
-
-    def fit(self, ctx):
-        self.p = np.bincount(ctx.y, minlength=ctx.n_classes) / len(ctx.y)
-        return self
-
-    def predict_proba(self, backbone, layer, data):
-        return np.tile(self.p, (len(data), 1))
+def _broken_encoder(in_features: int = 64, **_):
+    """A "pre-trained" encoder whose weights wipe out its input: every feature is 0."""
+    net = torch.nn.Sequential(torch.nn.Linear(in_features, 32), torch.nn.ReLU())
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].bias.fill_(-1.0)
+    return net
 
 
 @pytest.fixture
-def majority():
-    register_strategy("majority-test")(_Majority)
-    yield "majority-test"
-    STRATEGIES.unregister("majority-test")
+def broken_backbone():
+    from transferkit.backbones import BACKBONES
+
+    tk.register_module("broken-pretrained-test", _broken_encoder, modality="tabular",
+                       num_features=32)
+    yield "broken-pretrained-test"
+    BACKBONES.unregister("broken-pretrained-test")
 
 
-def test_negative_transfer_warns_and_is_recorded(digits_table, majority, tmp_path):
+def test_injected_negative_transfer_warns_and_is_recorded(digits_table, broken_backbone,
+                                                          tmp_path):
+    # Scratch re-initialises the same architecture, so only the "pre-trained" weights are bad.
     with pytest.warns(tk.NegativeTransferWarning, match="worse than scratch"):
-        res = tk.compare(digits_table, strategies=[majority, "scratch"], backbone="tabular-mlp",
+        res = tk.compare(digits_table, strategies=["probe", "scratch"], backbone=broken_backbone,
                          fractions=[0.2, 1.0], seeds=3, epochs=10, progress=False)
     assert res.verdict == "negative transfer"
-    assert res.tests[majority]["losses"] == 6
+    assert res.tests["probe"]["losses"] == 6
+    acc = res.summary.set_index(["strategy", "fraction"])["mean"]
+    assert acc["probe", 1.0] < 0.2 and acc["scratch", 1.0] > 0.85
     html = tk.render_report(res.save(tmp_path / "neg"))
     assert "negative transfer" in html
 
