@@ -48,7 +48,7 @@ def test_second_fit_reads_features_from_cache(minilm, banking20):
     train, _ = banking20
     sub = train.subset(np.arange(200), name="cache-check")
     t0 = time.perf_counter()
-    tk.TransferClassifier(backbone=minilm).fit(sub)
+    m1 = tk.TransferClassifier(backbone=minilm).fit(sub)
     first = time.perf_counter() - t0
     enc_calls = []
     orig = minilm.forward_features
@@ -60,7 +60,8 @@ def test_second_fit_reads_features_from_cache(minilm, banking20):
     finally:
         del minilm.forward_features
     assert enc_calls == [], "the second fit re-encoded cached data"
-    assert m2.strategy_.summary["seconds_features"] < 0.2
+    # A ratio, not an absolute time: on a loaded CI machine both slow down together.
+    assert m2.strategy_.summary["seconds_features"] < 0.25 * m1.strategy_.summary["seconds_features"]
     assert second < first
 
 
