@@ -12,8 +12,9 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = "# Benchmark results\n\nEach section is written by the script named in it. Medians of repeated runs; ratios measured side by side in one process.\n"
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
+def machine(load: bool = False, numpy: bool = False) -> str:
+    """Cores, CPU model and Python; with ``load``, the load average now (the cores are shared)."""
+    cpu = platform.processor() or platform.machine() or "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -21,7 +22,15 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    out = f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    if load and hasattr(os, "getloadavg"):
+        out = f"{cpu}, {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start), " \
+              f"Python {platform.python_version()}"
+    if numpy:
+        import numpy as np
+
+        out += f", NumPy {np.__version__}"
+    return out
 
 
 def today() -> str:
@@ -35,3 +44,33 @@ def write_section(heading: str, body: str) -> None:
     pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block
     RESULTS.write_text(text.rstrip() + "\n")
+
+
+def write_subsection(section: str, title: str, body: str) -> None:
+    """Replace ``### title`` inside ``section`` (a ``## `` line) of RESULTS.md, creating either.
+
+    Other sections and other subsections are left as they are; the file is replaced atomically.
+    """
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
+    lines = text.rstrip("\n").split("\n")
+    block = [f"### {title}", "", *body.strip().split("\n"), ""]
+    if section not in lines:
+        lines += ["", section, ""]
+    i = lines.index(section)
+    j = next((x for x in range(i + 1, len(lines)) if lines[x].startswith("## ")), len(lines))
+    part = lines[i + 1 : j]
+    head = f"### {title}"
+    if head in part:
+        k = part.index(head)
+        e = next((x for x in range(k + 1, len(part)) if part[x].startswith("### ")), len(part))
+        part = part[:k] + block + part[e:]
+    else:
+        while part and not part[-1].strip():
+            part.pop()
+        part += ["", *block]
+    if part and part[0].strip():
+        part.insert(0, "")
+    lines = lines[: i + 1] + part + lines[j:]
+    tmp = RESULTS.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
+    os.replace(tmp, RESULTS)

@@ -20,20 +20,17 @@ Writes its subsection into benchmarks/RESULTS.md under "## Ranking and shift (is
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
 import numpy as np
+from _results import RESULTS, machine, write_subsection  # noqa: E402
 
 from transferkit.select import logme
 from transferkit.select._linalg import one_blas_thread
 
 SECTION = "## Ranking and shift (issue 4)"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 # ----------------------------------------------------------------------------- references
@@ -106,50 +103,6 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
 # ----------------------------------------------------------------------------- RESULTS.md
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores (load average {load:.1f} at the start), "
-            f"Python {platform.python_version()}, NumPy {np.__version__}")
-
-
-def write_subsection(title: str, body: str) -> None:
-    """Replace ``### title`` inside the issue-4 section of RESULTS.md (create what is missing).
-
-    Other sections (other ``## `` headings) and other subsections are left as they are.
-    """
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    lines = text.rstrip("\n").split("\n")
-    block = [f"### {title}", "", *body.strip().split("\n"), ""]
-    if SECTION not in lines:
-        lines += ["", SECTION, ""]
-    i = lines.index(SECTION)
-    j = next((x for x in range(i + 1, len(lines)) if lines[x].startswith("## ")), len(lines))
-    part = lines[i + 1 : j]
-    head = f"### {title}"
-    if head in part:
-        k = part.index(head)
-        e = next((x for x in range(k + 1, len(part)) if part[x].startswith("### ")), len(part))
-        part = part[:k] + block + part[e:]
-    else:
-        while part and not part[-1].strip():
-            part.pop()
-        part += ["", *block]
-    if part and part[0].strip():
-        part.insert(0, "")
-    lines = lines[: i + 1] + part + lines[j:]
-    tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
 # ----------------------------------------------------------------------------- main
 
 
@@ -168,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = rng.integers(0, args.classes, args.n)
     means = rng.normal(size=(args.classes, args.d)) * 0.3
     f = (rng.normal(size=(args.n, args.d)) + means[labels]).astype(np.float32)
-    where = machine()
+    where = machine(load=True, numpy=True)
 
     t_vec, v_vec = best_of(lambda: logme(f, labels), args.repeat)
     with one_blas_thread():  # the references too run on one BLAS thread (faster here)
@@ -210,7 +163,7 @@ does so itself below a few GFLOP: on this shared machine two threads made a 384 
 eigendecomposition up to 100x slower). The two LogME values differ by
 {abs(v_vec - v_loop):.1e}: the published loop stops after at most 11 steps at 1 % change of
 alpha/beta, the vectorised one iterates until the evidence settles."""
-        write_subsection("LogME speed: vectorised vs per-class loop", body)
+        write_subsection(SECTION, "LogME speed: vectorised vs per-class loop", body)
         print(f"wrote {RESULTS}")
     return 0
 

@@ -33,8 +33,10 @@ def main() -> None:
     first = time.perf_counter() - t0
     full_acc = model.score(ds.test)
     t0 = time.perf_counter()
-    tk.TransferClassifier(backbone=bb, progress=False).fit(ds.train)
+    model2 = tk.TransferClassifier(backbone=bb, progress=False).fit(ds.train)
     second = time.perf_counter() - t0
+    feat1, feat2 = (m.strategy_.summary["seconds_features"] for m in (model, model2))
+    head1, head2 = (m.strategy_.summary["seconds_head"] for m in (model, model2))
     chosen_C = model.strategy_.summary["head_choice"]["C"]
 
     Xtr = np.asarray(tk.extract_features(bb, ds.train))
@@ -60,7 +62,12 @@ def main() -> None:
 | Banking77 full train, frozen minilm-l6 + logistic (C chosen = {chosen_C}) | **{100 * full_acc:.2f}** | scikit-learn C=10 on the same features: {100 * sk_full:.2f} | 92.95 (goal ≥ 92.9) |
 | Banking77 MTEB protocol, 8/label, {args.seeds} seeds, mean ± std | **{100 * np.mean(ours):.2f} ± {100 * np.std(ours):.2f}** | scikit-learn LogisticRegression(max_iter=100): {100 * np.mean(ref):.2f} ± {100 * np.std(ref):.2f} | 80.04 (MTEB) |
 | first fit (encode 10,003 + fit head), s | {first:.1f} | — | — |
-| second fit, features from the cache, s | {second:.2f} | ratio first/second: **{first / second:.0f}×** | goal ≥ 10× |
+| second fit, features from the cache, s | {second:.2f} | ratio first/second: **{first / second:.1f}×** | goal ≥ 10× |
+| feature step alone: first (encode) vs second (cache read), s | {feat1:.1f} vs {feat2:.2f} | ratio: **{feat1 / max(feat2, 1e-3):.0f}×** | — |
+| head (logistic, C chosen on held-out 20 %), first / second fit, s | {head1:.1f} / {head2:.1f} | — | — |
+
+The second fit re-encodes nothing; what remains is the logistic head's search over C
+(warm-started path, stopped two steps past the held-out peak) and its refit on all rows.
 """
     write_section("Probe on Banking77 (issue 2)", body)
     print(body)

@@ -30,18 +30,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
 import warnings
 from datetime import date
-from pathlib import Path
 
 import numpy as np
+from _results import RESULTS, machine, write_subsection  # noqa: E402
 
 SECTION = "## Ranking and shift (issue 4)"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CANDIDATES = ["minilm-l6@0", "minilm-l6@1", "minilm-l6@2", "minilm-l6@4", "minilm-l6",
               "random:minilm-l6"]
 SCORES = ["logme", "hscore", "knn"]  # --with-probe adds the (slow) logistic-probe CV score
@@ -177,50 +175,6 @@ def kendall(rows: list[dict], tasks: list[str]) -> dict:
 # ----------------------------------------------------------------------------- RESULTS.md
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores (load average {load:.1f} at the start), "
-            f"Python {platform.python_version()}, NumPy {np.__version__}")
-
-
-def write_subsection(title: str, body: str) -> None:
-    """Replace ``### title`` inside the issue-4 section of RESULTS.md (create what is missing).
-
-    Other sections (other ``## `` headings) and other subsections are left as they are.
-    """
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    lines = text.rstrip("\n").split("\n")
-    block = [f"### {title}", "", *body.strip().split("\n"), ""]
-    if SECTION not in lines:
-        lines += ["", SECTION, ""]
-    i = lines.index(SECTION)
-    j = next((x for x in range(i + 1, len(lines)) if lines[x].startswith("## ")), len(lines))
-    part = lines[i + 1 : j]
-    head = f"### {title}"
-    if head in part:
-        k = part.index(head)
-        e = next((x for x in range(k + 1, len(part)) if part[x].startswith("### ")), len(part))
-        part = part[:k] + block + part[e:]
-    else:
-        while part and not part[-1].strip():
-            part.pop()
-        part += ["", *block]
-    if part and part[0].strip():
-        part.insert(0, "")
-    lines = lines[: i + 1] + part + lines[j:]
-    tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
 # ----------------------------------------------------------------------------- main
 
 
@@ -240,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="tk-bench-rank-")
         os.environ["TRANSFERKIT_CACHE"] = tmp.name
-    where = machine()
+    where = machine(load=True, numpy=True)
     t_start = time.perf_counter()
     tasks = load_tasks(args.quick)
     t0 = time.perf_counter()
@@ -310,7 +264,7 @@ included); probing every candidate = {probe_time:.0f} s. Once features exist, Lo
 fine-tuning every candidate — the anchor's 3000x baseline — is not measured here (the
 fine-tuning engine is another issue). Loading the two models: {t_load:.0f} s; whole run
 {total:.0f} s.{(chr(10) + chr(10) + "Note: " + "; ".join(notes) + ".") if notes else ""}"""
-    write_subsection("Ranking quality: weighted Kendall τ with probe accuracy", body)
+    write_subsection(SECTION, "Ranking quality: weighted Kendall τ with probe accuracy", body)
     print(f"wrote {RESULTS}")
     return 0
 

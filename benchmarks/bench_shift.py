@@ -25,18 +25,16 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
 import sys
 import tempfile
 import time
 import warnings
 from datetime import date
-from pathlib import Path
 
 import numpy as np
+from _results import RESULTS, machine, write_subsection  # noqa: E402
 
 SECTION = "## Ranking and shift (issue 4)"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 DOMAINS = ("books", "dvd", "electronics", "kitchen")
 
 
@@ -140,50 +138,6 @@ def correlations(rows: list[dict]) -> dict:
 # ----------------------------------------------------------------------------- RESULTS.md
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores (load average {load:.1f} at the start), "
-            f"Python {platform.python_version()}, NumPy {np.__version__}")
-
-
-def write_subsection(title: str, body: str) -> None:
-    """Replace ``### title`` inside the issue-4 section of RESULTS.md (create what is missing).
-
-    Other sections (other ``## `` headings) and other subsections are left as they are.
-    """
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    lines = text.rstrip("\n").split("\n")
-    block = [f"### {title}", "", *body.strip().split("\n"), ""]
-    if SECTION not in lines:
-        lines += ["", SECTION, ""]
-    i = lines.index(SECTION)
-    j = next((x for x in range(i + 1, len(lines)) if lines[x].startswith("## ")), len(lines))
-    part = lines[i + 1 : j]
-    head = f"### {title}"
-    if head in part:
-        k = part.index(head)
-        e = next((x for x in range(k + 1, len(part)) if part[x].startswith("### ")), len(part))
-        part = part[:k] + block + part[e:]
-    else:
-        while part and not part[-1].strip():
-            part.pop()
-        part += ["", *block]
-    if part and part[0].strip():
-        part.insert(0, "")
-    lines = lines[: i + 1] + part + lines[j:]
-    tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
 def table(rows: list[dict]) -> str:
     out = ["| pair | MMD² (p) | PAD | C2ST AUC | in-domain acc | source-only acc | drop | verdict |",
            "|---|---|---|---|---|---|---|---|"]
@@ -208,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="tk-bench-shift-")
         os.environ["TRANSFERKIT_CACHE"] = tmp.name
-    where = machine()
+    where = machine(load=True, numpy=True)
     t_start = time.perf_counter()
     print(f"Amazon, 4 domains x {args.per_domain} reviews, minilm-l6; {where}")
     rows, t_enc, t_pairs = amazon(args.per_domain, args.permutations, seed=0)
@@ -258,7 +212,7 @@ Correlation over the 12 pairs between the shift measure and the accuracy drop (m
 
 Encoding the {4 * args.per_domain} reviews took {t_enc:.0f} s; the 12 shift measurements and
 probes {t_pairs:.0f} s; the whole run {total:.0f} s.{digits_part}"""
-    write_subsection("Shift vs accuracy drop (Amazon domains, MNIST ↔ USPS)", body)
+    write_subsection(SECTION, "Shift vs accuracy drop (Amazon domains, MNIST ↔ USPS)", body)
     print(f"wrote {RESULTS}")
     return 0
 

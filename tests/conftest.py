@@ -39,14 +39,26 @@ def banking77():
 
 
 @pytest.fixture(scope="session")
-def banking20(banking77):
-    """A 20-intent Banking77 subset: 30 training queries per intent, all test queries of those intents."""
-    classes = np.unique(banking77.train.labels)[:20]
-    rng = np.random.default_rng(0)
-    tr = np.concatenate([rng.choice(np.flatnonzero(banking77.train.labels == c), 30, replace=False)
-                         for c in classes])
-    te = np.flatnonzero(np.isin(banking77.test.labels, classes))
-    return banking77.train.subset(tr, name="banking20"), banking77.test.subset(te, name="banking20")
+def banking_subset(banking77):
+    """``make(n_intents, per_class, name)``: the first intents, a seeded sample of training
+    queries of each and all their test queries, as ``(train, test)``."""
+
+    def make(n_intents: int, per_class: int, name: str):
+        classes = np.unique(banking77.train.labels)[:n_intents]
+        rng = np.random.default_rng(0)
+        tr = np.concatenate([
+            rng.choice(np.flatnonzero(banking77.train.labels == c), per_class, replace=False)
+            for c in classes])
+        te = np.flatnonzero(np.isin(banking77.test.labels, classes))
+        return banking77.train.subset(tr, name=name), banking77.test.subset(te, name=name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def banking20(banking_subset):
+    """20 Banking77 intents: 30 training queries per intent, all test queries of those intents."""
+    return banking_subset(20, 30, "banking20")
 
 
 def shared_dataset(name: str) -> Path:

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .backbones import create_backbone, parse_backbone_spec
 from .backbones.base import Backbone
 from .data.dataset import Dataset, DatasetSplits
 from .exceptions import ConfigError, DataError, NotFittedError
@@ -189,26 +188,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _make_backbone(self, data: Dataset) -> tuple[Backbone, int]:
-        if isinstance(self.backbone, Backbone):
-            bb, layer = self.backbone, self.layer
-            if getattr(STRATEGIES.get(self.strategy), "trains_backbone", False):
-                # fit must not change the object passed as a parameter: train a copy.
-                import copy
+        from .backbones.registry import backbone_for_data
 
-                bb = copy.deepcopy(bb)
-        else:
-            spec, spec_layer = parse_backbone_spec(self.backbone)
-            kwargs: dict[str, Any] = {"seed": self.seed}
-            if data.modality == "tabular":
-                kwargs["in_features"] = int(np.asarray(data.inputs).shape[1])
-            bb = create_backbone(spec, **kwargs)
-            layer = spec_layer if spec_layer != -1 else self.layer
-        if bb.modality != data.modality:
-            raise DataError(
-                f"Backbone {bb.name!r} encodes {bb.modality} inputs but the data {data.name!r} "
-                f"is {data.modality}. Pick a {data.modality} backbone (`transferkit zoo` lists them)."
-            )
-        bb.check_layer(layer)
+        bb, layer = backbone_for_data(self.backbone, self.layer, self.seed, data)
+        if bb is self.backbone and getattr(STRATEGIES.get(self.strategy), "trains_backbone",
+                                           False):
+            # fit must not change the object passed as a parameter: train a copy.
+            import copy
+
+            bb = copy.deepcopy(bb)
         return bb, layer
 
     def strategy_params(self) -> dict[str, Any]:
@@ -298,14 +286,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def evaluate(self, X: Any, y: Any = None) -> dict[str, Any]:
         """Accuracy, macro-F1, per-class scores and the confusion matrix on labelled data."""
-        from .evaluation import classification_metrics
+        from .evaluation import evaluate_classifier
 
-        data = as_dataset(X, y)
-        if data.labels is None:
-            raise DataError("evaluate() needs labels: pass a labelled Dataset or y=.")
-        y_true = self._encode_labels(data.labels)
-        proba = self.predict_proba(data)
-        return classification_metrics(y_true, proba.argmax(1), list(self.classes_), proba)
+        return evaluate_classifier(self, X, y)
 
     # --- persistence -----------------------------------------------------------------------
     def save(self, path: str, **record: Any) -> str:

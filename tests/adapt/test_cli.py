@@ -26,8 +26,7 @@ def test_adapt_command_evaluates_after_fitting_and_writes_an_adapt_run(tmp_path,
     src, tgt = _csvs(tmp_path)
     out = tmp_path / "run"
     rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone",
-               "test-identity2", "--method", "coral", "--out", str(out), "--no-cache",
-               "--no-report"])
+               "test-identity2", "--method", "coral", "--out", str(out), "--no-cache"])
     text = capsys.readouterr().out
     assert rc == 0, text
     assert "labels unused" in text and "validators (label-free" in text
@@ -39,6 +38,11 @@ def test_adapt_command_evaluates_after_fitting_and_writes_an_adapt_run(tmp_path,
     assert ad["target_accuracy"] > ad["source_only_accuracy"]
     assert set(ad["validators"]) >= {"dev", "im", "snd", "rv"}
     assert json.loads((out / "model.json").read_text())["estimator"] == "DomainAdapter"
+    # the CORAL-aligned source and the target, projected for the report (30 held-out source rows)
+    proj = ad["projection"]
+    assert proj["method"] == "pca" and len(proj["source"]) == 30 and len(proj["target"]) == 300
+    html = (out / "report.html").read_text()
+    assert "PCA of adapted source and target" in html and "could not be rendered" not in html
 
 
 def test_adapt_command_missing_target_label_column_is_a_clear_error(tmp_path, capsys):

@@ -15,15 +15,10 @@ from transferkit.compare import paired_test, transfer_verdict
 
 
 @pytest.fixture(scope="module")
-def intents5(banking77):
+def intents5(banking_subset):
     """5 Banking77 intents: 16 training and all test queries of each."""
-    classes = np.unique(banking77.train.labels)[:5]
-    rng = np.random.default_rng(0)
-    tr = np.concatenate([rng.choice(np.flatnonzero(banking77.train.labels == c), 16, replace=False)
-                         for c in classes])
-    te = np.flatnonzero(np.isin(banking77.test.labels, classes))
-    return tk.data.DatasetSplits(train=banking77.train.subset(tr, name="intents5"),
-                                 test=banking77.test.subset(te, name="intents5"), name="intents5")
+    train, test = banking_subset(5, 16, "intents5")
+    return tk.data.DatasetSplits(train=train, test=test, name="intents5")
 
 
 def test_sign_flip_test_is_exact():

@@ -35,14 +35,9 @@ def tiny_bert(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def intents5(banking77):
+def intents5(banking_subset):
     """5 Banking77 intents, 40 training and all test queries of each."""
-    classes = np.unique(banking77.train.labels)[:5]
-    rng = np.random.default_rng(0)
-    tr = np.concatenate([rng.choice(np.flatnonzero(banking77.train.labels == c), 40, replace=False)
-                         for c in classes])
-    te = np.flatnonzero(np.isin(banking77.test.labels, classes))
-    return banking77.train.subset(tr, name="intents5"), banking77.test.subset(te, name="intents5")
+    return banking_subset(5, 40, "intents5")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..backbones import create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
 from ..data.dataset import Dataset
 from ..data.validate import check_labels
@@ -228,21 +227,9 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
                 f"'minilm-l6' or a Backbone instance. Got {type(self.backbone).__name__} instead.")
 
     def _make_backbone(self, source: Dataset, target: Dataset) -> tuple[Backbone, int]:
-        if isinstance(self.backbone, Backbone):
-            bb, layer = self.backbone, self.layer
-        else:
-            spec, spec_layer = parse_backbone_spec(self.backbone)
-            kwargs: dict[str, Any] = {"seed": self.seed}
-            if source.modality == "tabular":
-                kwargs["in_features"] = int(np.asarray(source.inputs).shape[1])
-            bb = create_backbone(spec, **kwargs)
-            layer = spec_layer if spec_layer != -1 else self.layer
-        if bb.modality != source.modality:
-            raise DataError(
-                f"Backbone {bb.name!r} encodes {bb.modality} inputs but the source "
-                f"{source.name!r} is {source.modality}. Pick a {source.modality} backbone "
-                "(`transferkit zoo` lists them).")
-        bb.check_layer(layer)
+        from ..backbones.registry import backbone_for_data
+
+        bb, layer = backbone_for_data(self.backbone, self.layer, self.seed, source, "source")
         fit_pre = getattr(bb, "fit_preprocessing", None)
         if fit_pre is not None:
             # Standardise with both domains' inputs: no labels involved.
@@ -319,9 +306,22 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.modality_ = source.modality
         self.train_summary_ = src_fit.summary()
         self.target_summary_ = target.summary()
-        self.fit_seconds_ = time.perf_counter() - t0
         self._check_collapse()
+        self.projection_ = self._projection(src_val if src_val is not None else src_fit, target)
+        self.fit_seconds_ = time.perf_counter() - t0
         return self
+
+    def _projection(self, source: Dataset, target: Dataset) -> dict[str, Any] | None:
+        """PCA of the representation the chosen classifier reads, source vs target (report)."""
+        from ..shift import pca_projection
+
+        # Whole datasets, not subsets: their frozen features are already in the cache.
+        try:
+            zs = self.strategy_.embed_source(self.backbone_, self.layer_, source)
+            zt = self.strategy_.embed(self.backbone_, self.layer_, target)
+        except NotImplementedError:  # a method without a shared representation
+            return None
+        return pca_projection(np.asarray(zs), np.asarray(zt), self.seed)
 
     def _split_source(self, source: Dataset, ys: np.ndarray):
         frac = float(self.val_fraction)
@@ -411,14 +411,9 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
 
     def evaluate(self, X: Any, y: Any = None) -> dict[str, Any]:
         """Accuracy, macro-F1, per-class scores and the confusion matrix on labelled data."""
-        from ..evaluation import classification_metrics
+        from ..evaluation import evaluate_classifier
 
-        data = as_dataset(X, y)
-        if data.labels is None:
-            raise DataError("evaluate() needs labels: pass a labelled Dataset or y=.")
-        y_true = self._encode_labels(data.labels)
-        proba = self.predict_proba(data)
-        return classification_metrics(y_true, proba.argmax(1), list(self.classes_), proba)
+        return evaluate_classifier(self, X, y)
 
     def evaluate_target(self, target: Any) -> dict[str, Any]:
         """After fitting: how every fitted candidate does on the *labelled* target.
@@ -479,6 +474,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             "n_target_labelled": 0 if self.target_label_rows_ is None
             else int(len(self.target_label_rows_)),
         }
+        if getattr(self, "projection_", None):
+            rec["projection"] = self.projection_
         if self.method == "auto":
             rec["chosen"] = self.chosen_
             rec["selection"] = self.selection_

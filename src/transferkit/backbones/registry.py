@@ -19,6 +19,7 @@ from ..registry import Registry
 from .base import Backbone
 
 __all__ = [
+    "backbone_for_data",
     "BACKBONES",
     "register_backbone",
     "list_backbones",
@@ -101,3 +102,34 @@ def create_backbone(spec: str | Backbone, **kwargs: Any) -> Backbone:
     bb.name = base
     bb.init_kwargs = dict(kwargs)
     return bb
+
+
+def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any,
+                      role: str = "data") -> tuple[Backbone, int]:
+    """The backbone (built from a spec, or the object given) and layer to encode ``data`` with.
+
+    Tabular backbones get the data's column count; the spec's ``@layer`` wins over ``layer``.
+
+    Raises:
+        DataError: the backbone encodes another modality than ``data`` holds.
+    """
+    import numpy as np
+
+    from ..exceptions import DataError
+
+    if isinstance(backbone, Backbone):
+        bb = backbone
+    else:
+        spec, spec_layer = parse_backbone_spec(backbone)
+        kwargs: dict[str, Any] = {"seed": seed}
+        if data.modality == "tabular":
+            kwargs["in_features"] = int(np.asarray(data.inputs).shape[1])
+        bb = create_backbone(spec, **kwargs)
+        layer = spec_layer if spec_layer != -1 else layer
+    if bb.modality != data.modality:
+        raise DataError(
+            f"Backbone {bb.name!r} encodes {bb.modality} inputs but the {role} {data.name!r} "
+            f"is {data.modality}. Pick a {data.modality} backbone (`transferkit zoo` lists them)."
+        )
+    bb.check_layer(layer)
+    return bb, layer

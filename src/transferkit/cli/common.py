@@ -81,6 +81,18 @@ _MODEL_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def add_analysis_args(p: argparse.ArgumentParser, docs: dict[str, str], out_help: str) -> None:
+    """Flags shared by the commands that measure rather than train (rank, shift)."""
+    p.add_argument("--max-samples", type=int, default=None, help=docs.get("max_samples", ""))
+    p.add_argument("--seed", type=int, default=None, help=docs.get("seed", ""))
+    p.add_argument("--batch-size", type=int, default=None, help=docs.get("batch_size", ""))
+    p.add_argument("--no-cache", dest="cache", action="store_false", default=None,
+                   help="do not read or write the feature cache")
+    p.add_argument("--out", help=out_help)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
+
+
 def add_model_args(p: argparse.ArgumentParser, estimator: type, flags: dict | None = None) -> None:
     from ..utils.docstrings import arg_docs
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from .common import add_data_args, echo, load_source
+from .common import add_analysis_args, add_data_args, echo, load_source
 from .report import add_report_flag, auto_report
 
 __all__ = ["add_parser", "run"]
@@ -33,14 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", type=int, default=None, help=docs.get("layer", ""))
     p.add_argument("--permutations", dest="n_permutations", type=int, default=None,
                    help=docs.get("n_permutations", ""))
-    p.add_argument("--max-samples", type=int, default=None, help=docs.get("max_samples", ""))
-    p.add_argument("--seed", type=int, default=None, help=docs.get("seed", ""))
-    p.add_argument("--batch-size", type=int, default=None, help=docs.get("batch_size", ""))
-    p.add_argument("--no-cache", dest="cache", action="store_false", default=None,
-                   help="do not read or write the feature cache")
-    p.add_argument("--out", help="also write a run folder (record.json) here")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
+    add_analysis_args(p, docs, out_help="also write a run folder (record.json) here")
     add_data_args(p)
     add_report_flag(p)
     p.set_defaults(func=run)

@@ -13,7 +13,6 @@ difference refuses the resume with the reason, and nothing in the folder is touc
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 
 from ..exceptions import RunError
-from ..utils.io import atomic_write_json, read_json
+from ..utils.io import atomic_open, atomic_write_json, read_json
 
 __all__ = ["save_checkpoint", "load_checkpoint", "find_checkpoint", "check_identity",
            "CHECKPOINT_FORMAT"]
@@ -36,16 +35,8 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any], identity: di
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"format": "transferkit-checkpoint", "format_version": CHECKPOINT_FORMAT,
              "identity": identity, **state}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        torch.save(state, f)
     if meta:
         atomic_write_json(path.parent / "checkpoint.json", {
             "format": "transferkit-checkpoint",

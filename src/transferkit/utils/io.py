@@ -10,22 +10,32 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_text", "atomic_write_json", "atomic_dir", "read_json"]
+__all__ = ["atomic_open", "atomic_write_text", "atomic_write_json", "atomic_dir", "read_json"]
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+@contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w"):
+    """Open a temporary file beside ``path``; on success it is synced and renamed onto ``path``.
+
+    On any error the temporary file is removed and ``path`` keeps its earlier content.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_open(path, "w") as f:
+        f.write(text)
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
