@@ -13,7 +13,7 @@ from .registry import (
 # Importing the modules registers their backbones.
 from . import custom, tabular, text  # noqa: E402,F401  isort: skip
 from . import efficientnet, hub, vision  # noqa: E402,F401  isort: skip
-from . import lenet  # noqa: E402,F401  isort: skip
+from . import from_run, lenet  # noqa: E402,F401  isort: skip
 
 from .custom import TorchBackbone, register_module  # noqa: E402
 

@@ -74,13 +74,19 @@ class Backbone(nn.Module):
         """Per-input lengths for length-sorted batching (text); ``None`` when not meaningful."""
         return None
 
+    #: a fitted transferkit model whose classes are this backbone's source task (``run:``
+    #: backbones); its ``predict_proba`` gives the source-class probabilities
+    source_model: Any = None
+
     @property
     def has_source_head(self) -> bool:
-        """Whether :meth:`source_logits` gives the pre-training task's class scores."""
-        return False
+        """Whether source-class scores exist: :meth:`source_logits` or a ``source_model``."""
+        return self.source_model is not None
 
     @property
     def source_classes(self) -> list[str]:
+        if self.source_model is not None:
+            return [str(c) for c in self.source_model.classes_]
         return []
 
     def source_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

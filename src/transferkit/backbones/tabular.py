@@ -49,7 +49,12 @@ class TabularMLP(Backbone):
         self.source = f"random init (seed {seed})"
 
     def fit_preprocessing(self, inputs: np.ndarray) -> None:
-        """Learn the per-column standardisation from training inputs."""
+        """Learn the per-column standardisation from training inputs.
+
+        A backbone reused from a run (``run:``) keeps the scaling it was trained with.
+        """
+        if self.source_model is not None:
+            return
         x = np.asarray(inputs, dtype=np.float32)
         self.input_mean.copy_(torch.from_numpy(x.mean(0)))
         self.input_scale.copy_(torch.from_numpy(x.std(0) + 1e-6))

@@ -137,6 +137,8 @@ def source_probabilities(backbone: Backbone, data: Dataset | Sequence[Any], batc
     if not backbone.has_source_head:
         backbone.source_logits({})  # raises the backbone's own explanation
         raise BackboneError(f"Backbone {backbone.name!r} has no source-task head.")
+    if backbone.source_model is not None:  # a run: backbone brings the run's classifier
+        return np.asarray(backbone.source_model.predict_proba(data), dtype=np.float64)
     inputs = data.inputs if isinstance(data, Dataset) else data
     out = []
     was_training = backbone.training
