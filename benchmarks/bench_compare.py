@@ -37,7 +37,7 @@ def main() -> None:
     ds = tk.load_dataset("banking77")
     test = ds.test
     if args.max_test and args.max_test < len(test):
-        test = tk.sample_fraction(test, args.max_test / len(test), seed=0)
+        test = tk.data.sample_fraction(test, args.max_test / len(test), seed=0)
     data = tk.data.DatasetSplits(train=ds.train, test=test, name="banking77")
     fractions = [float(f) for f in args.fractions.split(",")]
     where = machine(load=True)

@@ -15,7 +15,8 @@ from .report import add_report_flag, auto_report
 __all__ = ["add_parser", "run"]
 
 # compare sets the strategy, shots and seed itself: the other estimator flags pass through.
-_PASSED = {k: v for k, v in _MODEL_FLAGS.items() if k not in ("strategy", "shots", "seed")}
+_PASSED = {k: v for k, v in _MODEL_FLAGS.items()
+           if k not in ("strategy", "shots", "seed", "resume", "checkpoint_dir")}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

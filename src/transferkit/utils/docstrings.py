@@ -30,4 +30,5 @@ def arg_docs(obj: object) -> dict[str, str]:
             out[current] = m.group(3).strip()
         elif current and line.strip():
             out[current] += " " + line.strip()
-    return out
+    # Terminal help shows text, not reST: ``x`` and :func:`y` read as x and y.
+    return {k: re.sub(r":\w+:`~?([^`]+)`", r"\1", v).replace("``", "") for k, v in out.items()}
