@@ -152,3 +152,13 @@ def test_cli_compare_writes_run_and_report(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "digits.csv"), "--label-col", "label",
                  "--fractions", "a,b"]) != 0
     assert "comma-separated float" in capsys.readouterr().err
+
+
+def test_zero_shot_is_a_flat_line_and_no_scratch_means_no_verdict(intents5):
+    res = tk.compare(intents5, strategies=["zeroshot", "prototypes"], shots=[1, 4], seeds=2,
+                     progress=False)
+    zs = res.table[res.table.strategy == "zeroshot"]
+    assert len(zs) == 4 and set(zs.n_labels) == {0} and zs.accuracy.nunique() == 1
+    assert zs.accuracy.iloc[0] > 0.5  # label names alone, 5 intents
+    assert res.verdict is None and "add 'scratch'" in res.reason
+    assert len(res.summary) == 4 and "zeroshot" in str(res)

@@ -263,11 +263,9 @@ def compare(
                           f"({n_labels} labels) seed {seed}: {metric} {row[metric]:.4f} "
                           f"in {row['fit_seconds']:.1f}s", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
-    summary = cell_summary(table[table.strategy != "zeroshot"] if len(names) > 1 else table,
-                           metric, xkey)
-    zs = table[table.strategy == "zeroshot"]
-    if not zs.empty:  # one value per amount: keep it in the summary as a flat line
-        summary = pd.concat([summary, cell_summary(zs, metric, xkey)], ignore_index=True)
+    # Zero-shot has one value for every amount: a flat line in the summary, no part in the
+    # verdict (it is not trained, so it has no scratch counterpart to pair with).
+    summary = cell_summary(table, metric, xkey)
     verdict_table = table[table.strategy != "zeroshot"]
     v = transfer_verdict(verdict_table, metric, xkey)
     result = CompareResult(
