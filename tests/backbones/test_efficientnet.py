@@ -239,3 +239,19 @@ def test_random_prefix_gives_fresh_weights(lite0, photos):
     assert np.isfinite(feats).all()
     again = tk.create_backbone("random:efficientnet-lite0")
     torch.testing.assert_close(again.model.head.conv.weight, rnd.model.head.conv.weight)
+
+
+def test_smaller_image_size_for_small_inputs_round_trips_through_a_run(tmp_path):
+    bb = tk.create_backbone("efficientnet-lite0", image_size=64)
+    batch = bb.preprocess([np.zeros((28, 28), np.uint8)])
+    assert next(iter(batch.values())).shape[-2:] == (64, 64)
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 255, size=(20, 28, 28), dtype=np.uint8)
+    imgs[10:, 8:20, 8:20] = 255  # two visibly different classes
+    model = tk.TransferClassifier(backbone=bb, cache=False, progress=False).fit(
+        imgs, np.repeat([0, 1], 10))
+    back = tk.load(model.save(tmp_path / "run"))
+    assert back.backbone_.transform.image_size == 64
+    np.testing.assert_allclose(back.predict_proba(imgs), model.predict_proba(imgs), atol=1e-5)
+    with pytest.raises(tk.BackboneError, match="too small"):
+        tk.create_backbone("efficientnet-lite0", image_size=16)

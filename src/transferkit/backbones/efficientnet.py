@@ -314,18 +314,25 @@ class EfficientNetLiteBackbone(Backbone):
     modality = "image"
     license = "Apache-2.0"
 
-    def __init__(self, variant: str = "lite0", pretrained: bool = True, name: str | None = None):
+    def __init__(self, variant: str = "lite0", pretrained: bool = True, name: str | None = None,
+                 image_size: int | None = None):
         if variant not in LITE_VARIANTS:
             raise BackboneError(
                 f"Unknown EfficientNet-Lite variant {variant!r}; expected one of "
                 f"{sorted(LITE_VARIANTS)}."
             )
         spec = LITE_VARIANTS[variant]
+        size = spec.image_size if image_size is None else int(image_size)
+        if size < 32:
+            raise BackboneError(f"image_size={size} is too small for EfficientNet-Lite, which "
+                                "downsamples 32x; use 32 or more (the trained size is "
+                                f"{spec.image_size}).")
         # Lite models see pixels scaled to [-1, 1] ((x - 127.5) / 127.5 in TF), and evaluate
-        # on a center crop covering image_size / (image_size + 32) of the shorter side.
+        # on a center crop covering image_size / (image_size + 32) of the shorter side. A
+        # smaller image_size (small inputs such as digits) keeps that crop ratio.
         transform = ImageTransform(
-            spec.image_size,
-            resize_size=spec.image_size + 32,
+            size,
+            resize_size=round(size * (spec.image_size + 32) / spec.image_size),
             mean=(0.5, 0.5, 0.5),
             std=(0.5, 0.5, 0.5),
             interpolation="bicubic",
@@ -406,9 +413,10 @@ class EfficientNetLiteBackbone(Backbone):
     image_size=224,
     description="EfficientNet-Lite0, ImageNet-1k (75.1% top-1), 224 px (bundled, offline)",
 )
-def efficientnet_lite0(pretrained: bool = True, **_: object) -> EfficientNetLiteBackbone:
+def efficientnet_lite0(pretrained: bool = True, image_size: int | None = None,
+                      **_: object) -> EfficientNetLiteBackbone:
     """EfficientNet-Lite0: width 1.0, depth 1.0, 224 px, 4.65M parameters with the classifier."""
-    return EfficientNetLiteBackbone("lite0", pretrained=pretrained)
+    return EfficientNetLiteBackbone("lite0", pretrained=pretrained, image_size=image_size)
 
 
 @register_backbone(
@@ -420,6 +428,7 @@ def efficientnet_lite0(pretrained: bool = True, **_: object) -> EfficientNetLite
     image_size=260,
     description="EfficientNet-Lite2, ImageNet-1k (77.6% top-1), 260 px (bundled, offline)",
 )
-def efficientnet_lite2(pretrained: bool = True, **_: object) -> EfficientNetLiteBackbone:
+def efficientnet_lite2(pretrained: bool = True, image_size: int | None = None,
+                      **_: object) -> EfficientNetLiteBackbone:
     """EfficientNet-Lite2: width 1.1, depth 1.2, 260 px, 6.09M parameters with the classifier."""
-    return EfficientNetLiteBackbone("lite2", pretrained=pretrained)
+    return EfficientNetLiteBackbone("lite2", pretrained=pretrained, image_size=image_size)
