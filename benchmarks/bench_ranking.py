@@ -33,10 +33,10 @@ import os
 import sys
 import tempfile
 import time
-import warnings
 from datetime import date
 
 import numpy as np
+from _reference import probe_accuracy  # noqa: E402
 from _results import RESULTS, machine, write_subsection  # noqa: E402
 
 SECTION = "## Ranking and shift (issue 4)"
@@ -112,19 +112,6 @@ def resolve(spec: str, backbones: dict):
 
 
 # ----------------------------------------------------------------------------- measuring
-
-
-def probe_accuracy(xtr, ytr, xte, yte) -> float:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-
-    mu, sd = xtr.mean(0), xtr.std(0)
-    sd[sd == 0] = 1.0
-    clf = LogisticRegression(C=1.0, max_iter=1000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit((xtr - mu) / sd, ytr)
-    return float((clf.predict((xte - mu) / sd) == yte).mean())
 
 
 def run(tasks: dict, candidates: list[str], backbones: dict) -> tuple[list[dict], dict]:

@@ -28,27 +28,14 @@ import os
 import sys
 import tempfile
 import time
-import warnings
 from datetime import date
 
 import numpy as np
+from _reference import probe_accuracy  # noqa: E402
 from _results import RESULTS, machine, write_subsection  # noqa: E402
 
 SECTION = "## Ranking and shift (issue 4)"
 DOMAINS = ("books", "dvd", "electronics", "kitchen")
-
-
-def probe_accuracy(xtr, ytr, xte, yte) -> float:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-
-    mu, sd = xtr.mean(0), xtr.std(0)
-    sd[sd == 0] = 1.0
-    clf = LogisticRegression(C=1.0, max_iter=1000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit((xtr - mu) / sd, ytr)
-    return float((clf.predict((xte - mu) / sd) == yte).mean())
 
 
 def pair_table(feats: dict, labels: dict, halves: dict, n_perm: int, seed: int) -> list[dict]:
