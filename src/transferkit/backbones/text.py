@@ -303,7 +303,11 @@ class HFTextBackbone(Backbone):
 
     @property
     def num_feature_layers(self) -> int:
-        return len(self._blocks) + 1
+        # Called for every batch: the block count is read once, the list is looked up only
+        # where it is needed (layer groups).
+        if getattr(self, "_n_blocks", None) is None:
+            self._n_blocks = len(self._blocks)
+        return self._n_blocks + 1
 
     def input_lengths(self, inputs: Sequence[str]) -> np.ndarray:
         # Character length orders inputs almost exactly as token length does, at no cost.

@@ -85,33 +85,30 @@ _IDENTITY_KEYS = ("unfreeze", "freeze_pattern", "epochs", "lr", "backbone_lr_mul
                   "patience", "grad_accum", "batch_size", "seed", "head")
 
 
+# The numeric training keywords and their valid ranges (checked in this order).
+_NUMBER_BOUNDS: dict[str, dict[str, Any]] = {
+    "epochs": {"low": 1, "integer": True},
+    "lr": {"low": 0, "low_open": True},
+    "backbone_lr_mult": {"low": 0, "low_open": True},
+    "layer_decay": {"low": 0, "high": 1, "low_open": True},
+    "warmup": {"low": 0, "high": 0.9},
+    "weight_decay": {"low": 0},
+    "l2sp": {"low": 0},
+    "lora_r": {"low": 1, "integer": True},
+    "patience": {"low": 1, "integer": True},
+    "devices": {"low": 1, "integer": True},
+    "grad_accum": {"low": 1, "integer": True},
+}
+
+
 def check_training_params(owner: str, params: dict[str, Any]) -> None:
     """Validate the training keywords of an estimator (``ConfigError`` saying how to fix)."""
     def given(k: str) -> bool:
         return params.get(k) is not None
 
-    if given("epochs"):
-        check_number(owner, "epochs", params["epochs"], low=1, integer=True)
-    if given("lr"):
-        check_number(owner, "lr", params["lr"], low=0, low_open=True)
-    if given("backbone_lr_mult"):
-        check_number(owner, "backbone_lr_mult", params["backbone_lr_mult"], low=0, low_open=True)
-    if given("layer_decay"):
-        check_number(owner, "layer_decay", params["layer_decay"], low=0, high=1, low_open=True)
-    if given("warmup"):
-        check_number(owner, "warmup", params["warmup"], low=0, high=0.9)
-    if given("weight_decay"):
-        check_number(owner, "weight_decay", params["weight_decay"], low=0)
-    if given("l2sp"):
-        check_number(owner, "l2sp", params["l2sp"], low=0)
-    if given("lora_r"):
-        check_number(owner, "lora_r", params["lora_r"], low=1, integer=True)
-    if given("patience"):
-        check_number(owner, "patience", params["patience"], low=1, integer=True)
-    if given("devices"):
-        check_number(owner, "devices", params["devices"], low=1, integer=True)
-    if given("grad_accum"):
-        check_number(owner, "grad_accum", params["grad_accum"], low=1, integer=True)
+    for key, bounds in _NUMBER_BOUNDS.items():
+        if given(key):
+            check_number(owner, key, params[key], **bounds)
     if given("schedule"):
         check_choice(owner, "schedule", params["schedule"], list(SCHEDULES))
     if given("lr_schedule"):
