@@ -74,3 +74,16 @@ def write_subsection(section: str, title: str, body: str) -> None:
     tmp = RESULTS.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
     os.replace(tmp, RESULTS)
+
+
+def use_cache(folder: str | None, prefix: str):
+    """Point TRANSFERKIT_CACHE at ``folder``, or at a fresh temporary one (returned: keep it
+    alive for the run, it is deleted when collected)."""
+    import tempfile
+
+    if folder:
+        os.environ["TRANSFERKIT_CACHE"] = folder
+        return None
+    tmp = tempfile.TemporaryDirectory(prefix=prefix)
+    os.environ["TRANSFERKIT_CACHE"] = tmp.name
+    return tmp

@@ -29,15 +29,13 @@ Writes its subsection into benchmarks/RESULTS.md under "## Ranking and shift (is
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from datetime import date
 
 import numpy as np
 from _reference import probe_accuracy  # noqa: E402
-from _results import RESULTS, machine, write_subsection  # noqa: E402
+from _results import RESULTS, machine, use_cache, write_subsection  # noqa: E402
 
 SECTION = "## Ranking and shift (issue 4)"
 CANDIDATES = ["minilm-l6@0", "minilm-l6@1", "minilm-l6@2", "minilm-l6@4", "minilm-l6",
@@ -175,12 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.with_probe:
         SCORES.append("probe")
 
-    tmp = None
-    if args.cache:
-        os.environ["TRANSFERKIT_CACHE"] = args.cache
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="tk-bench-rank-")
-        os.environ["TRANSFERKIT_CACHE"] = tmp.name
+    tmp = use_cache(args.cache, "tk-bench-rank-")
     where = machine(load=True, numpy=True)
     t_start = time.perf_counter()
     tasks = load_tasks(args.quick)

@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
-import tempfile
 import time
 from datetime import date
 
 import numpy as np
 from _reference import probe_accuracy  # noqa: E402
-from _results import RESULTS, machine, write_subsection  # noqa: E402
+from _results import RESULTS, machine, use_cache, write_subsection  # noqa: E402
 
 SECTION = "## Ranking and shift (issue 4)"
 DOMAINS = ("books", "dvd", "electronics", "kitchen")
@@ -143,12 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", help="feature cache folder (default: a fresh temporary one)")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     args = ap.parse_args(argv)
-    tmp = None
-    if args.cache:
-        os.environ["TRANSFERKIT_CACHE"] = args.cache
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="tk-bench-shift-")
-        os.environ["TRANSFERKIT_CACHE"] = tmp.name
+    tmp = use_cache(args.cache, "tk-bench-shift-")
     where = machine(load=True, numpy=True)
     t_start = time.perf_counter()
     print(f"Amazon, 4 domains x {args.per_domain} reviews, minilm-l6; {where}")

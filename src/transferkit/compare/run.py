@@ -24,7 +24,7 @@ import pandas as pd
 from ..data import Dataset, DatasetSplits, sample_fraction, sample_shots, train_test_split
 from ..exceptions import ConfigError, DataError, NegativeTransferWarning
 from ..utils.checks import check_number
-from .stats import cell_summary, data_efficiency, transfer_verdict
+from .stats import cell_summary, data_efficiency, plain, transfer_verdict
 
 __all__ = ["compare", "CompareResult"]
 
@@ -66,7 +66,7 @@ class CompareResult:
 
     def to_record(self) -> dict[str, Any]:
         """The JSON-ready ``compare`` part of a run record (what the report renders)."""
-        rows = [{k: _plain(v) for k, v in r.items()} for r in self.table.to_dict("records")]
+        rows = [{k: plain(v) for k, v in r.items()} for r in self.table.to_dict("records")]
         return {
             "metric": self.config.get("metric", "accuracy"),
             "verdict": self.verdict,
@@ -107,14 +107,6 @@ class CompareResult:
 
 def _amount_label(xkey: str, x: Any) -> str:
     return f"{x:g} shots" if xkey == "shots" else f"{100 * float(x):g}%"
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    return v
 
 
 def _splits(data: Any, seed: int) -> tuple[Dataset, Dataset]:
@@ -276,7 +268,7 @@ def compare(
                 "seeds": seed_list, "backbone": backbone if isinstance(backbone, str)
                 else getattr(backbone, "name", str(backbone)), "metric": metric,
                 "n_train": len(train), "n_test": len(test), "n_classes": n_classes,
-                "params": {k: _plain(v) for k, v in params.items()},
+                "params": {k: plain(v) for k, v in params.items()},
                 "seconds": round(time.perf_counter() - t_start, 3)},
     )
     if result.verdict == "negative transfer":

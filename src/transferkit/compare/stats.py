@@ -115,7 +115,7 @@ def transfer_verdict(table: pd.DataFrame, metric: str, xkey: str, baseline: str 
                 "negative transfer (every seed)"
         else:
             v = "no clear difference"
-        per_amount.append({xkey: _plain(x), "mean_diff": t["mean_diff"], "p_value": t["p_value"],
+        per_amount.append({xkey: plain(x), "mean_diff": t["mean_diff"], "p_value": t["p_value"],
                            "n_pairs": t["n_pairs"], "reading": v})
     return {"verdict": verdict, "best": best, "reason": reason, "tests": tests,
             "per_amount": per_amount}
@@ -149,5 +149,10 @@ def data_efficiency(summary: pd.DataFrame, xkey: str, best: str | None,
             f"({float(reached.iloc[0]['mean']):.3f}): {x1 / x0:.3g}x the labels for scratch.")
 
 
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
+def plain(v: Any) -> Any:
+    """A NumPy scalar as a Python one, and NaN/inf as None: ready for a JSON record."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
