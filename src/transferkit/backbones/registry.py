@@ -20,6 +20,7 @@ from .base import Backbone
 
 __all__ = [
     "backbone_for_data",
+    "create_for_data",
     "BACKBONES",
     "register_backbone",
     "list_backbones",
@@ -104,6 +105,18 @@ def create_backbone(spec: str | Backbone, **kwargs: Any) -> Backbone:
     return bb
 
 
+def create_for_data(spec: str, seed: int, data: Any) -> tuple[Backbone, int]:
+    """Build backbone ``spec`` for ``data`` (tabular: sized to its columns); returns the
+    backbone and the spec's ``@layer`` (``-1`` without one). No modality check."""
+    import numpy as np
+
+    base, spec_layer = parse_backbone_spec(spec)
+    kwargs: dict[str, Any] = {"seed": int(seed)}
+    if data.modality == "tabular":
+        kwargs["in_features"] = int(np.asarray(data.inputs).shape[1])
+    return create_backbone(base, **kwargs), spec_layer
+
+
 def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any,
                       role: str = "data") -> tuple[Backbone, int]:
     """The backbone (built from a spec, or the object given) and layer to encode ``data`` with.
@@ -113,18 +126,12 @@ def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any
     Raises:
         DataError: the backbone encodes another modality than ``data`` holds.
     """
-    import numpy as np
-
     from ..exceptions import DataError
 
     if isinstance(backbone, Backbone):
         bb = backbone
     else:
-        spec, spec_layer = parse_backbone_spec(backbone)
-        kwargs: dict[str, Any] = {"seed": seed}
-        if data.modality == "tabular":
-            kwargs["in_features"] = int(np.asarray(data.inputs).shape[1])
-        bb = create_backbone(spec, **kwargs)
+        bb, spec_layer = create_for_data(backbone, seed, data)
         layer = spec_layer if spec_layer != -1 else layer
     if bb.modality != data.modality:
         raise DataError(

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..backbones import BACKBONES, create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
+from ..backbones.registry import create_for_data
 from ..data.dataset import Dataset, DatasetSplits
 from ..exceptions import BackboneError, ConfigError, DataError
 from ..utils.checks import check_number
@@ -110,10 +111,7 @@ def build_backbone(candidate: str | Backbone, data: Dataset, seed: int = 0) -> B
     if isinstance(candidate, Backbone):
         bb = candidate
     else:
-        kwargs: dict[str, Any] = {"seed": int(seed)}
-        if data.modality == "tabular":
-            kwargs["in_features"] = int(np.asarray(data.inputs).shape[1])
-        bb = create_backbone(parse_backbone_spec(candidate)[0], **kwargs)
+        bb, _ = create_for_data(candidate, seed, data)
         adapt = getattr(bb, "fit_preprocessing", None)
         if adapt is not None:
             adapt(data.inputs)
