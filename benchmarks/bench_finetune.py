@@ -7,9 +7,10 @@ Run::
     python benchmarks/bench_finetune.py                 # full protocol (long on a CPU)
     python benchmarks/bench_finetune.py --quick         # smoke run on small subsets
     python benchmarks/bench_finetune.py --quick --no-write
-    python benchmarks/bench_finetune.py --render raw.json   # section from saved numbers
+    python benchmarks/bench_finetune.py --parts banking --strategies finetune   # one row
 
-Writes the ``## Fine-tuning (issue 3)`` section of RESULTS.md (other sections untouched).
+Writes its subsections of ``## Fine-tuning (issue 3)`` in RESULTS.md (others untouched);
+Banking77 rows are kept per strategy in ``benchmarks/raw/finetune_banking77.json``.
 The full protocol: all 10,003 training queries, the 3,080 test queries, ``--epochs`` epochs
 of ``finetune`` (all layer groups, head lr ``--lr``, backbone x0.1, cosine, 10% warm-up,
 early stopping on a held-out 10%), the probe (frozen MiniLM + logistic head) and ``scratch``
@@ -26,9 +27,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _results import machine, today, write_section
+from _results import machine, today, write_subsection
 
-HEADING = "Fine-tuning (issue 3)"
+SECTION = "## Fine-tuning (issue 3)"
+BANKING = "Banking77: fine-tuned vs frozen probe vs from scratch"
+#: the latest Banking77 result of each strategy, so one strategy can be rerun on its own
+#: (a full-data run is ~30 CPU minutes) without losing the others' measured rows
+BANKING_RAW = Path(__file__).with_name("raw") / "finetune_banking77.json"
 
 
 def load_avg() -> str:
@@ -64,6 +69,7 @@ def banking(args, tk) -> dict:
         "finetune": dict(strategy="finetune", unfreeze="all", **common),
         "scratch": dict(strategy="scratch", unfreeze="all", **common),
     }
+    runs = {k: v for k, v in runs.items() if k in args.strategies.split(",")}
     for name, kw in runs.items():
         t0 = time.perf_counter()
         model = tk.TransferClassifier(backbone=bb, **kw).fit(train)
@@ -71,10 +77,13 @@ def banking(args, tk) -> dict:
         t0 = time.perf_counter()
         acc = model.score(test)
         out[name] = {"accuracy": acc, "fit_seconds": fit_s,
-                     "predict_seconds": time.perf_counter() - t0}
+                     "predict_seconds": time.perf_counter() - t0, "date": today(),
+                     "machine": machine(load=True), "epochs": args.epochs, "lr": args.lr,
+                     "batch_size": args.batch_size}
         if name != "probe":
             s = model.strategy_.summary
             out[name].update(best_epoch=s["best_epoch"], epochs_run=s["epochs_run"],
+                             head_init=s.get("head_init", {"kind": "random"}),
                              history=[{k: r[k] for k in ("epoch", "train_loss", "val_loss",
                                                          "val_accuracy", "seconds") if k in r}
                                       for r in model.strategy_.history])
@@ -202,30 +211,49 @@ def ddp(args, tk) -> dict:
     return out
 
 
-def render(res: dict, args) -> str:
-    b, s, d = res.get("banking"), res.get("speed"), res.get("ddp")
-    mode = ("**Smoke run (`--quick`)**: reduced subsets and one epoch; the numbers check that "
-            "the script works and are not the protocol's results." if args.quick else
-            "Full protocol.")
-    lines = [f"Script: `benchmarks/bench_finetune.py{' --quick' if args.quick else ''}` · "
+def _head_init_note(r: dict) -> str:
+    init = r.get("head_init") or {"kind": "random"}
+    if init.get("kind") == "probe":
+        return f"probe (C={init.get('C'):g}, T={init.get('temperature', 1):.2f})"
+    return "random"
+
+
+def render_banking(b: dict) -> str:
+    """The Banking77 table from the stored rows (each strategy's latest full-data run)."""
+    anchors = {"finetune": "goal ≥ 93.7 (BERT-large 93.66, Casanueva et al. 2020)",
+               "probe": "92.95 (issue 2)", "scratch": "—"}
+    lines = [f"All {b['n_train']:,} training queries, the {b['n_test']:,} test queries, "
+             f"{b['n_classes']} intents. finetune: all layer groups, head lr (below), backbone "
+             "x0.1, cosine, 10% warm-up, early stopping on a stratified 10% of train; scratch: "
+             "the same network re-initialised, same budget, backbone x1, random head; probe: "
+             "frozen MiniLM + logistic head. Each row is that strategy's latest run.", "",
+             "| strategy | test accuracy % | fit wall time (s) | epochs · batch · lr | head "
+             "start | date · machine | anchor |", "|---|---|---|---|---|---|---|"]
+    for name in ("finetune", "probe", "scratch"):
+        r = b.get(name)
+        if r is None:
+            continue
+        train = "—" if name == "probe" else f"{r['epochs']} · {r['batch_size']} · {r['lr']:g}"
+        start = "—" if name == "probe" else _head_init_note(r)
+        lines.append(f"| {name} | **{100 * r['accuracy']:.2f}** | {r['fit_seconds']:.0f} | "
+                     f"{train} | {start} | {r['date']} · {r['machine']} | {anchors[name]} |")
+    return "\n".join(lines)
+
+
+def render(res: dict, args) -> dict[str, str]:
+    """``{subsection title: body}`` for the parts in ``res``."""
+    s, d = res.get("speed"), res.get("ddp")
+    quick = ("**Smoke run (`--quick`)**: reduced subsets and one epoch; the numbers check that "
+             "the script works and are not the protocol's results.\n\n" if args.quick else "")
+    where = (f"Script: `benchmarks/bench_finetune.py{' --quick' if args.quick else ''}` · "
              f"machine: {machine()} · date: {today()} · load average at start: "
-             f"{res['load_avg']}", "", mode, ""]
-    if b:
-        lines += [f"### Banking77: fine-tuned vs frozen probe vs from scratch "
-                  f"({b['n_train']:,} train / {b['n_test']:,} test queries, {b['n_classes']} "
-                  f"intents; {args.epochs} epoch(s), batch {args.batch_size}, head lr {args.lr}, "
-                  "backbone x0.1 (scratch x1), cosine, early stopping on 10% of train)", "",
-                  "| strategy | test accuracy % | fit wall time (s) | anchor |", "|---|---|---|---|"]
-        anchors = {"finetune": "goal ≥ 93.7 (BERT-large 93.66, Casanueva et al. 2020)",
-                   "probe": "92.95 (issue 2)", "scratch": "—"}
-        for name in ("finetune", "probe", "scratch"):
-            r = b[name]
-            lines.append(f"| {name} | **{100 * r['accuracy']:.2f}** | {r['fit_seconds']:.0f} | "
-                         f"{anchors[name]} |")
-        lines.append("")
+             f"{res['load_avg']}\n\n{quick}")
+    out: dict[str, str] = {}
+    if res.get("banking"):
+        out[BANKING] = where + render_banking(res["banking"])
+    lines: list[str] = []
     if s:
-        lines += ["### Epoch time: transferkit loop vs Hugging Face `Trainer`", "",
-                  f"Same model (minilm-l6 + linear head, all weights trained), same "
+        lines = [f"Same model (minilm-l6 + linear head, all weights trained), same "
                   f"{s['n']:,} queries, batch {s['batch_size']}, max length {s['max_length']} "
                   "tokens with dynamic padding, fused AdamW, cosine schedule, clipping 1.0, fp32, "
                   f"one process on {s['device']}; median of {len(s['ours_runs'])} alternating "
@@ -237,12 +265,12 @@ def render(res: dict, args) -> str:
                   "Every timed epoch (s), ours: "
                   + ", ".join(f"{t:.1f}" for t in s["ours_runs"]) + "; Trainer: "
                   + ", ".join(f"{t:.1f}" for t in s["hf_runs"]) + ". On a shared machine the "
-                  "spread between runs can exceed the difference between the loops.", ""]
+                  "spread between runs can exceed the difference between the loops."]
+        out["Epoch time: transferkit loop vs Hugging Face `Trainer`"] = where + "\n".join(lines)
     if d:
         a1 = [r["acc_1"] for r in d["seeds"]]
         a2 = [r["acc_2"] for r in d["seeds"]]
-        lines += ["### DDP: 2 processes (gloo, CPU) vs 1", "",
-                  f"sklearn digits, {d['n_train']} train / {d['n_test']} test, tabular-mlp "
+        lines = [f"sklearn digits, {d['n_train']} train / {d['n_test']} test, tabular-mlp "
                   "fine-tuned 5 epochs; the same global batches (batch size counts all "
                   "processes), dropout drawn per process.", "",
                   "| seed | 1 process acc % | 2 processes acc % | difference (points) |",
@@ -253,7 +281,17 @@ def render(res: dict, args) -> str:
         lines += [f"| mean | {100 * np.mean(a1):.2f} | {100 * np.mean(a2):.2f} | "
                   f"{100 * (np.mean(a2) - np.mean(a1)):+.2f} |", "",
                   "Goal: within 0.5 points."]
-    return "\n".join(lines)
+        out["DDP: 2 processes (gloo, CPU) vs 1"] = where + "\n".join(lines)
+    return out
+
+
+def store_banking(new: dict) -> dict:
+    """Merge this run's Banking77 rows into the stored ones; returns the merged table."""
+    stored = json.loads(BANKING_RAW.read_text()) if BANKING_RAW.exists() else {}
+    merged = {**stored, **new}
+    BANKING_RAW.parent.mkdir(exist_ok=True)
+    BANKING_RAW.write_text(json.dumps(merged, indent=2, default=float) + "\n")
+    return merged
 
 
 def main() -> None:
@@ -261,6 +299,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smoke run on small subsets")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     ap.add_argument("--parts", default="banking,speed,ddp", help="comma-separated parts to run")
+    ap.add_argument("--strategies", default="probe,finetune,scratch",
+                    help="Banking77 strategies to (re)run; the others keep their stored rows")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -269,15 +309,7 @@ def main() -> None:
     ap.add_argument("--speed-repeats", type=int, default=3,
                     help="alternating timed epochs per loop (median reported)")
     ap.add_argument("--out", default=None, help="also save the raw numbers as JSON here")
-    ap.add_argument("--render", default=None, metavar="JSON",
-                    help="only rewrite the RESULTS.md section from numbers saved with --out")
     args = ap.parse_args()
-    if args.render:
-        res = json.loads(Path(args.render).read_text())
-        for k, v in res["args"].items():
-            setattr(args, k, v)
-        write_section(HEADING, render(res, args))
-        return
     args.classes = args.train_per_class = args.test_per_class = None
     args.speed_per_class = 30
     if args.quick:
@@ -290,16 +322,20 @@ def main() -> None:
     parts = set(args.parts.split(","))
     if "banking" in parts:
         res["banking"] = banking(args, tk)
+        if not args.quick and not args.no_write:
+            res["banking"] = store_banking(res["banking"])
     if "speed" in parts:
         res["speed"] = loop_vs_trainer(args, tk)
     if "ddp" in parts:
         res["ddp"] = ddp(args, tk)
-    body = render(res, args)
-    print(body)
+    bodies = render(res, args)
+    for title, body in bodies.items():
+        print(f"### {title}\n\n{body}\n")
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=2, default=float))
     if not args.no_write:
-        write_section(HEADING, body)
+        for title, body in bodies.items():
+            write_subsection(SECTION, title, body)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         weight_decay: AdamW weight decay (not on biases and norms; off under L2-SP).
         l2sp: L2-SP strength alpha: penalise the backbone's distance from its pre-trained
             weights (and the head's norm, with alpha/10); ``None`` or 0: off.
+        head_init: how a gradient-trained linear head starts: ``"probe"`` (fitted first as a
+            logistic probe on the frozen features, LP-FT; the default for finetune and lora)
+            or ``"random"`` (the default for scratch).
         lora_r: rank of the LoRA adapters (``strategy="lora"``; alpha = 2 r).
         patience: early stopping: epochs without validation-loss improvement before stopping;
             the best epoch's weights are kept whenever there is validation data.
@@ -124,6 +127,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         warmup: float = 0.1,
         weight_decay: float = 0.01,
         l2sp: float | None = None,
+        head_init: str | None = None,
         lora_r: int = 8,
         patience: int | None = 3,
         devices: int = 1,
@@ -154,6 +158,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.warmup = warmup
         self.weight_decay = weight_decay
         self.l2sp = l2sp
+        self.head_init = head_init
         self.lora_r = lora_r
         self.patience = patience
         self.devices = devices

@@ -154,3 +154,22 @@ def test_layer_suffix_is_refused_for_finetune(digits):
     with pytest.raises(ConfigError, match="layer=0"):
         tk.TransferClassifier(backbone="tabular-mlp@0", strategy="finetune",
                               cache=False).fit(X[:100], y[:100])
+
+
+def test_probe_head_temperature_matches_the_held_out_loss(digits):
+    from transferkit.heads.logistic import LogisticHead
+    from transferkit.strategies.head_init import held_out_temperature
+
+    X, y = digits
+    X, y = X[:200] / 16.0, y[:200]
+    probe = LogisticHead(C=100.0, standardize=False).fit(X, y, 10)  # weakly regularised
+    coef, b = probe.arrays["coef"], probe.arrays["intercept"]
+    t = held_out_temperature(X, y, 10, 100.0, coef, b, seed=0)
+    logits = torch.from_numpy(X @ coef + b).double()
+    ce = nn.functional.cross_entropy
+    train_loss = float(ce(logits, torch.from_numpy(y)))
+    # 200 digits are fitted almost perfectly; scaled, the head is as unsure as held-out data
+    # says it should be, and still predicts the same classes.
+    assert train_loss < 0.1 and t > 1.5
+    assert float(ce(logits / t, torch.from_numpy(y))) > 3 * train_loss
+    assert np.array_equal((logits / t).argmax(1), logits.argmax(1))

@@ -30,3 +30,22 @@ def test_finetuned_minilm_matches_the_probe_on_banking(minilm, banking77):
     assert s["lr_by_group"]["layer.5"] == pytest.approx(3e-4)
     # The shared fixture was not touched: fit trained a copy of it.
     assert minilm.fingerprint() == tk.create_backbone("minilm-l6").fingerprint()
+
+
+@pytest.mark.real_weights
+def test_head_starts_from_the_probe(minilm, intents5):
+    train, test = intents5
+    probe = tk.TransferClassifier(backbone=minilm, progress=False).fit(train).score(test)
+    # A learning rate too small to move anything: the score is where training starts.
+    still = dict(backbone=minilm, strategy="finetune", unfreeze=1, epochs=1, lr=1e-9,
+                 progress=False)
+    lp = tk.TransferClassifier(head_init="probe", **still).fit(train)
+    cold = tk.TransferClassifier(head_init="random", **still).fit(train)
+    assert lp.score(test) >= probe - 0.02 and lp.score(test) >= 0.9, (lp.score(test), probe)
+    assert cold.score(test) <= 0.6, cold.score(test)  # a random head on 5 intents
+    init = lp.strategy_.summary["head_init"]
+    assert init["kind"] == "probe" and init["C"] > 0 and init["temperature"] >= 1
+    # The backbone had not changed, so the probe read the feature cache the first fit wrote.
+    assert init["features_cached"] and init["batchnorm_layers_recalibrated"] == 0
+    assert cold.strategy_.summary["head_init"] == {"kind": "random"}
+    assert tk.TransferClassifier(strategy="scratch").get_params()["head_init"] is None

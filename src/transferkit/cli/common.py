@@ -71,6 +71,7 @@ _MODEL_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "warmup": ("--warmup", {"type": float}),
     "weight_decay": ("--weight-decay", {"type": float}),
     "l2sp": ("--l2sp", {"type": float, "metavar": "ALPHA"}),
+    "head_init": ("--head-init", {"choices": ["probe", "random"]}),
     "lora_r": ("--lora-r", {"type": int}),
     "num_iterations": ("--num-iterations", {"type": int}),
     "patience": ("--patience", {"type": int}),

@@ -27,6 +27,7 @@ import torch
 
 from ..exceptions import ConfigError
 from ..utils.threads import threads_for, torch_threads
+from .batchnorm import recalibrate_batchnorm
 from .callbacks import Callback, Checkpoint, EarlyStopping, MetricLogger, Progress
 from .checkpoints import check_identity, find_checkpoint, load_checkpoint
 from .data import ExampleData, epoch_plan, eval_shard
@@ -67,6 +68,8 @@ class TrainConfig:
         identity: what this run is (backbone, data, settings); recorded in checkpoints and
             compared before a resume.
         progress: show a progress bar (rank 0, terminal only).
+        recalibrate_bn: after each epoch, re-estimate the statistics of the BatchNorm layers
+            that train on the training data (see :mod:`.batchnorm`), before validating.
         betas: AdamW betas.
         eps: AdamW epsilon.
     """
@@ -88,6 +91,7 @@ class TrainConfig:
     resume: str | None = None
     identity: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
+    recalibrate_bn: bool = True
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
 
@@ -328,6 +332,8 @@ class Loop:
                 "suggests one), or keep clip_grad on."
             )
         record: dict[str, Any] = {"epoch": self.epoch + 1, "train_loss": train_loss}
+        if cfg.recalibrate_bn and self.task.recalibrates_norms:
+            self._recalibrate_norms()
         record.update(self.validate())
         record["lr"] = lrs_by_group(self.raw_optimizer.param_groups)
         record.update(self.task.epoch_metrics())
@@ -341,6 +347,19 @@ class Loop:
             record["is_best"] = bool(better)
         record["seconds"] = round(time.perf_counter() - t0, 3)
         return record
+
+    def _recalibrate_norms(self) -> None:
+        fabric = self.fabric
+
+        def forward(batch: dict[str, Any]) -> Any:
+            with fabric.autocast():
+                return self.task.forward_inputs(self.module, batch)
+
+        recalibrate_batchnorm(
+            self.module, forward, self.train_data, self.config.batch_size,
+            seed=self.config.seed, to_device=fabric.to_device, shard=(self.rank, self.world_size),
+            all_reduce_mean=(None if self.world_size == 1 else
+                             lambda t: fabric.all_reduce(t, reduce_op="mean")))
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:

@@ -33,6 +33,9 @@ class Task:
 
     module: nn.Module
     validation_keys: tuple[str, ...] = ("loss", "correct", "count")
+    #: whether the loop re-estimates trainable BatchNorm statistics after each epoch (through
+    #: :meth:`forward_inputs`, on the training data)
+    recalibrates_norms: bool = False
 
     def param_groups(self) -> list[dict[str, Any]]:
         """Optimiser groups: dicts with ``name``, ``params``, ``lr`` and ``weight_decay``."""
@@ -45,6 +48,10 @@ class Task:
     def validation_step(self, module: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Sums over ``batch`` for :attr:`validation_keys` (no gradient is recorded)."""
         return {}
+
+    def forward_inputs(self, module: nn.Module, batch: dict[str, Any]) -> Any:
+        """Run ``module`` on a training batch without a loss (BatchNorm recalibration)."""
+        raise NotImplementedError
 
     def on_epoch_start(self, epoch: int) -> None:
         """Called before each epoch (0-based), before any batch; e.g. gradual unfreezing."""
@@ -91,8 +98,13 @@ class ClassificationTask(Task):
         self.l2sp = l2sp
         self.label_smoothing = float(label_smoothing)
 
+    recalibrates_norms = True
+
     def param_groups(self) -> list[dict[str, Any]]:
         return self.groups
+
+    def forward_inputs(self, module: nn.Module, batch: dict[str, Any]) -> Any:
+        return module(batch["inputs"])
 
     def on_epoch_start(self, epoch: int) -> None:
         if self.freezer is not None:

@@ -48,6 +48,7 @@ from ..heads.torch_heads import TORCH_HEADS, make_torch_head
 from ..utils.checks import check_choice, check_number
 from ..utils.fingerprint import hash_array
 from .base import FitContext, Strategy, register_strategy
+from .head_init import HEAD_INITS, init_head_from_probe
 
 __all__ = ["FineTuneStrategy", "TRAINING_DEFAULTS", "check_training_params", "Prepared"]
 
@@ -77,12 +78,13 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "progress": True,
     "head": "linear",
+    "head_init": None,
 }
 
 # Settings a resumed run must share with the interrupted one.
 _IDENTITY_KEYS = ("unfreeze", "freeze_pattern", "epochs", "lr", "backbone_lr_mult", "layer_decay",
                   "schedule", "lr_schedule", "warmup", "weight_decay", "l2sp", "lora_r",
-                  "patience", "grad_accum", "batch_size", "seed", "head")
+                  "patience", "grad_accum", "batch_size", "seed", "head", "head_init")
 
 
 # The numeric training keywords and their valid ranges (checked in this order).
@@ -115,6 +117,8 @@ def check_training_params(owner: str, params: dict[str, Any]) -> None:
         check_choice(owner, "lr_schedule", params["lr_schedule"], list(LR_SCHEDULES))
     if given("precision"):
         check_choice(owner, "precision", params["precision"], list(PRECISIONS))
+    if given("head_init"):
+        check_choice(owner, "head_init", params["head_init"], list(HEAD_INITS))
     if given("unfreeze"):
         parse_unfreeze(params["unfreeze"])
     if given("freeze_pattern"):
@@ -153,6 +157,8 @@ class FineTuneStrategy(Strategy):
     uses_engine: ClassVar[bool] = True
     #: ``backbone_lr_mult`` when the user gives none
     default_backbone_lr_mult: ClassVar[float] = 0.1
+    #: ``head_init`` when the user gives none: start the head from a linear probe (LP-FT)
+    default_head_init: ClassVar[str] = "probe"
 
     # --- settings -------------------------------------------------------------------------------
     def setting(self, key: str) -> Any:
@@ -160,6 +166,8 @@ class FineTuneStrategy(Strategy):
         if value is None:
             if key == "backbone_lr_mult":
                 return self.default_backbone_lr_mult
+            if key == "head_init":
+                return self.default_head_init
             return TRAINING_DEFAULTS.get(key)
         return value
 
@@ -188,17 +196,23 @@ class FineTuneStrategy(Strategy):
         """Which backbone parameters may train (``None``: all in the chosen groups)."""
         return None
 
+    def _starts_from_probe(self, head: torch.nn.Module) -> bool:
+        # Only a linear head is a probe; an MLP head has no closed-form start.
+        return self.setting("head_init") == "probe" and head.config["kind"] == "linear"
+
     # --- building the job -----------------------------------------------------------------
-    def _validation(self, ctx: FitContext) -> tuple[Any, np.ndarray, Any, np.ndarray | None, str]:
+    def _validation(self, ctx: FitContext
+                    ) -> tuple[Any, np.ndarray, np.ndarray | None, Any, np.ndarray | None, str]:
+        """``(train, y, rows of ctx.train that train (None: all), val, y_val, note)``."""
         if ctx.val is not None and ctx.y_val is not None:
-            return ctx.train, ctx.y, ctx.val, ctx.y_val, f"given ({len(ctx.val)} rows)"
+            return ctx.train, ctx.y, None, ctx.val, ctx.y_val, f"given ({len(ctx.val)} rows)"
         n, k = len(ctx.y), ctx.n_classes
         if n >= 20 * k and n >= 100:
             fit_idx, hold_idx = holdout_split(ctx.y, 0.1, int(self.setting("seed")))
             fit_idx, hold_idx = np.sort(fit_idx), np.sort(hold_idx)
-            return (ctx.train.subset(fit_idx), ctx.y[fit_idx], ctx.train.subset(hold_idx),
+            return (ctx.train.subset(fit_idx), ctx.y[fit_idx], fit_idx, ctx.train.subset(hold_idx),
                     ctx.y[hold_idx], f"held out 10% of train ({len(hold_idx)} rows, stratified)")
-        return ctx.train, ctx.y, None, None, (
+        return ctx.train, ctx.y, None, None, None, (
             f"none: {n} examples for {k} classes is below 20 per class, so all train and the "
             "last epoch is kept")
 
@@ -228,21 +242,29 @@ class FineTuneStrategy(Strategy):
         seed = int(self.setting("seed"))
         backbone = self.prepare_backbone(ctx)
         plan = plan_freezing(backbone, self.setting("unfreeze"), self.setting("freeze_pattern"))
-        train_ds, y, val_ds, y_val, val_note = self._validation(ctx)
+        train_ds, y, rows, val_ds, y_val, val_note = self._validation(ctx)
         head = make_torch_head(self.setting("head"), backbone.num_features, ctx.n_classes,
                                seed=seed)
         module = ClassifierModule(backbone, head, -1)
         schedule = "none" if for_sweep else self.setting("schedule")
         freezer = Freezer(backbone, plan, schedule, self.param_filter())
         freezer.apply(0)
+        lengths = backbone.input_lengths(train_ds.inputs)
+        train_data = ExampleData(train_ds.inputs, y, backbone.preprocess, lengths)
+        head_init = {"kind": "random"}
+        if self._starts_from_probe(head) and not for_sweep and not self.setting("resume"):
+            head_init = init_head_from_probe(
+                module, head, train_data, ctx.train, rows, ctx.backbone, ctx.n_classes,
+                int(self.params.get("batch_size") or TRAINING_DEFAULTS["batch_size"]), seed,
+                cache=bool(self.params.get("cache", True)))
+            log.info("%s: head initialised from a linear probe (C=%s)", self.name,
+                     head_init.get("C"))
         groups = self._groups(freezer, plan, head)
         l2sp = None
         if self.setting("l2sp"):
             anchored = [p for ps in freezer.candidates().values() for p in ps]
             l2sp = L2SPPenalty(anchored, list(head.parameters()), float(self.setting("l2sp")))
         task = ClassificationTask(module, groups, freezer, l2sp)
-        lengths = backbone.input_lengths(train_ds.inputs)
-        train_data = ExampleData(train_ds.inputs, y, backbone.preprocess, lengths)
         val_data = None
         if val_ds is not None:
             val_data = ExampleData(val_ds.inputs, y_val, backbone.preprocess,
@@ -269,7 +291,8 @@ class FineTuneStrategy(Strategy):
             progress=bool(self.setting("progress")),
         )
         info = {"freezing": plan.describe(), "schedule": schedule, "validation": val_note,
-                "head": dict(head.config), "l2sp": self.setting("l2sp")}
+                "head": dict(head.config), "l2sp": self.setting("l2sp"),
+                "head_init": head_init}
         return Prepared(task, train_data, val_data, config, info)
 
     # --- the strategy contract ------------------------------------------------------------

@@ -24,6 +24,8 @@ class ScratchStrategy(FineTuneStrategy):
     name = "scratch"
     trains_backbone = True
     default_backbone_lr_mult = 1.0
+    # Random features give a probe nothing to start from; the baseline starts from nothing.
+    default_head_init = "random"
 
     @classmethod
     def check_params(cls, owner: str, params: dict[str, Any]) -> None:
