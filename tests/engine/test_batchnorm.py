@@ -106,3 +106,17 @@ def test_training_with_slow_batchnorm_momentum_needs_recalibration(bn_backbone, 
     fresh = _train_small_cnn(bn_backbone, digits, recalibrate=True)
     assert fresh >= 0.83, (fresh, stale)
     assert fresh >= stale + 0.2, (fresh, stale)
+
+
+def test_only_stale_statistics_are_recalibrated(bn_backbone):
+    from transferkit.engine.batchnorm import statistics_are_stale
+
+    module = ClassifierModule(bn_backbone, nn.Linear(16, 10))
+    # PyTorch's momentum 0.1: after 100 steps the start weighs 0.9**100 ~ 3e-5.
+    assert statistics_are_stale(module, 10) and not statistics_are_stale(module, 100)
+    for m in bn_backbone.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = 0.01  # TensorFlow's: 0.99**100 ~ 0.37
+    assert statistics_are_stale(module, 100) and not statistics_are_stale(module, 1000)
+    Freezer(bn_backbone, plan_freezing(bn_backbone, 0)).apply(0)  # every BN frozen
+    assert not statistics_are_stale(module, 0)

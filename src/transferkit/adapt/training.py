@@ -322,8 +322,14 @@ class AdaptTask(Task):
         self._sums: dict[str, float] = {}
         self._n = 0
 
+    recalibrates_norms = True
+
     def param_groups(self) -> list[dict[str, Any]]:
         return self.groups
+
+    def forward_inputs(self, module: nn.Module, batch: dict[str, Any]) -> Any:
+        # The paired source + target batches training sees: the statistics match training's.
+        return module.net.embed(batch["inputs"])
 
     def on_epoch_start(self, epoch: int) -> None:
         self.data.set_epoch(epoch)

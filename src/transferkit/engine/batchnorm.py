@@ -28,10 +28,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .data import ExampleData
 from .freezing import set_train_mode
 
-__all__ = ["training_norms", "recalibrate_batchnorm"]
+__all__ = ["training_norms", "statistics_are_stale", "recalibrate_batchnorm"]
 
 #: at most this many training examples are used to re-estimate the statistics
 MAX_EXAMPLES = 4096
+#: running averages whose starting values still weigh more than this are re-estimated
+STALE_WEIGHT = 0.01
 
 
 def training_norms(module: nn.Module) -> list[_BatchNorm]:
@@ -43,6 +45,19 @@ def training_norms(module: nn.Module) -> list[_BatchNorm]:
     for m, mode in was_training.items():
         m.training = mode
     return norms
+
+
+def statistics_are_stale(module: nn.Module, steps: int) -> bool:
+    """Whether, after ``steps`` training steps, some training BatchNorm layer's running
+    averages still carry more than 1% of their starting values (``(1 - momentum)**steps``).
+
+    PyTorch's default momentum (0.1) forgets the start within ~45 steps, so networks built
+    with it skip the extra pass; TensorFlow's 0.01 needs ~460.
+    """
+    for m in training_norms(module):
+        if m.momentum is not None and (1.0 - float(m.momentum)) ** max(steps, 0) > STALE_WEIGHT:
+            return True
+    return False
 
 
 @torch.no_grad()

@@ -27,7 +27,7 @@ import torch
 
 from ..exceptions import ConfigError
 from ..utils.threads import threads_for, torch_threads
-from .batchnorm import recalibrate_batchnorm
+from .batchnorm import recalibrate_batchnorm, statistics_are_stale
 from .callbacks import Callback, Checkpoint, EarlyStopping, MetricLogger, Progress
 from .checkpoints import check_identity, find_checkpoint, load_checkpoint
 from .data import ExampleData, epoch_plan, eval_shard
@@ -69,7 +69,8 @@ class TrainConfig:
             compared before a resume.
         progress: show a progress bar (rank 0, terminal only).
         recalibrate_bn: after each epoch, re-estimate the statistics of the BatchNorm layers
-            that train on the training data (see :mod:`.batchnorm`), before validating.
+            that train on the training data (see :mod:`.batchnorm`), before validating,
+            whenever their running averages are still stale.
         betas: AdamW betas.
         eps: AdamW epsilon.
     """
@@ -332,7 +333,8 @@ class Loop:
                 "suggests one), or keep clip_grad on."
             )
         record: dict[str, Any] = {"epoch": self.epoch + 1, "train_loss": train_loss}
-        if cfg.recalibrate_bn and self.task.recalibrates_norms:
+        if (cfg.recalibrate_bn and self.task.recalibrates_norms
+                and statistics_are_stale(self.module, self.global_step)):
             self._recalibrate_norms()
         record.update(self.validate())
         record["lr"] = lrs_by_group(self.raw_optimizer.param_groups)
