@@ -60,7 +60,8 @@ def fit_record(rng: np.random.Generator, labels: list[str], epochs: int = 8) -> 
                        "license": "Apache-2.0", "layer_groups": ["embeddings"] +
                        [f"encoder.layer.{i}" for i in range(6)]}
     rec["strategy"] = {"name": "finetune", "head": "linear", "unfreeze": "top-2",
-                       "trainable_params": 7097856}
+                       "trainable_params": 7097856,
+                       "head_init": {"kind": "probe", "C": 3.0, "temperature": 2.4}}
     lrs = np.r_[np.linspace(1e-5, 3e-4, 3), 3e-4 * 0.5 ** np.arange(1, epochs - 2)]
     rec["history"] = [
         {"epoch": e + 1, "train_loss": round(2.2 * 0.72 ** e + 0.05, 4),

@@ -73,7 +73,7 @@ def test_summary_card_and_sections_per_kind(report_runs):
     fit = write_report(report_runs["fit"][0]).read_text()
     summary = page_text(fit.split('<section id="summary"')[1].split("</section>")[0])
     for word in ("5-class text classification", "banking-sample", "minilm-l6", "finetune",
-                 "test accuracy"):
+                 "test accuracy", "head start", "linear probe on the frozen features (LP-FT)"):
         assert word in summary
     assert 'id="training"' in fit and 'id="metrics"' in fit and 'id="setup"' in fit
     assert "Best epoch by val_loss" in page_text(fit)

@@ -133,6 +133,10 @@ def render(record: dict) -> str:
     if strat.get("name"):
         head = f" + {esc(strat['head'])} head" if isinstance(strat.get("head"), str) else ""
         rows.append(("strategy", esc(strat["name"]) + head))
+    init = _d(strat.get("head_init"))
+    if init.get("kind") == "probe":
+        rows.append(("head start", "a linear probe on the frozen features (LP-FT), C = "
+                     f"{fmt(init.get('C'))}, logits / {fmt(init.get('temperature'))}"))
     hl = headline(record)
     if hl:
         rows.append((hl[0], f'<span class="big">{esc(hl[1])}</span>'))
