@@ -90,7 +90,8 @@ seed(s):
 
 {chr(10).join(rows)}
 
-{reading(results, sizes)}
+{reading(results, sizes)} Before the BatchNorm re-estimation and the probe-started head (same
+script, 1 seed, 2026-11-29): finetune 33.8 / 71.2 and scratch 10.3 / 10.3 (one class predicted).
 """
     print(body)
     if not args.no_write:
