@@ -32,7 +32,7 @@ from .auto import auto_candidates, baseline_for, parse_candidate
 from .base import ADAPT_METHODS, AdaptContext, AdaptMethod
 from .checks import check_domains, check_label_subset, pick_target_labels
 from .reweight import _clip_normalise, domain_probabilities
-from .validators import VALIDATORS, rank_select, validator_scores
+from .validators import SELECTORS, VALIDATORS, rank_select, validator_scores
 
 __all__ = ["DomainAdapter", "SourceCollapseWarning"]
 
@@ -89,8 +89,10 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         candidates: the methods ``auto`` tries (``None``: all applicable ones); a candidate
             may set hyper-parameters, ``"dann:tradeoff=0.3"``, so that ``auto`` also chooses
             those without target labels.
-        selector: how ``auto`` chooses: ``"rank"`` (best mean rank over the validators) or
-            one validator name (``dev``, ``im``, ``entropy``, ``snd``, ``rv``).
+        selector: how ``auto`` chooses: ``"rank"`` (best mean rank over the validators
+            anchored in held-out source labels, ``dev`` and ``rv``: confidence on the target
+            cannot game them), ``"rank-all"`` (over all five), or one validator name (``dev``,
+            ``im``, ``entropy``, ``snd``, ``rv``).
         baseline: also fit the no-adaptation baseline, to report source-only accuracy and
             detect a collapse of source accuracy.
         val_fraction: fraction of source rows held out (stratified) for validators and the
@@ -188,7 +190,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         owner = type(self).__name__
         if self.method != "auto":
             ADAPT_METHODS.get(self.method)  # unknown: ConfigError listing close matches
-        check_choice(owner, "selector", self.selector, ["rank", *VALIDATORS])
+        check_choice(owner, "selector", self.selector, list(SELECTORS))
         HEADS.get(self.head)
         check_number(owner, "batch_size", self.batch_size, low=1, integer=True)
         check_number(owner, "seed", self.seed, low=0, integer=True)

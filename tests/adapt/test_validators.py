@@ -1,0 +1,48 @@
+"""Choosing among adaptation methods without target labels."""
+
+import numpy as np
+
+from transferkit.adapt.validators import rank_select, validator_scores
+
+
+def test_confident_but_wrong_target_predictions_do_not_win_the_default_rank():
+    rng = np.random.default_rng(0)
+    n = 400
+    truth = rng.integers(0, 2, n)
+    yv = rng.integers(0, 2, 200)
+    # "honest": 80% right on the target, unsure where it is wrong; "confident": certain of
+    # every target row but right on only 55%, and worse on the labelled source rows.
+    honest_t = np.where(rng.random(n) < 0.8, truth, 1 - truth)
+    confident_t = np.where(rng.random(n) < 0.55, truth, 1 - truth)
+
+    def probs(labels, p):
+        out = np.full((len(labels), 2), 1 - p)
+        out[np.arange(len(labels)), labels] = p
+        return out
+
+    ones = np.ones(200)
+    feats_v = np.c_[yv + rng.normal(0, 0.3, 200), rng.normal(0, 1, 200)]
+    feats_t = np.c_[truth + rng.normal(0, 0.3, n), rng.normal(0, 1, n)]
+    scores = {
+        "honest": validator_scores(probs(honest_t, 0.75), probs(yv, 0.8), yv, ones,
+                                   feats_t, feats_v),
+        "confident": validator_scores(probs(confident_t, 0.999),
+                                      probs(np.where(rng.random(200) < 0.7, yv, 1 - yv), 0.9),
+                                      yv, ones, feats_t, feats_v),
+    }
+    # Every confidence validator prefers the confidently wrong model...
+    for v in ("im", "entropy"):
+        assert scores["confident"][v] > scores["honest"][v]
+    # ...the source-label-anchored ones do not, and the default rank follows them.
+    assert scores["honest"]["dev"] > scores["confident"]["dev"]
+    assert scores["honest"]["rv"] > scores["confident"]["rv"]
+    chosen, reason, _ = rank_select(scores)
+    assert chosen == "honest" and "label-anchored" in reason and "['dev', 'rv']" in reason
+    assert rank_select(scores, "rank-all")[1].startswith("best mean rank over the label-free")
+
+
+def test_rank_falls_back_to_every_validator_without_source_labels():
+    scores = {"a": {"im": 0.2, "entropy": -0.5, "snd": 1.0},
+              "b": {"im": 0.1, "entropy": -0.6, "snd": 0.9}}
+    chosen, reason, _ = rank_select(scores)
+    assert chosen == "a" and "label-free" in reason
