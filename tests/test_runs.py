@@ -25,7 +25,8 @@ def test_round_trip_identical_predictions(tmp_path, head):
 
     X, y = load_digits(return_X_y=True)
     X = X.astype(np.float32)
-    model = tk.TransferClassifier(backbone="tabular-mlp", head=head, cache=False).fit(X[:800], y[:800])
+    model = tk.TransferClassifier(backbone="tabular-mlp", head=head, cache=False)
+    model.fit(X[:800], y[:800])
     model.save(tmp_path / "run")
     back = tk.load(tmp_path / "run")
     np.testing.assert_array_equal(back.predict_proba(X[800:]), model.predict_proba(X[800:]))

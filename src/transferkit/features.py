@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
-    """``$TRANSFERKIT_CACHE`` or ``$XDG_CACHE_HOME/transferkit`` (default ``~/.cache/transferkit``)."""
+    """``$TRANSFERKIT_CACHE``, else ``$XDG_CACHE_HOME/transferkit`` (``~/.cache/transferkit``)."""
     env = os.environ.get("TRANSFERKIT_CACHE")
     if env:
         return Path(env).expanduser()
@@ -137,7 +137,8 @@ def extract_features(
         out = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.float32, shape=(len(data), probe.shape[1])
         )
-        backbone.features(data.inputs, layer=layer, batch_size=batch_size, progress=progress, out=out)
+        backbone.features(data.inputs, layer=layer, batch_size=batch_size, progress=progress,
+                          out=out)
         out.flush()
         del out
         os.replace(tmp, path)

@@ -38,7 +38,7 @@ class Registry(Generic[T]):
         self._info: dict[str, dict[str, Any]] = {}
 
     def register(self, name: str, **info: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator: register ``fn`` under ``name``; ``info`` is free metadata shown by listings."""
+        """Decorator: register ``fn`` under ``name``; ``info`` is metadata shown by listings."""
         if not name or not isinstance(name, str):
             raise ConfigError(f"A {self.kind} name must be a non-empty string; got {name!r}.")
 
@@ -77,7 +77,7 @@ class Registry(Generic[T]):
         return dict(self._info[name])
 
     def names(self, pattern: str | None = None) -> list[str]:
-        """Registered names, sorted; ``pattern`` is a shell-style filter such as ``"efficientnet*"``."""
+        """Registered names, sorted; ``pattern`` is a shell-style filter (``"efficientnet*"``)."""
         names = sorted(self._entries)
         if pattern:
             names = [n for n in names if fnmatch.fnmatch(n, pattern)]

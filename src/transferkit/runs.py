@@ -170,7 +170,8 @@ def load(path: str | os.PathLike):
     if meta.get("format_version", 0) > MODEL_FORMAT:
         raise RunError(
             f"{str(folder)!r} was saved by a newer transferkit (model format "
-            f"{meta['format_version']}; this version reads up to {MODEL_FORMAT}). Upgrade transferkit."
+            f"{meta['format_version']}; this version reads up to {MODEL_FORMAT}). "
+            "Upgrade transferkit."
         )
     # Other estimators keep their own loader; model.json names which one wrote the folder.
     estimator = meta.get("estimator", "TransferClassifier")
@@ -238,7 +239,8 @@ def list_runs(root: str | os.PathLike = "runs") -> list[dict[str, Any]]:
             continue
         rows.append({
             "name": d.parent.name, "path": str(d.parent), "created": rec.get("created", ""),
-            "kind": rec.get("kind", ""), "data": rec.get("dataset", {}).get("train", {}).get("name"),
+            "kind": rec.get("kind", ""),
+            "data": rec.get("dataset", {}).get("train", {}).get("name"),
             "backbone": rec.get("backbone", {}).get("name"),
             "strategy": rec.get("strategy", {}).get("name"),
             "accuracy": rec.get("metrics", {}).get("accuracy"),

@@ -15,7 +15,8 @@ from transferkit.cli.main import main
 def b20_csv(tmp_path_factory, banking20):
     train, test = banking20
     d = tmp_path_factory.mktemp("cli")
-    pd.DataFrame({"query": train.inputs, "intent": train.labels}).to_csv(d / "train.csv", index=False)
+    pd.DataFrame({"query": train.inputs, "intent": train.labels}).to_csv(d / "train.csv",
+                                                                           index=False)
     pd.DataFrame({"query": test.inputs, "intent": test.labels}).to_csv(d / "test.csv", index=False)
     return d
 
@@ -64,7 +65,8 @@ def test_fit_tabular_csv_and_config_file(capsys, tmp_path):
     assert "head: knn" in cfg, "a flag on the command line must override the config file"
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["accuracy"] > 0.9
     rows = np.asarray(X[:3])
-    pd.DataFrame(rows, columns=[f"p{i}" for i in range(64)]).to_csv(tmp_path / "new.csv", index=False)
+    new = pd.DataFrame(rows, columns=[f"p{i}" for i in range(64)])
+    new.to_csv(tmp_path / "new.csv", index=False)
     code, out, err = run_cli(capsys, "predict", tmp_path / "r", tmp_path / "new.csv")
     assert code == 0, err
     assert [ln.split()[0] for ln in out.strip().splitlines()] == [str(v) for v in y[:3]]

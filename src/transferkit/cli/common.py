@@ -42,7 +42,7 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_source(source: str, args: argparse.Namespace):
-    """A built-in name, a file (``file.csv:domain=books``) or a folder -> DatasetSplits or Dataset."""
+    """A built-in name, a file (``file.csv:domain=books``) or a folder -> splits or a Dataset."""
     from ..data import load_dataset
 
     return load_dataset(source, **data_kwargs(args))

@@ -48,7 +48,8 @@ def split_source(obj: Dataset | DatasetSplits, test_size: float, seed: int) -> D
     return obj
 
 
-def fit_and_save(source: str, args: argparse.Namespace, out: str | None) -> tuple[str, dict[str, Any]]:
+def fit_and_save(source: str, args: argparse.Namespace, out: str | None
+                 ) -> tuple[str, dict[str, Any]]:
     t0 = time.perf_counter()
     splits = split_source(load_source(source, args), args.test_size, args.seed or 0)
     kwargs = model_kwargs(args, TransferClassifier)

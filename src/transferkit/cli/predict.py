@@ -37,7 +37,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run_evaluate)
 
 
-def _inputs_from_args(values: list[str], modality: str, args: argparse.Namespace) -> tuple[list, object]:
+def _inputs_from_args(values: list[str], modality: str, args: argparse.Namespace
+                      ) -> tuple[list, object]:
     """Inputs to predict on, and a display form of each."""
     if len(values) == 1 and Path(values[0]).exists():
         path = Path(values[0])
@@ -45,7 +46,8 @@ def _inputs_from_args(values: list[str], modality: str, args: argparse.Namespace
             files = sorted(str(f) for f in (path.rglob("*") if path.is_dir() else [path])
                            if f.suffix.lower() in _IMAGE_EXT)
             if not files:
-                raise DataError(f"No image files ({', '.join(sorted(_IMAGE_EXT))}) in {str(path)!r}.")
+                raise DataError(
+                    f"No image files ({', '.join(sorted(_IMAGE_EXT))}) in {str(path)!r}.")
             return files, files
         if path.suffix.lower() == ".txt":
             lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]

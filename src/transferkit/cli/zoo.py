@@ -23,9 +23,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     cols = ("name", "modality", "params", "num_features", "license", "description")
     table = [[str(r.get(c, "")) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(t[i]) for t in table)) if table else len(c) for i, c in enumerate(cols)]
-    echo("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+    widths = [max(len(c), *(len(t[i]) for t in table)) if table else len(c)
+              for i, c in enumerate(cols)]
+    echo("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
     for t in table:
-        echo("  ".join(v.ljust(w) for v, w in zip(t, widths)))
+        echo("  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)))
     echo("\nAlso: hf:<model id or folder>, run:<run folder>, random:<name>, <name>@<layer>.")
     return 0

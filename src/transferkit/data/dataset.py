@@ -88,7 +88,7 @@ class Dataset:
         if self.labels is None:
             return {}
         values, counts = np.unique(self.labels, return_counts=True)
-        return {_plain(v): int(c) for v, c in zip(values, counts)}
+        return {_plain(v): int(c) for v, c in zip(values, counts, strict=True)}
 
     def subset(self, indices: Sequence[int] | np.ndarray, name: str | None = None) -> Dataset:
         """A new dataset with the rows at ``indices`` (in that order)."""
@@ -149,7 +149,7 @@ class Dataset:
             out["class_counts"] = self.class_counts()
         if self.domains is not None:
             vals, cnt = np.unique(self.domains.astype(str), return_counts=True)
-            out["domains"] = {str(v): int(c) for v, c in zip(vals, cnt)}
+            out["domains"] = {str(v): int(c) for v, c in zip(vals, cnt, strict=True)}
         return out
 
 
@@ -163,7 +163,8 @@ class DatasetSplits:
     name: str = "data"
 
     def __iter__(self):
-        yield from ((k, v) for k, v in (("train", self.train), ("val", self.val), ("test", self.test)) if v is not None)
+        splits = (("train", self.train), ("val", self.val), ("test", self.test))
+        yield from ((k, v) for k, v in splits if v is not None)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={len(v)}" for k, v in self)

@@ -33,7 +33,8 @@ def check_number(
         if not (too_low or too_high):
             return value
     raise ConfigError(
-        f"The {name!r} parameter of {owner} must be {kind} in the range {rng}. Got {value!r} instead."
+        f"The {name!r} parameter of {owner} must be {kind} in the range {rng}. "
+        f"Got {value!r} instead."
     )
 
 
@@ -44,6 +45,7 @@ def check_choice(owner: str, name: str, value: Any, choices: list[str]) -> Any:
         close = difflib.get_close_matches(str(value), choices, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(
-            f"The {name!r} parameter of {owner} must be one of {choices}. Got {value!r} instead.{hint}"
+            f"The {name!r} parameter of {owner} must be one of {choices}. "
+            f"Got {value!r} instead.{hint}"
         )
     return value

@@ -39,7 +39,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    text = json.dumps(obj, indent=2, sort_keys=False, default=_json_default)
+    atomic_write_text(path, text + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:
