@@ -251,7 +251,8 @@ def sst2_amazon_table(d: dict) -> str:
              "| method | target accuracy % | gain over source only |", "|---|---|---|"]
     for n in names:
         lines.append(f"| {n} | {acc[n].mean():.1f} | {acc[n].mean() - base:+.1f} |")
-    chosen = [r["chosen"] for r in runs]
+    chosen = [replay_choice(r["validators"]) if "validators" in r else r["chosen"]
+              for r in runs]
     best = [r["best"] for r in runs]
     lines += ["", f"`auto` chose {', '.join(chosen)}; best in hindsight {', '.join(best)}."]
     if all("validators" in r for r in runs):
@@ -263,10 +264,25 @@ def sst2_amazon_table(d: dict) -> str:
     return "\n".join(lines)
 
 
+def replay_choice(validators: dict[str, dict[str, float]], selector: str = "rank") -> str:
+    """What ``auto`` picks from stored validator scores under the current rule (the scores do
+    not depend on the rule, so older runs are re-judged without refitting)."""
+    from transferkit.adapt.validators import keep_baseline_unless_beaten, rank_select
+
+    winner = rank_select(validators, selector)[0]
+    if selector != "rank":
+        return winner
+    base = next((n for n in ("source", "source-net") if n in validators), None)
+    return keep_baseline_unless_beaten(winner, base, validators)[0]
+
+
 def amazon_table(a: dict) -> str:
     runs = a.get("runs", {})
     if not runs:
         return ""
+    for r in runs.values():
+        r["chosen"] = replay_choice(r["validators"])
+        r["matches"] = r["accuracy"][r["chosen"]] >= max(r["accuracy"].values()) - 1e-12
     pairs = [f"{s}->{t}" for s, t in itertools.permutations(DOMAINS, 2)]
     short = {"books": "B", "dvd": "D", "electronics": "E", "kitchen": "K"}
     cols = ["source", "coral", "reweight", "kmm", "subspace", "dann", "cdan", "mmd",
@@ -304,15 +320,15 @@ def amazon_table(a: dict) -> str:
     for v in ("dev", "im", "entropy", "snd", "rv"):
         per_val[v] = sum(r["picks"].get(v, {}).get("picks_best", False) for r in allr)
     val_txt = ", ".join(f"{v} {n}/{len(allr)}" for v, n in per_val.items())
-    # The earlier rule, replayed on the stored validator scores: mean rank over all five.
+    # The earlier rules, replayed on the stored validator scores.
     from transferkit.adapt.validators import rank_select
 
     all_acc = 100 * np.mean([r["accuracy"][rank_select(r["validators"], "rank-all")[0]]
                              for r in allr])
+    unguarded = 100 * np.mean([r["accuracy"][rank_select(r["validators"])[0]] for r in allr])
     enc = a.get("encode_seconds", 0)
     enc_txt = (f"encoded in {enc:.0f} s" if enc > 60 else
-               "read from the feature cache; the one encoding pass took about 37 min on this "
-               "shared machine")
+               "read from the feature cache, encoded once beforehand by the same backbone")
     n_seeds = "/".join(str(n) for n in sorted(seeds))
     return "\n".join([
         f"Frozen all-MiniLM-L6-v2 features (title + text, 256 tokens; 8,000 reviews {enc_txt}), "
@@ -327,13 +343,15 @@ def amazon_table(a: dict) -> str:
         *lines,
         "",
         f"`auto` (label-free choice among the {len(AMAZON_METHODS)} methods above by mean "
-        "rank over the validators anchored in held-out source labels, dev and rv): picked the "
-        f"best method in hindsight in **{match}/{len(allr)}** runs; mean accuracy of its picks "
-        f"**{auto_acc:.1f}** vs {best_acc:.1f} for the hindsight best and {avg['source']:.1f} "
-        f"source-only. The mean rank over all five validators (`selector=\"rank-all\"`, the "
-        f"default before) would have averaged {all_acc:.1f}: the confidence validators (im, "
-        "entropy, snd) reward self-training for being sure of its target labels whether or "
-        "not they are right. Single validators picking the "
+        "rank over the validators anchored in held-out source labels, dev and rv, and only "
+        "when the winner beats source-only on both; choices replayed from the stored validator "
+        f"scores): picked the best method in hindsight in **{match}/{len(allr)}** runs; mean "
+        f"accuracy of its picks **{auto_acc:.1f}** vs {best_acc:.1f} for the hindsight best and "
+        f"{avg['source']:.1f} source-only. Without the beat-source-only guard the anchored "
+        f"rank averaged {unguarded:.1f}; the mean rank over all five validators "
+        f"(`selector=\"rank-all\"`, the default before) {all_acc:.1f}: the confidence "
+        "validators (im, entropy, snd) reward self-training for being sure of its target labels "
+        "whether or not they are right. Single validators picking the "
         f"hindsight best: {val_txt}. Source-only was the best method in {src_best}/{len(allr)} "
         "runs.",
     ])

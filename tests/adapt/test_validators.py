@@ -46,3 +46,17 @@ def test_rank_falls_back_to_every_validator_without_source_labels():
               "b": {"im": 0.1, "entropy": -0.6, "snd": 0.9}}
     chosen, reason, _ = rank_select(scores)
     assert chosen == "a" and "label-free" in reason
+
+
+def test_adaptation_is_kept_only_when_it_beats_the_baseline_on_every_anchored_validator():
+    from transferkit.adapt.validators import keep_baseline_unless_beaten
+
+    scores = {"source": {"dev": -0.50, "rv": 0.80, "im": 0.1},
+              "dann": {"dev": -0.40, "rv": 0.82, "im": 0.3},
+              "selftrain": {"dev": -0.45, "rv": 0.79, "im": 0.6}}
+    assert keep_baseline_unless_beaten("dann", "source", scores) == ("dann", "")
+    kept, reason = keep_baseline_unless_beaten("selftrain", "source", scores)
+    assert kept == "source" and "rv 0.79 vs 0.8" in reason and "dev" not in reason
+    # Nothing to compare against: the winner stands.
+    assert keep_baseline_unless_beaten("dann", None, scores)[0] == "dann"
+    assert keep_baseline_unless_beaten("dann", "source", {"source": {}, "dann": {}})[0] == "dann"
