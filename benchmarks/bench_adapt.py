@@ -41,7 +41,8 @@ from _results import machine, today, write_subsection  # noqa: E402
 
 SECTION = "## Domain adaptation (issue 5)"
 
-RAW = Path(os.environ.get("BENCH_ADAPT_RAW", "/tmp/bench_adapt_raw.json"))
+# Kept in the repository: --write re-renders, and a new selection rule is replayed, from it.
+RAW = Path(os.environ.get("BENCH_ADAPT_RAW", Path(__file__).with_name("raw") / "adapt.json"))
 DOMAINS = ("books", "dvd", "electronics", "kitchen")
 AMAZON_METHODS = ("source", "coral", "reweight", "kmm", "subspace", "source-net", "dann",
                   "cdan", "mmd", "selftrain")
@@ -267,13 +268,9 @@ def sst2_amazon_table(d: dict) -> str:
 def replay_choice(validators: dict[str, dict[str, float]], selector: str = "rank") -> str:
     """What ``auto`` picks from stored validator scores under the current rule (the scores do
     not depend on the rule, so older runs are re-judged without refitting)."""
-    from transferkit.adapt.validators import keep_baseline_unless_beaten, rank_select
+    from transferkit.adapt.validators import choose_candidate
 
-    winner = rank_select(validators, selector)[0]
-    if selector != "rank":
-        return winner
-    base = next((n for n in ("source", "source-net") if n in validators), None)
-    return keep_baseline_unless_beaten(winner, base, validators)[0]
+    return choose_candidate(validators, selector)[0]
 
 
 def amazon_table(a: dict) -> str:

@@ -32,13 +32,7 @@ from .auto import auto_candidates, baseline_for, parse_candidate
 from .base import ADAPT_METHODS, AdaptContext, AdaptMethod
 from .checks import check_domains, check_label_subset, pick_target_labels
 from .reweight import _clip_normalise, domain_probabilities
-from .validators import (
-    SELECTORS,
-    VALIDATORS,
-    keep_baseline_unless_beaten,
-    rank_select,
-    validator_scores,
-)
+from .validators import SELECTORS, VALIDATORS, choose_candidate, validator_scores
 
 __all__ = ["DomainAdapter", "SourceCollapseWarning"]
 
@@ -353,14 +347,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
     def _choose(self, names: list[str]) -> None:
         scores = {n: self.candidates_[n]["validators"] for n in names}
         if self.method == "auto":
-            winner, reason, self.selection_ = rank_select(scores, self.selector)
-            self.chosen_ = winner
-            self.reason_ = f"chose {winner!r} from {names}: {reason}"
-            if self.selector == "rank":
-                base = next((n for n in ("source", "source-net") if n in names), None)
-                self.chosen_, kept = keep_baseline_unless_beaten(winner, base, scores)
-                if kept:
-                    self.reason_ = f"{kept} (best ranked of {names}: {winner!r}, {reason})"
+            self.chosen_, reason, self.selection_ = choose_candidate(scores, self.selector)
+            self.reason_ = f"chose {self.chosen_!r} from {names}: {reason}"
         else:
             self.chosen_, self.selection_ = self.method, {}
             self.reason_ = f"method={self.method!r} was requested"

@@ -40,7 +40,8 @@ import numpy as np
 
 __all__ = ["VALIDATORS", "ANCHORED", "SELECTORS", "prediction_entropy",
            "information_maximization", "snd", "dev_score", "reverse_validation",
-           "validator_scores", "rank_select", "keep_baseline_unless_beaten"]
+           "validator_scores", "rank_select", "keep_baseline_unless_beaten",
+           "choose_candidate"]
 
 #: the label-free validators, in the order records show them
 VALIDATORS = ("dev", "im", "entropy", "snd", "rv")
@@ -213,3 +214,18 @@ def keep_baseline_unless_beaten(chosen: str, baseline: str | None,
     detail = ", ".join(f"{v} {scores[chosen][v]:.4g} vs {scores[baseline][v]:.4g}" for v in lost)
     return baseline, (f"kept {baseline!r} (no adaptation): {chosen!r} did not beat it on "
                       f"{detail}; adapting only pays when every source-anchored validator agrees")
+
+
+def choose_candidate(scores: dict[str, dict[str, float]], selector: str = "rank"
+                     ) -> tuple[str, str, dict[str, float]]:
+    """``auto``'s whole choice: :func:`rank_select`, then, for ``"rank"``, the no-adaptation
+    candidate (``source``, else ``source-net``) unless the winner beats it
+    (:func:`keep_baseline_unless_beaten`). Returns ``(chosen, reason, selection scores)``."""
+    winner, reason, selection = rank_select(scores, selector)
+    if selector != "rank":
+        return winner, reason, selection
+    base = next((n for n in ("source", "source-net") if n in scores), None)
+    chosen, kept = keep_baseline_unless_beaten(winner, base, scores)
+    if kept:
+        reason = f"{kept} (best ranked: {winner!r}, {reason})"
+    return chosen, reason, selection
