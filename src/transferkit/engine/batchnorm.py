@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .data import ExampleData
-from .freezing import set_train_mode
+from .freezing import norm_is_frozen
 
 __all__ = ["training_norms", "statistics_are_stale", "recalibrate_batchnorm"]
 
@@ -37,14 +37,10 @@ STALE_WEIGHT = 0.01
 
 
 def training_norms(module: nn.Module) -> list[_BatchNorm]:
-    """BatchNorm layers that run in training mode while ``module`` trains (not frozen)."""
-    was_training = {m: m.training for m in module.modules()}
-    set_train_mode(module)
-    norms = [m for m in module.modules()
-             if isinstance(m, _BatchNorm) and m.training and m.track_running_stats]
-    for m, mode in was_training.items():
-        m.training = mode
-    return norms
+    """BatchNorm layers that run in training mode while ``module`` trains (not frozen: the
+    same rule :func:`~.freezing.set_train_mode` applies)."""
+    return [m for m in module.modules()
+            if isinstance(m, _BatchNorm) and not norm_is_frozen(m) and m.track_running_stats]
 
 
 def statistics_are_stale(module: nn.Module, steps: int) -> bool:

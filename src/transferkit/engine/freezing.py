@@ -33,6 +33,7 @@ __all__ = [
     "parse_unfreeze",
     "plan_freezing",
     "set_train_mode",
+    "norm_is_frozen",
     "count_params",
 ]
 
@@ -218,7 +219,8 @@ class Freezer:
         return active
 
 
-def _norm_is_frozen(m: _BatchNorm) -> bool:
+def norm_is_frozen(m: _BatchNorm) -> bool:
+    """Whether BatchNorm ``m`` stays in eval mode while its model trains (its statistics fixed)."""
     params = list(m.parameters(recurse=False))
     if params:
         return not any(p.requires_grad for p in params)
@@ -229,7 +231,7 @@ def set_train_mode(module: nn.Module) -> nn.Module:
     """``module.train()``, then frozen BatchNorm layers back to eval (statistics stay put)."""
     module.train()
     for m in module.modules():
-        if isinstance(m, _BatchNorm) and _norm_is_frozen(m):
+        if isinstance(m, _BatchNorm) and norm_is_frozen(m):
             m.eval()
     return module
 
