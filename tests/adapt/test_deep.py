@@ -119,3 +119,25 @@ def test_union_trains_on_the_few_labelled_target_rows(moons, monkeypatch):
     assert used == {0, 1}
     # Only the 10 labelled target rows are ever paired: 5 per class.
     assert len(model.target_label_rows_) == 10
+
+
+def test_information_maximization_on_target_pulls_the_boundary_into_the_gap(moons):
+    # Rotated moons: the source boundary cuts through the target's moons; confident and
+    # balanced target predictions are only possible with the boundary in the low-density gap.
+    S, T = moons
+    plain = _dann(moons, method="source-net", baseline=False)
+    im = _dann(moons, method="source-net", baseline=False, im_weight=1.0)
+    acc_plain, acc_im = plain.score(T), im.score(T)
+    assert acc_im >= acc_plain + 0.1 and acc_im > 0.9, (acc_plain, acc_im)
+    assert im.strategy_.summary["im_weight"] == 1.0
+    assert im.strategy_.history[-1]["target_im"] < plain_im_floor(plain, T)
+
+
+def plain_im_floor(model, T) -> float:
+    """The information-maximisation loss of ``model``'s target predictions."""
+    import torch
+
+    from transferkit.adapt.losses import information_maximization
+
+    logits = torch.log(torch.from_numpy(model.predict_proba(T)).clamp(min=1e-9))
+    return float(information_maximization(logits))

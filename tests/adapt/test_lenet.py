@@ -40,3 +40,25 @@ def test_lenet_learns_digits_from_scratch():
                              lr=3e-3, cache=False, progress=False, seed=0)
     model.fit(ds.train.subset(np.arange(600)), ds.test)
     assert model.score(ds.test) > 0.8
+
+
+def test_lenet_channels_last_layout_gives_the_same_features_as_the_plain_layout():
+    bb = tk.create_backbone("lenet", seed=0).eval()
+    assert bb.conv1[0].weight.is_contiguous(memory_format=torch.channels_last)
+    x = bb.preprocess(np.random.default_rng(2).integers(0, 256, (4, 28, 28), dtype=np.uint8))
+    with torch.no_grad():
+        fast = bb.forward_features(x)
+        conv = [bb.conv1, bb.conv2]
+        h = x["x"]
+        for block in conv:  # the same layers on contiguous NCHW tensors and weights
+            layer = block[0]
+            h = torch.nn.functional.conv2d(h, layer.weight.contiguous(), layer.bias)
+            for m in list(block)[1:]:
+                h = m(h)
+        plain = bb.fc(h.flatten(1))
+    assert torch.allclose(fast, plain, atol=1e-5)
+    # A state dict saved from this layout loads into a fresh network unchanged.
+    other = tk.create_backbone("lenet", seed=1).eval()
+    other.load_state_dict(bb.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(other.forward_features(x), fast, atol=1e-6)

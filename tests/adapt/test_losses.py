@@ -15,6 +15,7 @@ from transferkit.adapt.losses import (
     RandomizedMultiLinearMap,
     dann_lambda,
     entropy,
+    information_maximization,
 )
 from transferkit.adapt.selftrain import ConfidencePseudoLabelLoss
 
@@ -102,3 +103,26 @@ def test_pseudo_label_loss_masks_unconfident_rows():
     assert float(loss.mask_rate) == 0.5
     out.backward()
     assert torch.all(logits.grad[1] == 0) and torch.any(logits.grad[0] != 0)
+
+
+def test_information_maximization_rewards_confident_balanced_predictions_only():
+    n = 4
+    confident_balanced = torch.eye(n) * 30.0          # each row sure, every class used
+    confident_collapsed = torch.zeros(n, n)
+    confident_collapsed[:, 0] = 30.0                   # each row sure, one class for all
+    unsure = torch.zeros(n, n)                          # uniform predictions
+    assert float(information_maximization(confident_balanced)) == pytest.approx(-math.log(n),
+                                                                                abs=1e-3)
+    assert float(information_maximization(confident_collapsed)) == pytest.approx(0.0, abs=1e-3)
+    assert float(information_maximization(unsure)) == pytest.approx(0.0, abs=1e-3)
+    # Descending it from unsure predictions makes rows confident without collapsing them.
+    logits = (torch.randn(64, n, generator=torch.Generator().manual_seed(0)) * 0.1
+              ).requires_grad_()
+    opt = torch.optim.SGD([logits], lr=50.0)  # the mean spreads the gradient over 64 rows
+    for _ in range(200):
+        opt.zero_grad()
+        information_maximization(logits).backward()
+        opt.step()
+    probs = torch.softmax(logits.detach(), 1)
+    assert float(probs.max(1).values.mean()) > 0.9
+    assert len(set(probs.argmax(1).tolist())) == n

@@ -78,6 +78,9 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             domain).
         tradeoff: weight of the adaptation loss (DANN, CDAN, MMD, self-training) or of the
             target loss (union).
+        im_weight: weight of information maximisation on the deep methods' target
+            predictions (confident rows, classes kept balanced; ramped up like the
+            adversarial weight). ``0`` (default) leaves it out.
         threshold: confidence a target prediction needs to become a pseudo-label
             (self-training).
         bottleneck_dim: width of the deep methods' bottleneck (``None``: 256 on frozen
@@ -128,6 +131,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         batch_size: int = 64,
         steps_per_epoch: int | None = None,
         tradeoff: float = 1.0,
+        im_weight: float = 0.0,
         threshold: float = 0.9,
         bottleneck_dim: int | None = None,
         n_estimators: int = 10,
@@ -158,6 +162,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.steps_per_epoch = steps_per_epoch
         self.tradeoff = tradeoff
+        self.im_weight = im_weight
         self.threshold = threshold
         self.bottleneck_dim = bottleneck_dim
         self.n_estimators = n_estimators
@@ -195,6 +200,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         check_number(owner, "batch_size", self.batch_size, low=1, integer=True)
         check_number(owner, "seed", self.seed, low=0, integer=True)
         check_number(owner, "tradeoff", self.tradeoff, low=0)
+        check_number(owner, "im_weight", self.im_weight, low=0)
         check_number(owner, "threshold", self.threshold, low=0, high=1)
         check_number(owner, "n_estimators", self.n_estimators, low=1, integer=True)
         check_number(owner, "weight_clip", self.weight_clip, low=1)

@@ -56,6 +56,7 @@ DEEP_DEFAULTS: dict[str, Any] = {
     "batch_size": 64,
     "bottleneck_dim": 256,  # frozen features; end-to-end training uses none (0)
     "tradeoff": 1.0,
+    "im_weight": 0.0,
     "threshold": 0.9,
     "weight_decay": 5e-4,
     "steps_per_epoch": None,
@@ -132,7 +133,8 @@ class DeepMethod(AdaptMethod):
         net = AdaptNet(backbone, ctx.n_classes, int(bdim), layer)
         objective = OBJECTIVES[self.objective](net.out_features, ctx.n_classes,
                                                **self._objective_kwargs(ctx))
-        module = AdaptModule(net, objective, float(self.setting("tradeoff")))
+        module = AdaptModule(net, objective, float(self.setting("tradeoff")),
+                             float(self.setting("im_weight")))
         wd = float(self.setting("weight_decay"))
         top = nn.ModuleList([net.bottleneck, net.head, objective])
         if train_bb:
@@ -172,13 +174,14 @@ class DeepMethod(AdaptMethod):
             "steps": len(result.history) * int(np.ceil(len(data) / bs)),
             "bottleneck_dim": int(bdim),
             "tradeoff": float(self.setting("tradeoff")),
+            "im_weight": float(self.setting("im_weight")),
             "lr_by_group": result.lr_by_group,
             "trainable_params": int(sum(p.numel() for g in groups for p in g["params"])),
             "seconds_train": round(time.perf_counter() - t0, 3),
             "device": result.device,
             "final": {k: v for k, v in (result.history[-1] if result.history else {}).items()
                       if k in ("ce", "transfer", "domain_accuracy", "mmd", "pseudo_label_rate",
-                               "pseudo_label_accuracy", "lambda")},
+                               "pseudo_label_accuracy", "lambda", "target_im")},
         })
         return self
 

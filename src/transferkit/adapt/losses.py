@@ -18,6 +18,7 @@ __all__ = [
     "GradientReverse",
     "grad_reverse",
     "dann_lambda",
+    "information_maximization",
     "DomainDiscriminator",
     "DomainAdversarialLoss",
     "ConditionalDomainAdversarialLoss",
@@ -83,6 +84,20 @@ def entropy(probs: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
         ``(B, C)`` -> ``(B,)``.
     """
     return -(probs * torch.log(probs + eps)).sum(dim=1)
+
+
+def information_maximization(logits: torch.Tensor) -> torch.Tensor:
+    """Mean prediction entropy minus the entropy of the mean prediction (to be minimised).
+
+    The first term makes each target prediction confident; the second keeps the predictions
+    spread over the classes, so confidence cannot be bought by sending every row to one
+    class (Krause et al. 2010; used on target data by SHOT, Liang et al. 2020).
+
+    Shape:
+        ``(B, C)`` logits -> scalar.
+    """
+    probs = torch.softmax(logits.float(), dim=1)
+    return entropy(probs).mean() - entropy(probs.mean(dim=0, keepdim=True)).squeeze(0)
 
 
 class DomainDiscriminator(nn.Module):

@@ -22,6 +22,7 @@ from .losses import (
     DomainAdversarialLoss,
     DomainDiscriminator,
     MultipleKernelMMD,
+    information_maximization,
     dann_lambda,
 )
 
@@ -282,14 +283,18 @@ class AdaptModule(nn.Module):
 
     ``forward`` computes the whole loss (inside the wrapped module, which is what
     multi-process training needs): source cross-entropy (optionally weighted per row) plus
-    ``tradeoff`` times the objective, weighted by the schedule coefficient :attr:`coeff`.
+    ``tradeoff`` times the objective, weighted by the schedule coefficient :attr:`coeff`,
+    plus, when ``im_weight > 0``, information maximisation on the target predictions (also
+    ramped by :attr:`coeff`).
     """
 
-    def __init__(self, net: AdaptNet, objective: _Objective, tradeoff: float = 1.0) -> None:
+    def __init__(self, net: AdaptNet, objective: _Objective, tradeoff: float = 1.0,
+                 im_weight: float = 0.0) -> None:
         super().__init__()
         self.net = net
         self.objective = objective
         self.tradeoff = float(tradeoff)
+        self.im_weight = float(im_weight)
         self.coeff = 0.0
 
     def forward(self, inputs: dict[str, torch.Tensor], n_source: int, labels: torch.Tensor,
@@ -306,7 +311,14 @@ class AdaptModule(nn.Module):
             self.objective.set_coeff(self.coeff)
         transfer = self.objective(f_s, f_t, l_s, l_t, target_labels)
         weight = self.tradeoff * (self.coeff if schedule == "ramp" else 1.0)
-        return {"loss": ce + weight * transfer, "ce": ce.detach(), "transfer": transfer.detach()}
+        out = {"loss": ce + weight * transfer, "ce": ce.detach(), "transfer": transfer.detach()}
+        if self.im_weight > 0 and len(l_t):
+            # Ramped like the adversarial weight: early target predictions are noise, and
+            # making noise confident would lock it in.
+            im = information_maximization(l_t)
+            out["loss"] = out["loss"] + self.im_weight * self.coeff * im
+            out["target_im"] = im.detach()
+        return out
 
 
 class AdaptTask(Task):
@@ -341,6 +353,8 @@ class AdaptTask(Task):
                     batch.get("target_labels"))
         stats = {"ce": float(out["ce"]), "transfer": float(out["transfer"]),
                  **self.module.objective.stats}
+        if "target_im" in out:
+            stats["target_im"] = float(out["target_im"])
         for k, v in stats.items():
             self._sums[k] = self._sums.get(k, 0.0) + v
         self._n += 1

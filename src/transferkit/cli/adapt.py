@@ -30,6 +30,7 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "batch_size": ("--batch-size", {"type": int}),
     "steps_per_epoch": ("--steps-per-epoch", {"type": int}),
     "tradeoff": ("--tradeoff", {"type": float}),
+    "im_weight": ("--im-weight", {"type": float}),
     "threshold": ("--threshold", {"type": float}),
     "bottleneck_dim": ("--bottleneck-dim", {"type": int}),
     "n_estimators": ("--n-estimators", {"type": int}),
