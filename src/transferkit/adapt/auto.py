@@ -21,8 +21,8 @@ FEATURE_CANDIDATES = ("source", "coral", "reweight", "kmm", "subspace")
 DEEP_CANDIDATES = ("source-net", "dann", "cdan", "mmd", "selftrain")
 FEW_LABEL_CANDIDATES = ("tradaboost", "union")
 #: hyper-parameters a candidate may override (``"dann:tradeoff=0.3,epochs=10"``)
-TUNABLE = ("tradeoff", "im_weight", "threshold", "epochs", "lr", "coral_eps", "weight_clip", "subspace_dim",
-           "bottleneck_dim", "n_estimators", "C")
+TUNABLE = ("tradeoff", "im_weight", "threshold", "epochs", "lr", "coral_eps", "weight_clip",
+           "subspace_dim", "bottleneck_dim", "n_estimators", "C")
 
 
 def parse_candidate(spec: str) -> tuple[str, dict[str, float | int]]:

@@ -22,8 +22,8 @@ from .losses import (
     DomainAdversarialLoss,
     DomainDiscriminator,
     MultipleKernelMMD,
-    information_maximization,
     dann_lambda,
+    information_maximization,
 )
 
 __all__ = ["AdaptNet", "FeatureInput", "PairedData", "AdaptModule", "AdaptTask", "OBJECTIVES",
