@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..backbones.base import Backbone
+from ..data.augment import parse_augment
 from ..data.dataset import Dataset
 from ..data.validate import check_labels
 from ..estimator import as_dataset
@@ -81,6 +82,10 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         im_weight: weight of information maximisation on the deep methods' target
             predictions (confident rows, classes kept balanced; ramped up like the
             adversarial weight). ``0`` (default) leaves it out.
+        augment: random zoom / shift / rotation of the training images of deep methods that
+            train the backbone, both domains alike: ``"none"`` (default), ``"affine"`` or
+            ``"affine:scale=0.9-1.5,translate=0.05,degrees=10"``
+            (:mod:`transferkit.data.augment`).
         threshold: confidence a target prediction needs to become a pseudo-label
             (self-training).
         bottleneck_dim: width of the deep methods' bottleneck (``None``: 256 on frozen
@@ -132,6 +137,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         steps_per_epoch: int | None = None,
         tradeoff: float = 1.0,
         im_weight: float = 0.0,
+        augment: str | None = None,
         threshold: float = 0.9,
         bottleneck_dim: int | None = None,
         n_estimators: int = 10,
@@ -163,6 +169,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.steps_per_epoch = steps_per_epoch
         self.tradeoff = tradeoff
         self.im_weight = im_weight
+        self.augment = augment
         self.threshold = threshold
         self.bottleneck_dim = bottleneck_dim
         self.n_estimators = n_estimators
@@ -201,6 +208,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         check_number(owner, "seed", self.seed, low=0, integer=True)
         check_number(owner, "tradeoff", self.tradeoff, low=0)
         check_number(owner, "im_weight", self.im_weight, low=0)
+        parse_augment(self.augment)  # a bad spec fails before any fitting
         check_number(owner, "threshold", self.threshold, low=0, high=1)
         check_number(owner, "n_estimators", self.n_estimators, low=1, integer=True)
         check_number(owner, "weight_clip", self.weight_clip, low=1)

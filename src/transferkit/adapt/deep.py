@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.augment import parse_augment
 from ..engine import ExampleData, TrainConfig, build_param_groups, predict_outputs
 from ..engine import train as engine_train
 from ..exceptions import ConfigError
@@ -57,6 +58,7 @@ DEEP_DEFAULTS: dict[str, Any] = {
     "bottleneck_dim": 256,  # frozen features; end-to-end training uses none (0)
     "tradeoff": 1.0,
     "im_weight": 0.0,
+    "augment": None,
     "threshold": 0.9,
     "weight_decay": 5e-4,
     "steps_per_epoch": None,
@@ -153,9 +155,17 @@ class DeepMethod(AdaptMethod):
             groups = build_param_groups({}, [], top, lr=lr, weight_decay=wd)
         bs = int(self.setting("batch_size"))
         spe = self.params.get("steps_per_epoch")
+        augment = parse_augment(self.params.get("augment"))
+        if augment is not None and not train_bb:
+            raise ConfigError(
+                f"augment={self.params.get('augment')!r} transforms input images, but "
+                f"method={self.name!r} trains on frozen cached features here. Pass "
+                "train_backbone=True (the backbone then trains on augmented images) or "
+                "augment='none'.")
         data = PairedData(xs, ctx.ys, xt, preprocess, seed=seed,
                           length=None if not spe else int(spe) * bs,
-                          weights=self._source_weights(ctx), target_labels=yt)
+                          weights=self._source_weights(ctx), target_labels=yt,
+                          augment=augment)
         task = AdaptTask(module, groups, data)
         config = TrainConfig(epochs=epochs, batch_size=bs, seed=seed, patience=None,
                              lr_schedule=str(self.params.get("lr_schedule") or "cosine"),
@@ -175,6 +185,7 @@ class DeepMethod(AdaptMethod):
             "bottleneck_dim": int(bdim),
             "tradeoff": float(self.setting("tradeoff")),
             "im_weight": float(self.setting("im_weight")),
+            "augment": augment.spec() if augment is not None else None,
             "lr_by_group": result.lr_by_group,
             "trainable_params": int(sum(p.numel() for g in groups for p in g["params"])),
             "seconds_train": round(time.perf_counter() - t0, 3),

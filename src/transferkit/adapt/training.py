@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.augment import RandomAffine, augment_inputs
 from ..engine import Callback, ExampleData, Task
 from .losses import (
     ConditionalDomainAdversarialLoss,
@@ -224,15 +225,20 @@ class PairedData(ExampleData):
     so every row of the larger domain is seen once per epoch. Source and target rows are
     preprocessed together (one padded text batch, one image tensor), so BatchNorm sees both.
 
+    With ``augment``, both halves of every training batch are randomly transformed
+    (:mod:`transferkit.data.augment`); inference never goes through this class.
+
     ``batch(idx)`` returns ``inputs`` (source rows first), ``labels`` (source), ``n_source``,
     optional ``weights`` (per source row) and, only when given, ``target_labels``.
     """
 
     def __init__(self, source_inputs: Any, labels: np.ndarray, target_inputs: Any,
                  preprocess: Any, seed: int = 0, length: int | None = None,
-                 weights: np.ndarray | None = None, target_labels: np.ndarray | None = None
-                 ) -> None:
+                 weights: np.ndarray | None = None, target_labels: np.ndarray | None = None,
+                 augment: RandomAffine | None = None) -> None:
         super().__init__(source_inputs, labels, preprocess)
+        self.augment = augment
+        self._aug_gen = torch.Generator().manual_seed(int(seed) + 7919)
         self.target_inputs = target_inputs
         self.ns, self.nt = len(source_inputs), len(target_inputs)
         self.length = int(length) if length else max(self.ns, self.nt)
@@ -268,7 +274,10 @@ class PairedData(ExampleData):
         si = self._ps[idx % self.ns]
         ti = self._pt[idx % self.nt]
         xs, xt = self._take(self.inputs, si), self._take(self.target_inputs, ti)
-        out: dict[str, Any] = {"inputs": self._preprocess_pair(xs, xt),
+        inputs = self._preprocess_pair(xs, xt)
+        if self.augment is not None:
+            inputs = augment_inputs(inputs, self.augment, self._aug_gen)
+        out: dict[str, Any] = {"inputs": inputs,
                                "labels": torch.from_numpy(self.labels[si]),
                                "n_source": int(len(si))}
         if self.weights is not None:

@@ -31,6 +31,7 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "steps_per_epoch": ("--steps-per-epoch", {"type": int}),
     "tradeoff": ("--tradeoff", {"type": float}),
     "im_weight": ("--im-weight", {"type": float}),
+    "augment": ("--augment", {}),
     "threshold": ("--threshold", {"type": float}),
     "bottleneck_dim": ("--bottleneck-dim", {"type": int}),
     "n_estimators": ("--n-estimators", {"type": int}),
