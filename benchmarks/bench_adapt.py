@@ -74,8 +74,9 @@ def run_digits(args: argparse.Namespace) -> dict:
     out = raw.setdefault("digits" if args.protocol == "reduced" else f"digits-{args.protocol}",
                          {})
     out["protocol"] = {"epochs": args.digits_epochs, "steps_per_epoch": args.digits_steps,
-                       "batch_size": args.digits_batch, "optimizer": "AdamW lr 1e-3, cosine",
-                       "threads": args.threads}
+                       "batch_size": args.digits_batch,
+                       "optimizer": f"AdamW lr {args.digits_lr:g}, cosine",
+                       "augment": args.digits_augment, "threads": args.threads}
     for seed, (task, (src, tgt, test)), method in itertools.product(
             range(args.seeds), tasks.items(), args.methods.split(",")):
         if args.task and task != args.task:
@@ -87,6 +88,7 @@ def run_digits(args: argparse.Namespace) -> dict:
         model = tk.DomainAdapter(
             method=method, backbone="lenet", epochs=args.digits_epochs,
             steps_per_epoch=args.digits_steps, batch_size=args.digits_batch, seed=seed,
+            lr=args.digits_lr, augment=args.digits_augment,
             baseline=False, val_fraction=0.02, cache=False, progress=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -111,7 +113,9 @@ def digits_table(d: dict) -> str:
         f"CPU, {p.get('threads')} thread(s) on a shared 2-core machine: "
         f"{p.get('epochs')} epochs x {p.get('steps_per_epoch')} steps x batch "
         f"{p.get('batch_size')} source + {p.get('batch_size')} target = {steps:,} steps "
-        f"({p.get('optimizer')}); TLlib's anchors use 20 x 2,500 steps x batch 128 (about "
+        f"({p.get('optimizer')}); training images augmented: {p.get('augment') or 'none'} "
+        "(both domains; the anchors' protocol resizes only); "
+        "TLlib's anchors use 20 x 2,500 steps x batch 128 (about "
         f"{20 * 2500 * 128 / max(steps * p.get('batch_size', 1), 1):.0f}x more examples seen). "
         "Source labelled train split, target train split unlabelled, "
         "accuracy on the target test split (USPS 2,007 / MNIST 10,000).",
@@ -383,6 +387,9 @@ def main() -> None:
     ap.add_argument("--digits-epochs", type=int, default=8)
     ap.add_argument("--digits-steps", type=int, default=150)
     ap.add_argument("--digits-batch", type=int, default=64)
+    ap.add_argument("--digits-lr", type=float, default=1e-3)
+    ap.add_argument("--digits-augment", default="none",
+                    help="augment= of the digits runs, e.g. 'affine:scale=0.9-1.5'")
     ap.add_argument("--protocol", default="reduced",
                     help="name under which digits runs are stored and tabled")
     ap.add_argument("--force", action="store_true", help="re-run runs already in the raw file")

@@ -1,6 +1,7 @@
 """The ``lenet`` backbone: one input space for 28x28 and 16x16 digits, trainable from scratch."""
 
 import numpy as np
+import pytest
 import torch
 
 import transferkit as tk
@@ -62,3 +63,30 @@ def test_lenet_channels_last_layout_gives_the_same_features_as_the_plain_layout(
     other.load_state_dict(bb.state_dict())
     with torch.no_grad():
         assert torch.allclose(other.forward_features(x), fast, atol=1e-6)
+
+
+@pytest.mark.real_data
+def test_zoom_augmentation_carries_mnist_digits_to_usps():
+    # MNIST digits fill the centre 20x20 of their frame, USPS digits the whole frame: random
+    # zoom on the training images lets a network trained on MNIST read USPS.
+    from tests.conftest import shared_dataset
+
+    shared_dataset("mnist")
+    shared_dataset("usps")
+    mnist, usps = tk.load_dataset("mnist"), tk.load_dataset("usps")
+    rng = np.random.default_rng(0)
+    src = mnist.train.subset(np.sort(rng.choice(len(mnist.train), 3000, replace=False)))
+    tgt = usps.train.subset(np.sort(rng.choice(len(usps.train), 1000, replace=False)))
+    acc = {}
+    for augment in ("none", "affine:scale=0.9-1.5"):
+        model = tk.DomainAdapter(method="source-net", backbone="lenet", augment=augment,
+                                 epochs=4, steps_per_epoch=100, batch_size=32, seed=0,
+                                 baseline=False, val_fraction=0.05, cache=False,
+                                 progress=False)
+        model.fit(src, tgt.without_labels())
+        acc[augment] = model.score(usps.test)
+        assert model.strategy_.summary["augment"] == (
+            None if augment == "none" else {"kind": "affine", "scale": (0.9, 1.5),
+                                            "translate": 0.05, "degrees": 10.0})
+    assert acc["affine:scale=0.9-1.5"] >= acc["none"] + 0.05, acc
+    assert acc["affine:scale=0.9-1.5"] > 0.8, acc

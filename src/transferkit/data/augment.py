@@ -11,7 +11,7 @@ USPS digits fill theirs), random zoom and shift make the source cover the target
 and the same transform on the target batches keeps the alignment losses honest.
 
 Spec strings (``augment=`` / ``--augment``): ``"none"``, ``"affine"`` (the defaults below),
-or ``"affine:scale=0.9-1.5,translate=0.1,degrees=10"``.
+or ``"affine:scale=0.9-1.5,translate=0.05,degrees=10"``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class RandomAffine:
     """
 
     scale: tuple[float, float] = (0.9, 1.3)
-    translate: float = 0.1
+    translate: float = 0.05
     degrees: float = 10.0
 
     def __post_init__(self) -> None:
@@ -92,7 +92,7 @@ def parse_augment(spec: str | RandomAffine | None) -> RandomAffine | None:
         return None
     if kind != "affine":
         raise ConfigError(f"augment={spec!r} is not known: use 'none' or 'affine' (optionally "
-                          "'affine:scale=0.9-1.3,translate=0.1,degrees=10').")
+                          "'affine:scale=0.9-1.3,translate=0.05,degrees=10').")
     kw: dict[str, Any] = {}
     for pair in filter(None, (o.strip() for o in opts.split(","))):
         key, _, text = pair.partition("=")
