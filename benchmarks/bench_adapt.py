@@ -82,6 +82,7 @@ def run_digits(args: argparse.Namespace) -> dict:
     raw = _load_raw()
     out = raw.setdefault("digits" if args.protocol == "reduced" else f"digits-{args.protocol}",
                          {})
+    out.update(date=today(), machine=machine())
     out["protocol"] = {"epochs": args.digits_epochs, "steps_per_epoch": args.digits_steps,
                        "batch_size": args.digits_batch,
                        "optimizer": f"AdamW lr {args.digits_lr:g}, cosine",
@@ -169,6 +170,7 @@ def run_amazon(args: argparse.Namespace) -> dict:
                            num_features=X.shape[1])
     raw = _load_raw()
     out = raw.setdefault("amazon", {"runs": {}})
+    out.update(date=today(), machine=machine())
     out["encode_seconds"] = round(enc_s, 1)
     dom = ds.domains.astype(str)
     for s, t in itertools.permutations(DOMAINS, 2):
@@ -231,6 +233,7 @@ def run_amazon_im(args: argparse.Namespace) -> dict:
     dom = ds.domains.astype(str)
     raw = _load_raw()
     out = raw.setdefault("amazon-im", {"runs": {}})
+    out.update(date=today(), machine=machine())
     for s, t in itertools.permutations(DOMAINS, 2):
         S = tk.from_arrays(X[dom == s], ds.labels[dom == s], name=s)
         T = tk.from_arrays(X[dom == t], ds.labels[dom == t], name=t)
@@ -307,7 +310,8 @@ def run_sst2_amazon(args: argparse.Namespace) -> dict:
                            num_features=Xs.shape[1])
     raw = _load_raw()
     out = raw.setdefault("sst2-amazon", {"runs": {}})
-    out.update(encode_seconds=round(enc_s, 1), n_source=len(src), n_target=len(tgt))
+    out.update(encode_seconds=round(enc_s, 1), n_source=len(src), n_target=len(tgt),
+               date=today(), machine=machine())
     S = tk.from_arrays(Xs, src.labels, name="sst2")
     T = tk.from_arrays(Xt, tgt.labels, name="amazon")
     # In-domain reference: a probe trained on half of the Amazon sample, tested on the other.
@@ -455,20 +459,25 @@ def amazon_table(a: dict) -> str:
 
 def write(raw: dict) -> None:
     """Replace the subsections this raw file holds; the section's other subsections stay."""
-    stamp = f"Measured {today()} on {machine()} by `benchmarks/bench_adapt.py`."
+    def stamp(part: dict) -> str:
+        # Each part keeps the date and machine it was measured on: re-rendering one part must
+        # not re-date the others.
+        return (f"Measured {part.get('date', today())} on {part.get('machine', machine())} "
+                "by `benchmarks/bench_adapt.py`.")
+
     for key in sorted(k for k in raw if k.startswith("digits")):
         name = "reduced" if key == "digits" else key.split("-", 1)[1]
         write_subsection(SECTION, f"MNIST ↔ USPS, LeNet from scratch ({name} protocol)",
-                         f"{stamp}\n\n{digits_table(raw[key])}")
+                         f"{stamp(raw[key])}\n\n{digits_table(raw[key])}")
     if raw.get("amazon"):
         write_subsection(SECTION, "Amazon reviews, 12 domain pairs, frozen MiniLM",
-                         f"{stamp}\n\n{amazon_table(raw['amazon'])}")
+                         f"{stamp(raw['amazon'])}\n\n{amazon_table(raw['amazon'])}")
     if raw.get("amazon-im"):
         write_subsection(SECTION, "Amazon reviews: information maximisation on the target",
-                         f"{stamp}\n\n{amazon_im_table(raw['amazon-im'])}")
+                         f"{stamp(raw['amazon-im'])}\n\n{amazon_im_table(raw['amazon-im'])}")
     if raw.get("sst2-amazon"):
         write_subsection(SECTION, "SST-2 (movies) -> Amazon (products), frozen MiniLM",
-                         f"{stamp}\n\n{sst2_amazon_table(raw['sst2-amazon'])}")
+                         f"{stamp(raw['sst2-amazon'])}\n\n{sst2_amazon_table(raw['sst2-amazon'])}")
 
 
 def main() -> None:
