@@ -62,3 +62,21 @@ def test_parse_target_labels():
     assert parse_target_labels("10") == (10, None)
     assert parse_target_labels("stars") == ("all", "stars")
     assert parse_target_labels("stars:5") == (5, "stars")
+
+
+def test_adapt_command_passes_im_weight_and_refuses_a_bad_augment_spec(tmp_path, capsys):
+    src, tgt = _csvs(tmp_path)
+    out = tmp_path / "run"
+    rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone",
+               "test-identity2", "--method", "dann", "--train-backbone", "--epochs", "2",
+               "--im-weight", "0.5", "--out", str(out), "--no-cache"])
+    assert rc == 0, capsys.readouterr().out
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["strategy"]["im_weight"] == 0.5 and rec["strategy"]["augment"] is None
+    assert "target_im" in rec["strategy"]["final"]
+    rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone",
+               "test-identity2", "--method", "dann", "--augment", "cutout", "--no-cache",
+               "--out", str(tmp_path / "bad")])
+    text = capsys.readouterr()
+    assert rc != 0 and "'none' or 'affine'" in text.out + text.err
+    assert not (tmp_path / "bad").exists()
