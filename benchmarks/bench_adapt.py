@@ -281,7 +281,7 @@ def amazon_im_table(d: dict) -> str:
     lines.append("| **average** | " + " | ".join(f"**{m[k]:.1f}**" for k in IM_SPECS)
                  + f" | {m[IM_SPECS[1]] - m[IM_SPECS[0]]:+.1f} | "
                  f"{m[IM_SPECS[3]] - m[IM_SPECS[2]]:+.1f} |")
-    intro = (f"Same features and splits as the table above, {len(seeds)} seed(s) per pair, "
+    intro = (f"Features and splits of the 12-pair table, {len(seeds)} seed(s) per pair, "
              "each method fitted alone (`baseline=False`). `:im_weight=1` adds information "
              "maximisation on the target predictions (mean prediction entropy minus the "
              "entropy of the mean prediction; SHOT's objective), ramped like the adversarial "
