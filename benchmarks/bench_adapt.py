@@ -152,22 +152,31 @@ def digits_table(d: dict) -> str:
 # ----------------------------------------------------------------------------- amazon
 
 
-def run_amazon(args: argparse.Namespace) -> dict:
+def _amazon_features(threads: int):
+    """The 8,000 Amazon reviews, their frozen MiniLM features (cached) and the encoding
+    seconds; registers ``minilm-l6-features``, the identity "backbone" over them that every
+    method takes as input."""
     import torch
     from torch import nn
 
     import transferkit as tk
     from transferkit.features import extract_features
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
     ds = tk.load_dataset("amazon").train
     t0 = time.perf_counter()
     X = np.asarray(extract_features(tk.create_backbone("minilm-l6"), ds, batch_size=32))
     enc_s = time.perf_counter() - t0
-    # The frozen features are the input of every method: one identity "backbone" over them.
     if "minilm-l6-features" not in tk.list_backbones():
         tk.register_module("minilm-l6-features", lambda **kw: nn.Identity(), modality="tabular",
                            num_features=X.shape[1])
+    return ds, X, enc_s
+
+
+def run_amazon(args: argparse.Namespace) -> dict:
+    import transferkit as tk
+
+    ds, X, enc_s = _amazon_features(args.threads)
     raw = _load_raw()
     out = raw.setdefault("amazon", {"runs": {}})
     out.update(date=today(), machine=machine())
@@ -208,28 +217,12 @@ def run_amazon(args: argparse.Namespace) -> dict:
 IM_SPECS = ("source-net", "source-net:im_weight=1", "cdan", "cdan:im_weight=1")
 
 
-def _amazon_features(threads: int):
-    import torch
-    from torch import nn
-
-    import transferkit as tk
-    from transferkit.features import extract_features
-
-    torch.set_num_threads(threads)
-    ds = tk.load_dataset("amazon").train
-    X = np.asarray(extract_features(tk.create_backbone("minilm-l6"), ds, batch_size=32))
-    if "minilm-l6-features" not in tk.list_backbones():
-        tk.register_module("minilm-l6-features", lambda **kw: nn.Identity(), modality="tabular",
-                           num_features=X.shape[1])
-    return ds, X
-
-
 def run_amazon_im(args: argparse.Namespace) -> dict:
     """Deep methods on frozen MiniLM with and without information maximisation on the target."""
     import transferkit as tk
     from transferkit.adapt.auto import parse_candidate
 
-    ds, X = _amazon_features(args.threads)
+    ds, X, _ = _amazon_features(args.threads)
     dom = ds.domains.astype(str)
     raw = _load_raw()
     out = raw.setdefault("amazon-im", {"runs": {}})
