@@ -15,7 +15,7 @@ from transferkit.adapt.losses import (
     RandomizedMultiLinearMap,
     dann_lambda,
     entropy,
-    information_maximization,
+    information_maximization_loss,
 )
 from transferkit.adapt.selftrain import ConfidencePseudoLabelLoss
 
@@ -111,17 +111,17 @@ def test_information_maximization_rewards_confident_balanced_predictions_only():
     confident_collapsed = torch.zeros(n, n)
     confident_collapsed[:, 0] = 30.0                   # each row sure, one class for all
     unsure = torch.zeros(n, n)                          # uniform predictions
-    assert float(information_maximization(confident_balanced)) == pytest.approx(-math.log(n),
+    assert float(information_maximization_loss(confident_balanced)) == pytest.approx(-math.log(n),
                                                                                 abs=1e-3)
-    assert float(information_maximization(confident_collapsed)) == pytest.approx(0.0, abs=1e-3)
-    assert float(information_maximization(unsure)) == pytest.approx(0.0, abs=1e-3)
+    assert float(information_maximization_loss(confident_collapsed)) == pytest.approx(0.0, abs=1e-3)
+    assert float(information_maximization_loss(unsure)) == pytest.approx(0.0, abs=1e-3)
     # Descending it from unsure predictions makes rows confident without collapsing them.
     logits = (torch.randn(64, n, generator=torch.Generator().manual_seed(0)) * 0.1
               ).requires_grad_()
     opt = torch.optim.SGD([logits], lr=50.0)  # the mean spreads the gradient over 64 rows
     for _ in range(200):
         opt.zero_grad()
-        information_maximization(logits).backward()
+        information_maximization_loss(logits).backward()
         opt.step()
     probs = torch.softmax(logits.detach(), 1)
     assert float(probs.max(1).values.mean()) > 0.9

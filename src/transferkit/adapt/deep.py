@@ -113,6 +113,13 @@ class DeepMethod(AdaptMethod):
         if train_bb is None:
             train_bb = not bb.rebuildable  # random-init backbones have nothing to freeze
         self.trains_backbone = bool(train_bb)
+        augment = parse_augment(self.params.get("augment"))
+        if augment is not None and not train_bb:
+            raise ConfigError(
+                f"augment={self.params.get('augment')!r} transforms input images, but "
+                f"method={self.name!r} would train on frozen cached features. Pass "
+                "train_backbone=True (the backbone then trains on augmented images) or "
+                "augment='none'.")
         seed = ctx.seed
         lr = float(self.setting("lr"))
         epochs = int(self.params.get("epochs") or (10 if train_bb else self.setting("epochs")))
@@ -155,13 +162,6 @@ class DeepMethod(AdaptMethod):
             groups = build_param_groups({}, [], top, lr=lr, weight_decay=wd)
         bs = int(self.setting("batch_size"))
         spe = self.params.get("steps_per_epoch")
-        augment = parse_augment(self.params.get("augment"))
-        if augment is not None and not train_bb:
-            raise ConfigError(
-                f"augment={self.params.get('augment')!r} transforms input images, but "
-                f"method={self.name!r} trains on frozen cached features here. Pass "
-                "train_backbone=True (the backbone then trains on augmented images) or "
-                "augment='none'.")
         data = PairedData(xs, ctx.ys, xt, preprocess, seed=seed,
                           length=None if not spe else int(spe) * bs,
                           weights=self._source_weights(ctx), target_labels=yt,

@@ -18,7 +18,7 @@ __all__ = [
     "GradientReverse",
     "grad_reverse",
     "dann_lambda",
-    "information_maximization",
+    "information_maximization_loss",
     "DomainDiscriminator",
     "DomainAdversarialLoss",
     "ConditionalDomainAdversarialLoss",
@@ -86,8 +86,10 @@ def entropy(probs: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     return -(probs * torch.log(probs + eps)).sum(dim=1)
 
 
-def information_maximization(logits: torch.Tensor) -> torch.Tensor:
-    """Mean prediction entropy minus the entropy of the mean prediction (to be minimised).
+def information_maximization_loss(logits: torch.Tensor) -> torch.Tensor:
+    """Mean prediction entropy minus the entropy of the mean prediction (to be minimised):
+    the differentiable negative of the ``im`` validator
+    (:func:`~transferkit.adapt.validators.information_maximization`).
 
     The first term makes each target prediction confident; the second keeps the predictions
     spread over the classes, so confidence cannot be bought by sending every row to one

@@ -24,7 +24,7 @@ from .losses import (
     DomainDiscriminator,
     MultipleKernelMMD,
     dann_lambda,
-    information_maximization,
+    information_maximization_loss,
 )
 
 __all__ = ["AdaptNet", "FeatureInput", "PairedData", "AdaptModule", "AdaptTask", "OBJECTIVES",
@@ -324,7 +324,7 @@ class AdaptModule(nn.Module):
         if self.im_weight > 0 and len(l_t):
             # Ramped like the adversarial weight: early target predictions are noise, and
             # making noise confident would lock it in.
-            im = information_maximization(l_t)
+            im = information_maximization_loss(l_t)
             out["loss"] = out["loss"] + self.im_weight * self.coeff * im
             out["target_im"] = im.detach()
         return out
