@@ -105,7 +105,7 @@ def test_auto_chooses_without_target_labels_and_reports_against_truth():
     assert all("target_accuracy" in c for c in rec["candidates"].values())
     assert rec["best_in_hindsight"] in rec["candidates"]
     assert isinstance(rec["choice_matches_best"], bool)
-    assert set(rec["validator_picks"]) == {"dev", "im", "entropy", "snd", "rv"}
+    assert set(rec["validator_picks"]) == {"dev", "im", "entropy", "snd", "rv", "ensv"}
     one = tk.DomainAdapter(method="auto", candidates=["source", "coral"], selector="snd",
                            **FAST).fit(S, T)
     assert "highest snd" in one.adaptation_record()["reason"]

@@ -60,3 +60,24 @@ def test_adaptation_is_kept_only_when_it_beats_the_baseline_on_every_anchored_va
     # Nothing to compare against: the winner stands.
     assert keep_baseline_unless_beaten("dann", None, scores)[0] == "dann"
     assert keep_baseline_unless_beaten("dann", "source", {"source": {}, "dann": {}})[0] == "dann"
+
+
+def test_ensemble_agreement_scores_each_candidate_against_the_pool_consensus():
+    from transferkit.adapt.validators import ensemble_agreement
+
+    rng = np.random.default_rng(0)
+    n, truth = 1000, rng.integers(0, 3, 1000)
+
+    def noisy(acc):  # right on a share `acc` of the rows, confident either way
+        lab = np.where(rng.random(n) < acc, truth, (truth + rng.integers(1, 3, n)) % 3)
+        return np.eye(3)[lab] * 0.8 + 0.2 / 3
+
+    pool = {"good": noisy(0.9), "fair": noisy(0.75), "fair2": noisy(0.75), "bad": noisy(0.4)}
+    ens = ensemble_agreement(pool)
+    # Independent errors cancel in the mean: the consensus sits nearest the best candidate,
+    # so agreement orders the pool as its (unseen) accuracy does.
+    assert ens["good"] > ens["fair"] > ens["bad"] and ens["fair2"] > ens["bad"]
+    assert all(0 <= v <= 1 for v in ens.values())
+    # A pool of one agrees with itself.
+    assert ensemble_agreement({"only": pool["bad"]}) == {"only": 1.0}
+    assert ensemble_agreement({}) == {}

@@ -20,26 +20,22 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..backbones.base import Backbone
-from ..data.augment import parse_augment
 from ..data.dataset import Dataset
 from ..data.validate import check_labels
 from ..estimator import as_dataset
 from ..exceptions import ConfigError, DataError, NegativeTransferWarning, NotFittedError
-from ..heads import HEADS
 from ..heads.base import holdout_split
-from ..utils.checks import check_choice, check_number
 from ..utils.seed import seed_everything
 from .auto import auto_candidates, baseline_for, parse_candidate
 from .base import ADAPT_METHODS, AdaptContext, AdaptMethod
 from .checks import check_domains, check_label_subset, pick_target_labels
-from .reweight import _clip_normalise, domain_probabilities
-from .validators import SELECTORS, VALIDATORS, choose_candidate, validator_scores
+from .params import check_adapter_params
+from .reference import Reference
+from .validators import VALIDATORS, choose_candidate, ensemble_agreement
 
 __all__ = ["DomainAdapter", "SourceCollapseWarning"]
 
 log = logging.getLogger(__name__)
-
-_MAX_EVAL_ROWS = 3000
 
 
 class SourceCollapseWarning(NegativeTransferWarning):
@@ -199,48 +195,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         return {k: v for k, v in self.get_params(deep=False).items() if k != "backbone"}
 
     def _validate_params(self) -> None:
-        owner = type(self).__name__
-        if self.method != "auto":
-            ADAPT_METHODS.get(self.method)  # unknown: ConfigError listing close matches
-        check_choice(owner, "selector", self.selector, list(SELECTORS))
-        HEADS.get(self.head)
-        check_number(owner, "batch_size", self.batch_size, low=1, integer=True)
-        check_number(owner, "seed", self.seed, low=0, integer=True)
-        check_number(owner, "tradeoff", self.tradeoff, low=0)
-        check_number(owner, "im_weight", self.im_weight, low=0)
-        parse_augment(self.augment)  # a bad spec fails before any fitting
-        check_number(owner, "threshold", self.threshold, low=0, high=1)
-        check_number(owner, "n_estimators", self.n_estimators, low=1, integer=True)
-        check_number(owner, "weight_clip", self.weight_clip, low=1)
-        check_number(owner, "coral_eps", self.coral_eps, low=0, low_open=True)
-        check_number(owner, "val_fraction", self.val_fraction, low=0, high=0.5)
-        check_number(owner, "collapse_tolerance", self.collapse_tolerance, low=0, high=1)
-        check_number(owner, "devices", self.devices, low=1, integer=True)
-        for k in ("epochs", "steps_per_epoch", "subspace_dim"):
-            if getattr(self, k) is not None:
-                check_number(owner, k, getattr(self, k), low=1, integer=True)
-        if self.bottleneck_dim is not None:
-            check_number(owner, "bottleneck_dim", self.bottleneck_dim, low=0, integer=True)
-        if self.lr is not None:
-            check_number(owner, "lr", self.lr, low=0, low_open=True)
-        if self.backbone_lr_mult is not None:
-            check_number(owner, "backbone_lr_mult", self.backbone_lr_mult, low=0)
-        if self.C is not None:
-            check_number(owner, "C", self.C, low=0, low_open=True)
-        if self.train_backbone not in (None, True, False):
-            raise ConfigError(f"The 'train_backbone' parameter of {owner} must be None, True or "
-                              f"False. Got {self.train_backbone!r} instead.")
-        if self.candidates is not None:
-            if isinstance(self.candidates, str):
-                raise ConfigError(f"The 'candidates' parameter of {owner} must be a list of "
-                                  f"method names such as ['coral', 'dann']. Got a string "
-                                  f"{self.candidates!r} instead.")
-            for c in self.candidates:
-                parse_candidate(c)
-        if not isinstance(self.backbone, str | Backbone):
-            raise ConfigError(
-                f"The 'backbone' parameter of {owner} must be a backbone name such as "
-                f"'minilm-l6' or a Backbone instance. Got {type(self.backbone).__name__} instead.")
+        check_adapter_params(self)
 
     def _make_backbone(self, source: Dataset, target: Dataset) -> tuple[Backbone, int]:
         from ..backbones.registry import backbone_for_data
@@ -300,7 +255,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
                 f"{self.target_labels!r}. Pass target_labels='all' (use every target label) or "
                 "an int k (k labelled rows per class), or --target-labels on the command line.")
         params = self.strategy_params()
-        ref = _Reference(bb, layer, params, src_fit, y_fit, src_val, y_val, target, self.seed)
+        ref = Reference(bb, layer, params, src_fit, y_fit, src_val, y_val, target, self.seed)
         self.candidates_: dict[str, dict[str, Any]] = {}
         for spec in names:
             tc = time.perf_counter()
@@ -314,6 +269,10 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             self.candidates_[spec] = {"model": m, "backbone": bb_n,
                                       **ref.score(m, bb_n, layer),
                                       "seconds": round(time.perf_counter() - tc, 3)}
+        # EnsV needs the whole pool: score each candidate against the pool's consensus.
+        ens = ensemble_agreement({n: c.pop("target_probs") for n, c in self.candidates_.items()})
+        for n, v in ens.items():
+            self.candidates_[n]["validators"]["ensv"] = v
         self._choose(names)
         chosen = self.candidates_[self.chosen_]
         self.strategy_ = chosen["model"]
@@ -539,57 +498,3 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         from .persist import load_adapter
 
         return load_adapter(path)
-
-
-class _Reference:
-    """Label-free scoring of fitted candidates, on fixed rows and pre-adaptation features.
-
-    Target rows: a seeded subset of at most 3,000. Importance weights of the held-out source
-    rows (for DEV) come from the frozen backbone *before* any candidate trained, so every
-    candidate is scored against the same yardstick; reverse validation works in each
-    candidate's own representation (its ``embed`` / ``embed_source``). Without
-    a source hold-out, source accuracy is measured on (up to 3,000) training rows and the
-    validators that need labelled source rows (``dev``, ``rv``) are left out.
-    """
-
-    def __init__(self, bb: Backbone, layer: int, params: dict[str, Any], src_fit: Dataset,
-                 y_fit: np.ndarray, src_val: Dataset | None, y_val: np.ndarray | None,
-                 target: Dataset, seed: int) -> None:
-        rng = np.random.default_rng(seed)
-        self.seed = seed
-        n = len(target)
-        self.target = target if n <= _MAX_EVAL_ROWS else target.subset(
-            np.sort(rng.choice(n, _MAX_EVAL_ROWS, replace=False)), name=f"{target.name}:sub")
-        if src_val is not None:
-            self.val, self.y_val, self.holdout = src_val, y_val, True
-            self.acc_on = f"held-out source rows ({len(src_val)})"
-        else:
-            m = len(src_fit)
-            idx = np.sort(rng.choice(m, min(m, _MAX_EVAL_ROWS), replace=False))
-            self.val, self.y_val, self.holdout = src_fit.subset(idx), y_fit[idx], False
-            self.acc_on = f"source training rows ({len(idx)}; no hold-out)"
-        self.ref_t = self.ref_v = self.weights_v = None
-        if self.holdout:
-            ctx = AdaptContext(bb, layer, src_fit, y_fit, self.target, 1, params)
-            self.ref_t = ctx.features(self.target)
-            self.ref_v = ctx.features(self.val)
-            if len(self.ref_v) >= 2 and len(self.ref_t) >= 2:
-                p_v, _, _ = domain_probabilities(self.ref_v, self.ref_t, seed=seed)
-                p_v = np.clip(p_v, 1e-6, 1 - 1e-6)
-                w = p_v / (1 - p_v) * (len(self.ref_v) / len(self.ref_t))
-                self.weights_v = _clip_normalise(w, float(params.get("weight_clip") or 10.0))
-
-    def score(self, m: AdaptMethod, bb: Backbone, layer: int) -> dict[str, Any]:
-        probs_t = m.predict_proba(bb, layer, self.target)
-        probs_v = m.predict_proba_source(bb, layer, self.val)
-        acc = float((probs_v.argmax(1) == self.y_val).mean())
-        if self.holdout:
-            # Reverse validation in the model's own representation, where its classifier
-            # works: target rows as it embeds them, source rows on the source side.
-            emb_t = m.embed(bb, layer, self.target)
-            emb_v = m.embed_source(bb, layer, self.val)
-            scores = validator_scores(probs_t, probs_v, self.y_val, self.weights_v, emb_t,
-                                      emb_v, seed=self.seed)
-        else:
-            scores = validator_scores(probs_t, seed=self.seed)
-        return {"validators": scores, "source_accuracy": acc, "source_accuracy_on": self.acc_on}

@@ -19,6 +19,12 @@ together. None reads target labels; those that need labels use held-out *source*
   source validation rows; accuracy. Both sides are taken in the model's own representation
   (where its alignment puts them), so a correct target labelling is not penalised for the
   shift itself.
+* ``ensv`` — agreement with the ensemble (Hu, Luo, Liang & Foo, NeurIPS 2024 Datasets and
+  Benchmarks, https://openreview.net/forum?id=rI7kbFTSpr): the share of target rows where a
+  candidate predicts the class that the mean of *all* candidates' probabilities predicts. It
+  needs the whole pool, so :func:`ensemble_agreement` scores every candidate at once, after
+  they are all fitted. The ensemble is usually at least as good as its average member, so
+  the candidate closest to it avoids the pool's worst.
 
 Choosing among *different methods*, the confidence validators (``im``, ``entropy``, ``snd``)
 are gamed: self-training and subspace alignment make target predictions confident whether or
@@ -40,11 +46,11 @@ import numpy as np
 
 __all__ = ["VALIDATORS", "ANCHORED", "SELECTORS", "prediction_entropy",
            "information_maximization", "snd", "dev_score", "reverse_validation",
-           "validator_scores", "rank_select", "keep_baseline_unless_beaten",
+           "validator_scores", "ensemble_agreement", "rank_select", "keep_baseline_unless_beaten",
            "choose_candidate"]
 
 #: the label-free validators, in the order records show them
-VALIDATORS = ("dev", "im", "entropy", "snd", "rv")
+VALIDATORS = ("dev", "im", "entropy", "snd", "rv", "ensv")
 #: validators computed against labelled source rows: confidence on the target cannot raise them
 ANCHORED = ("dev", "rv")
 #: the values of ``selector``: a mean rank, or one validator
@@ -148,6 +154,21 @@ def validator_scores(
         out["rv"] = reverse_validation(ref_t, np.asarray(probs_t).argmax(1), ref_v, yv,
                                        np.asarray(probs_t).shape[1], seed=seed)
     return {k: round(float(v), 6) for k, v in out.items()}
+
+
+def ensemble_agreement(probs: dict[str, np.ndarray]) -> dict[str, float]:
+    """EnsV score of every candidate: the share of target rows where its predicted class is
+    the class of the pool's mean probabilities.
+
+    Args:
+        probs: each candidate's class probabilities ``(N, C)`` on the same target rows.
+    """
+    if not probs:
+        return {}
+    stack = np.stack([np.asarray(p, dtype=np.float64) for p in probs.values()])
+    consensus = stack.mean(axis=0).argmax(axis=1)
+    return {n: round(float((np.asarray(p).argmax(axis=1) == consensus).mean()), 6)
+            for n, p in probs.items()}
 
 
 def rank_select(scores: dict[str, dict[str, float]], selector: str = "rank"

@@ -114,6 +114,10 @@ def _name(spec: str) -> str:
     return f"{stem}-{opts.split('=')[-1]}" if opts else stem
 
 
+#: validators shown per candidate, the label-anchored ones first
+_SHOWN = ("dev", "rv", "ensv", "im", "snd")
+
+
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -165,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         if len(rec["candidates"]) > 2:
             for n, c in rec["candidates"].items():
                 echo(f"  {n:<11} target {c.get('target_accuracy', float('nan')):.4f}  "
-                     + "  ".join(f"{k} {_fmt(c[k])}" for k in ("dev", "im", "snd", "rv") if k in c))
+                     + "  ".join(f"{k} {_fmt(c[k])}" for k in _SHOWN if k in c))
             echo(f"best in hindsight: {rec['best_in_hindsight']}; the label-free choice "
                  f"{'matches' if rec['choice_matches_best'] else 'does not match'} it")
     col = rec["source_collapse"]
