@@ -63,8 +63,14 @@ def _load_raw() -> dict:
     return json.loads(RAW.read_text()) if RAW.exists() else {}
 
 
-def _save_raw(raw: dict) -> None:
-    RAW.write_text(json.dumps(raw, indent=1))
+def _save_raw(raw: dict, key: str) -> None:
+    """Write part ``key`` of ``raw``, keeping every other part as the file has it now: two
+    sections running side by side each add their own results."""
+    current = _load_raw()
+    current[key] = raw[key]
+    tmp = RAW.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(current, indent=1))
+    tmp.replace(RAW)
 
 
 # ----------------------------------------------------------------------------- digits
@@ -80,8 +86,8 @@ def run_digits(args: argparse.Namespace) -> dict:
     tasks = {"mnist->usps": (mnist.train, usps.train, usps.test),
              "usps->mnist": (usps.train, mnist.train, mnist.test)}
     raw = _load_raw()
-    out = raw.setdefault("digits" if args.protocol == "reduced" else f"digits-{args.protocol}",
-                         {})
+    part = "digits" if args.protocol == "reduced" else f"digits-{args.protocol}"
+    out = raw.setdefault(part, {})
     out.update(date=today(), machine=machine())
     out["protocol"] = {"epochs": args.digits_epochs, "steps_per_epoch": args.digits_steps,
                        "batch_size": args.digits_batch,
@@ -111,7 +117,7 @@ def run_digits(args: argparse.Namespace) -> dict:
             "validators": rec["validators"],
             "final": model.strategy_.summary.get("final", {})}
         print(f"{key}: {100 * acc:.2f}% in {fit_s:.0f}s", flush=True)
-        _save_raw(raw)
+        _save_raw(raw, part)
     return raw
 
 
@@ -210,7 +216,7 @@ def run_amazon(args: argparse.Namespace) -> dict:
             print(f"{key}: source {acc['source']:.3f} coral {acc['coral']:.3f} reweight "
                   f"{acc['reweight']:.3f} dann {acc['dann']:.3f} auto->{rec['chosen']} "
                   f"({fit_s:.0f}s)", flush=True)
-            _save_raw(raw)
+            _save_raw(raw, "amazon")
     return raw
 
 
@@ -244,7 +250,7 @@ def run_amazon_im(args: argparse.Namespace) -> dict:
             out["runs"][key] = {"accuracy": model.score(T),
                                 "fit_seconds": round(time.perf_counter() - t1, 1)}
             print(f"{key}: {100 * out['runs'][key]['accuracy']:.1f}", flush=True)
-            _save_raw(raw)
+            _save_raw(raw, "amazon-im")
     return raw
 
 
@@ -326,7 +332,7 @@ def run_sst2_amazon(args: argparse.Namespace) -> dict:
             "chosen": rec["chosen"], "best": rec["best_in_hindsight"]}
         print(f"sst2->amazon seed {seed}: " + ", ".join(
             f"{n} {a:.3f}" for n, a in out["runs"][str(seed)]["accuracy"].items()), flush=True)
-        _save_raw(raw)
+        _save_raw(raw, "sst2-amazon")
     return raw
 
 

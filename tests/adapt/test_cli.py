@@ -80,3 +80,14 @@ def test_adapt_command_passes_im_weight_and_refuses_a_bad_augment_spec(tmp_path,
     text = capsys.readouterr()
     assert rc != 0 and "'none' or 'affine'" in text.out + text.err
     assert not (tmp_path / "bad").exists()
+
+
+def test_adapt_command_passes_unfreeze(tmp_path, capsys):
+    src, tgt = _csvs(tmp_path)
+    out = tmp_path / "run"
+    rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone", "tabular-mlp",
+               "--method", "dann", "--train-backbone", "--unfreeze", "1", "--epochs", "2",
+               "--out", str(out), "--no-cache"])
+    assert rc == 0, capsys.readouterr().out
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["config"]["unfreeze"] == 1 and rec["strategy"]["trainable_groups"] == ["block.1"]

@@ -134,3 +134,34 @@ def test_information_maximization_on_target_pulls_the_boundary_into_the_gap(moon
     # Its training loss ends below the loss of the plain network's target predictions.
     assert im.strategy_.history[-1]["target_im"] < -information_maximization(
         plain.predict_proba(T))
+
+
+def test_unfreeze_trains_only_the_top_layer_groups(moons):
+    import torch
+
+    S, T = moons
+    bb = tk.create_backbone("tabular-mlp", in_features=2)
+    before = {n: {k: v.clone() for k, v in g.state_dict().items()} for n, g in bb.layer_groups()}
+    model = tk.DomainAdapter(method="dann", backbone=bb, train_backbone=True, unfreeze=1,
+                             epochs=3, steps_per_epoch=10, batch_size=32, seed=0, cache=False,
+                             progress=False).fit(S, T.without_labels())
+    for name in ("source-net", "dann"):
+        summary = model.candidates_[name]["model"].summary
+        assert summary["trainable_groups"] == ["block.1"]
+        assert not summary["cached_frozen_part"]  # an MLP has no split: the full forward runs
+    tuned = dict(model.backbone_.layer_groups())
+    assert all(torch.equal(v, tuned["block.0"].state_dict()[k])
+               for k, v in before["block.0"].items())
+    assert any(not torch.equal(v, tuned["block.1"].state_dict()[k])
+               for k, v in before["block.1"].items())
+    # unfreeze=0: no backbone group trains, so the method trains on frozen features.
+    frozen = tk.DomainAdapter(method="source-net", backbone="tabular-mlp", train_backbone=True,
+                              unfreeze=0, epochs=2, seed=0, cache=False, progress=False,
+                              baseline=False).fit(S, T.without_labels())
+    assert frozen.strategy_.summary["train_backbone"] is False
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "layer.x,", {"top": 2}])
+def test_a_bad_unfreeze_fails_before_fitting(moons, bad):
+    with pytest.raises(tk.ConfigError, match="unfreeze"):
+        tk.DomainAdapter(method="dann", backbone="tabular-mlp", unfreeze=bad).fit(*moons)

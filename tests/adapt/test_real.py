@@ -53,3 +53,42 @@ def test_books_to_kitchen_on_frozen_minilm(books_kitchen, minilm, method):
         w = m.summary["weights"]
         assert w["effective_sample_size"] < 0.8 * w["n_source"]
         assert w["max"] > 3 * max(w["min"], 1e-3)
+
+
+def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_block(
+        books_kitchen, minilm, monkeypatch):
+    import torch
+
+    from transferkit.backbones.text_split import TextSplit
+
+    # The first 250 characters (about 60 tokens) keep this test's 8 passes over 400 reviews
+    # short on two busy cores.
+    src, tgt = (replace(d, inputs=[t[:250] for t in d.inputs]) for d in books_kitchen)
+    encoded: list[int] = []
+    real_encode = TextSplit.encode
+    monkeypatch.setattr(TextSplit, "encode", lambda self, inputs, batch_size=64: (
+        encoded.append(len(inputs)) or real_encode(self, inputs, batch_size)))
+    before = {n: copy_state(g) for n, g in minilm.layer_groups()}
+    model = tk.DomainAdapter(method="cdan", backbone=minilm, train_backbone=True, unfreeze=1,
+                             im_weight=1.0, epochs=2, batch_size=16, progress=False, seed=0)
+    model.fit(src, tgt)
+    rec = model.evaluate_target(tgt)
+    # Source-only network and CDAN both tune layer.5 on the same cached states: the lower five
+    # blocks ran once for the source rows and once for the target rows in the whole fit.
+    assert sorted(encoded) == sorted([len(src) - len(src) // 10, len(tgt)])
+    for name in ("source-net", "cdan"):
+        summary = model.candidates_[name]["model"].summary
+        assert summary["cached_frozen_part"] and summary["trainable_groups"] == ["layer.5"]
+    tuned = dict(model.backbone_.layer_groups())
+    for name, state in before.items():
+        moved = max(float((tuned[name].state_dict()[k] - v).abs().max()) for k, v in state.items())
+        assert (moved > 1e-4) if name == "layer.5" else (moved == 0.0), (name, moved)
+    # The shared fixture itself was copied, never trained.
+    fixture_top = dict(minilm.layer_groups())["layer.5"].state_dict()
+    assert all(torch.equal(v, fixture_top[k]) for k, v in before["layer.5"].items())
+    # Well above chance on kitchen reviews after tuning on 180 book reviews.
+    assert rec["source_only_accuracy"] > 0.65 and rec["target_accuracy"] > 0.65
+
+
+def copy_state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}

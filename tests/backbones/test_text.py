@@ -161,3 +161,31 @@ def test_torch_matmul_fallback_matches(minilm):
     b = copy.deepcopy(minilm)
     b.linear_backend = "torch"
     np.testing.assert_allclose(b.features(SHORT), minilm.features(SHORT), atol=1e-4)
+
+
+@pytest.mark.parametrize("k", [1, 2, 6])
+def test_split_top_reproduces_the_encoder_from_cached_lower_states(minilm, k):
+    split = minilm.split_top(k)
+    states = split.encode(SENTENCES, batch_size=4)
+    # One float16 array per input, in input order, unpadded: the 10th is truncated to 256.
+    assert [s.dtype for s in states] == [np.float16] * len(SENTENCES)
+    assert states[4].shape == (3, 384) and states[-1].shape == (256, 384)
+    was_training = minilm.training
+    minilm.eval()
+    with torch.no_grad():
+        top = split.top.forward_features(split.collate(states)).numpy()
+        full = minilm.forward_features(minilm.preprocess(SENTENCES)).numpy()
+    minilm.train(was_training)
+    # Equal up to the float16 rounding of the stored states.
+    np.testing.assert_allclose(top, full, atol=5e-4)
+    # The top holds the encoder's own blocks, not copies: training it trains the encoder.
+    top_ids = {id(p) for p in split.top.parameters()}
+    groups = dict(minilm.layer_groups())
+    assert {id(p) for i in range(6 - k, 6) for p in groups[f"layer.{i}"].parameters()} == top_ids
+    assert not top_ids & {id(p) for p in groups["embeddings"].parameters()}
+
+
+def test_split_top_is_refused_when_nothing_or_everything_would_be_frozen(minilm):
+    assert minilm.split_top(0) is None and minilm.split_top(7) is None
+    lenet = tk.create_backbone("lenet")
+    assert lenet.split_top(2) is None  # the default: no split

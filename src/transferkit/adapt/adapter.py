@@ -69,6 +69,10 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         lr: learning rate of the deep methods' head (``None``: 1e-3).
         backbone_lr_mult: the backbone's learning rate as a fraction of ``lr`` when it trains
             (``None``: 1 for randomly initialised backbones, 0.1 for pre-trained ones).
+        unfreeze: when the backbone trains, the layer groups that do: an int ``K`` (the top
+            ``K``), ``"all"`` / ``None`` (every group) or a list of group names; ``0`` trains
+            none (frozen features). Text encoders then run the frozen lower groups once per
+            fit and train on their cached output.
         batch_size: source rows per step (as many target rows join them), and inputs per
             forward pass when encoding.
         steps_per_epoch: deep methods' steps per epoch (``None``: one pass over the larger
@@ -84,8 +88,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             (:mod:`transferkit.data.augment`).
         threshold: confidence a target prediction needs to become a pseudo-label
             (self-training).
-        bottleneck_dim: width of the deep methods' bottleneck (``None``: 256 on frozen
-            features, none end to end).
+        bottleneck_dim: width of the deep methods' bottleneck (``None``: 256, but none for
+            a randomly initialised backbone that trains, such as ``lenet``).
         n_estimators: TrAdaBoost rounds.
         weight_clip: largest importance weight relative to the mean (reweight; KMM's bound).
         coral_eps: CORAL's covariance ridge, relative to the mean feature variance.
@@ -129,6 +133,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         epochs: int | None = None,
         lr: float | None = None,
         backbone_lr_mult: float | None = None,
+        unfreeze: int | str | list[str] | None = None,
         batch_size: int = 64,
         steps_per_epoch: int | None = None,
         tradeoff: float = 1.0,
@@ -161,6 +166,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.epochs = epochs
         self.lr = lr
         self.backbone_lr_mult = backbone_lr_mult
+        self.unfreeze = unfreeze
         self.batch_size = batch_size
         self.steps_per_epoch = steps_per_epoch
         self.tradeoff = tradeoff
@@ -256,6 +262,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
                 "an int k (k labelled rows per class), or --target-labels on the command line.")
         params = self.strategy_params()
         ref = Reference(bb, layer, params, src_fit, y_fit, src_val, y_val, target, self.seed)
+        shared: dict[Any, Any] = {}  # frozen-part states, reused by every candidate
         self.candidates_: dict[str, dict[str, Any]] = {}
         for spec in names:
             tc = time.perf_counter()
@@ -263,16 +270,18 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             bb_n = copy.deepcopy(bb) if self._trains_backbone(name, bb) else bb
             own = {**params, **overrides}
             ctx = AdaptContext(bb_n, layer, src_fit, y_fit, target, len(classes), own,
-                               labelled, yt)
+                               labelled, yt, shared=shared)
             log.info("adapt: fitting %s", spec)
             m: AdaptMethod = ADAPT_METHODS.get(name)(**own).fit(ctx)
             self.candidates_[spec] = {"model": m, "backbone": bb_n,
                                       **ref.score(m, bb_n, layer),
                                       "seconds": round(time.perf_counter() - tc, 3)}
-        # EnsV needs the whole pool: score each candidate against the pool's consensus.
-        ens = ensemble_agreement({n: c.pop("target_probs") for n, c in self.candidates_.items()})
-        for n, v in ens.items():
-            self.candidates_[n]["validators"]["ensv"] = v
+        # EnsV needs the whole pool: score each candidate against the pool's consensus. With
+        # two candidates the "consensus" is whichever is more confident row by row: no score.
+        probs = {n: c.pop("target_probs") for n, c in self.candidates_.items()}
+        if len(probs) >= 3:
+            for n, v in ensemble_agreement(probs).items():
+                self.candidates_[n]["validators"]["ensv"] = v
         self._choose(names)
         chosen = self.candidates_[self.chosen_]
         self.strategy_ = chosen["model"]

@@ -10,6 +10,8 @@ Methods register by name in :data:`ADAPT_METHODS` with :func:`register_adapt_met
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from ..data.dataset import Dataset
 
 __all__ = ["ADAPT_METHODS", "AdaptContext", "AdaptMethod", "register_adapt_method"]
+
+log = logging.getLogger(__name__)
 
 ADAPT_METHODS: Registry[type[AdaptMethod]] = Registry("adaptation method")
 
@@ -50,6 +54,7 @@ class AdaptContext:
         params: the estimator's hyper-parameters.
         target_labelled: the few labelled target rows, only when ``target_labels=`` allows it.
         yt: their labels as integer indices, or ``None``.
+        shared: a dict the candidates of one fit share (states of the frozen lower layers).
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class AdaptContext:
         params: dict[str, Any],
         target_labelled: Dataset | None = None,
         yt: np.ndarray | None = None,
+        shared: dict[Any, Any] | None = None,
     ) -> None:
         if target.labels is not None:
             # The one guard every method relies on: unlabelled means unlabelled.
@@ -77,6 +83,8 @@ class AdaptContext:
         self.target_labelled = target_labelled
         self.yt = None if yt is None else np.asarray(yt, dtype=np.int64)
         self._features: dict[tuple[int, int], tuple[Dataset, np.ndarray]] = {}
+        #: kept across the candidates of one fit (frozen-part states are the same for all)
+        self.shared: dict[Any, Any] = {} if shared is None else shared
 
     @property
     def seed(self) -> int:
@@ -97,6 +105,20 @@ class AdaptContext:
                 dtype=np.float32,
             )
         return self._features[key][1]
+
+
+    def frozen_states(self, split: Any, data: Dataset) -> list[np.ndarray]:
+        """The frozen part's output for every row of ``data`` (a
+        :class:`~transferkit.backbones.split.FrozenSplit`), computed once per fit: every
+        candidate that tunes the same top groups reuses it."""
+        key = ("frozen-states", id(data), len(data), split.k, self.layer)
+        if key not in self.shared:
+            t0 = time.perf_counter()
+            states = split.encode(data.inputs, batch_size=int(self.params.get("batch_size", 64)))
+            log.info("encoded %d rows of %r through the frozen part in %.1f s (%.0f MB)",
+                     len(data), data.name, time.perf_counter() - t0, split.nbytes(states) / 1e6)
+            self.shared[key] = data, states
+        return self.shared[key][1]
 
 
 class AdaptMethod(Strategy):

@@ -16,6 +16,12 @@ Two modes:
 * ``train_backbone=False`` — the backbone stays frozen, its features come from the cache, and
   only the bottleneck, classifier and discriminator train (seconds on a CPU; the default for
   pre-trained encoders).
+
+Between the two, ``unfreeze=K`` trains only the backbone's top ``K`` layer groups (as
+``TransferClassifier(unfreeze=K)`` does). When the backbone can hand over the output of the
+frozen groups (:meth:`~transferkit.backbones.base.Backbone.split_top`: text encoders), every
+row goes through them once per fit, shared by all candidates, and each training step runs
+only the top groups.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from torch import nn
 from ..data.augment import parse_augment
 from ..engine import ExampleData, TrainConfig, build_param_groups, predict_outputs
 from ..engine import train as engine_train
+from ..engine.freezing import plan_freezing
 from ..exceptions import ConfigError
 from .base import AdaptContext, AdaptMethod, register_adapt_method
 from .training import (
@@ -63,7 +70,12 @@ DEEP_DEFAULTS: dict[str, Any] = {
     "weight_decay": 5e-4,
     "steps_per_epoch": None,
     "backbone_lr_mult": None,  # 1.0 for randomly initialised backbones, else 0.1
+    "unfreeze": None,          # every layer group, when the backbone trains
 }
+
+
+#: inference results a deep method keeps (target, held-out source, and a spare)
+_RECENT = 3
 
 
 # ----------------------------------------------------------------------------- the method
@@ -108,10 +120,15 @@ class DeepMethod(AdaptMethod):
 
     def fit(self, ctx: AdaptContext) -> DeepMethod:  # type: ignore[override]
         t0 = time.perf_counter()
+        self._recent = []  # outputs of a previous fit are stale
         bb = ctx.backbone
         train_bb = self.params.get("train_backbone")
         if train_bb is None:
             train_bb = not bb.rebuildable  # random-init backbones have nothing to freeze
+        plan = plan_freezing(bb, "all" if self.params.get("unfreeze") is None
+                             else self.params["unfreeze"]) if train_bb else None
+        if plan is not None and not plan.groups:
+            train_bb, plan = False, None  # unfreeze=0: no backbone group trains
         self.trains_backbone = bool(train_bb)
         augment = parse_augment(self.params.get("augment"))
         if augment is not None and not train_bb:
@@ -125,12 +142,21 @@ class DeepMethod(AdaptMethod):
         epochs = int(self.params.get("epochs") or (10 if train_bb else self.setting("epochs")))
         bdim = self.params.get("bottleneck_dim")
         if bdim is None:
-            bdim = 0 if train_bb else self.setting("bottleneck_dim")
+            # A network trained from scratch learns its own last layer; a pre-trained encoder's
+            # output (unit-norm for sentence encoders) needs the BatchNorm bottleneck to give
+            # the classifier well-scaled inputs, tuned or not.
+            bdim = 0 if train_bb and not bb.rebuildable else self.setting("bottleneck_dim")
         torch.manual_seed(seed)
         tgt_ds = ctx.target_labelled if OBJECTIVES[self.objective].needs_target_labels \
             else ctx.target
-        if train_bb:
-            backbone: nn.Module = bb
+        split = self._split(bb, ctx.layer, plan, augment) if plan is not None else None
+        if split is not None:  # frozen lower groups run once; steps run the top groups only
+            backbone: nn.Module = split.top
+            xs = ctx.frozen_states(split, ctx.source)
+            xt_all = ctx.frozen_states(split, tgt_ds) if tgt_ds is not None else None
+            preprocess, layer = split.collate, -1
+        elif train_bb:
+            backbone = bb
             xs, xt_all = ctx.source.inputs, (tgt_ds.inputs if tgt_ds is not None else None)
             preprocess, layer = bb.preprocess, ctx.layer
         else:  # frozen: cached features are the inputs
@@ -150,7 +176,8 @@ class DeepMethod(AdaptMethod):
             mult = self.params.get("backbone_lr_mult")
             if mult is None:
                 mult = 1.0 if not bb.rebuildable else 0.1
-            by_group = {name: list(m.parameters()) for name, m in bb.layer_groups()}
+            by_group = {name: list(m.parameters()) for name, m in bb.layer_groups()
+                        if name in plan.groups}
             in_groups = {id(p) for ps in by_group.values() for p in ps}
             for p in bb.parameters():
                 # Parameters outside every layer group (an unused pooler) never train: they
@@ -179,6 +206,8 @@ class DeepMethod(AdaptMethod):
         self.summary.update({
             "objective": self.objective,
             "train_backbone": bool(train_bb),
+            "trainable_groups": list(plan.groups) if plan is not None else [],
+            "cached_frozen_part": split is not None,
             "epochs": epochs,
             "batch_size": bs,
             "steps": len(result.history) * int(np.ceil(len(data) / bs)),
@@ -196,15 +225,40 @@ class DeepMethod(AdaptMethod):
         })
         return self
 
+    @staticmethod
+    def _split(bb, layer: int, plan, augment) -> Any:
+        """The backbone's :class:`~transferkit.backbones.split.FrozenSplit` below the groups
+        ``plan`` trains, when they are a top run of groups the final layer reads and the inputs
+        are not augmented (augmented inputs change every step: nothing frozen to reuse)."""
+        k = len(plan.groups)
+        if augment is not None or not 0 < k < len(plan.all_groups) \
+                or plan.groups != plan.all_groups[-k:] \
+                or layer % bb.num_feature_layers != bb.num_feature_layers - 1:
+            return None
+        return bb.split_top(k)
+
     # --- inference --------------------------------------------------------------------------
-    def _run(self, module: nn.Module, backbone, layer, data) -> np.ndarray:
+    def _outputs(self, backbone, layer, data) -> tuple[np.ndarray, np.ndarray]:
+        """``(bottleneck features, logits)`` of ``data``, from one pass; the last few results
+        are kept, so that the validators' ``embed`` and ``predict_proba`` of the same rows
+        (target and held-out source, interleaved) do not run a tuned encoder twice."""
+        key = (id(data), len(data), id(backbone), layer)
+        recent = self.__dict__.setdefault("_recent", [])
+        for k, d, out in recent:
+            if k == key and d is data:
+                return out
+        net = self._net(backbone)
         bs = int(self.params.get("batch_size") or 64) * 2
         if self.trains_backbone:
             ex = ExampleData(data.inputs, None, backbone.preprocess,
                              backbone.input_lengths(data.inputs))
         else:
             ex = ExampleData(self.features(backbone, layer, data), None, FeatureInput.preprocess)
-        return predict_outputs(module, ex, bs)
+        both = predict_outputs(_Embedder(net), ex, bs)
+        out = both[:, :net.out_features], both[:, net.out_features:]
+        # The data stay referenced, so their ids cannot be reused while the entry lives.
+        recent[:] = [*recent[-(_RECENT - 1):], (key, data, out)]
+        return out
 
     def _net(self, backbone) -> AdaptNet:
         if self.trains_backbone and self.net_.backbone is not backbone:
@@ -212,10 +266,10 @@ class DeepMethod(AdaptMethod):
         return self.net_
 
     def predict_proba(self, backbone, layer, data) -> np.ndarray:
-        return softmax(self._run(self._net(backbone), backbone, layer, data))
+        return softmax(self._outputs(backbone, layer, data)[1])
 
     def embed(self, backbone, layer, data) -> np.ndarray:
-        return self._run(_Embedder(self._net(backbone)), backbone, layer, data)
+        return self._outputs(backbone, layer, data)[0]
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, folder: Path) -> dict[str, Any]:

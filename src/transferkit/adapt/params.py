@@ -10,6 +10,7 @@ from typing import Any
 
 from ..backbones.base import Backbone
 from ..data.augment import parse_augment
+from ..engine.freezing import parse_unfreeze
 from ..exceptions import ConfigError
 from ..heads import HEADS
 from ..utils.checks import check_choice, check_number
@@ -50,6 +51,8 @@ def check_adapter_params(est: Any) -> None:
         check_number(owner, "backbone_lr_mult", est.backbone_lr_mult, low=0)
     if est.C is not None:
         check_number(owner, "C", est.C, low=0, low_open=True)
+    if est.unfreeze is not None:
+        parse_unfreeze(est.unfreeze)
     if est.train_backbone not in (None, True, False):
         raise ConfigError(f"The 'train_backbone' parameter of {owner} must be None, True or "
                           f"False. Got {est.train_backbone!r} instead.")

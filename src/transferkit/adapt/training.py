@@ -99,14 +99,15 @@ class AdaptNet(nn.Module):
 
 
 class _Embedder(nn.Module):
-    """``inputs -> bottleneck features`` of an :class:`AdaptNet` (for validators)."""
+    """``inputs -> [bottleneck features | logits]`` of an :class:`AdaptNet`, one pass for
+    both (validators ask for the two on the same rows)."""
 
     def __init__(self, net: AdaptNet) -> None:
         super().__init__()
         self.net = net
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.net.embed(inputs)[0]
+        return torch.cat(self.net.embed(inputs), dim=1)
 
 
 # ----------------------------------------------------------------------------- objectives

@@ -23,8 +23,9 @@ together. None reads target labels; those that need labels use held-out *source*
   Benchmarks, https://openreview.net/forum?id=rI7kbFTSpr): the share of target rows where a
   candidate predicts the class that the mean of *all* candidates' probabilities predicts. It
   needs the whole pool, so :func:`ensemble_agreement` scores every candidate at once, after
-  they are all fitted. The ensemble is usually at least as good as its average member, so
-  the candidate closest to it avoids the pool's worst.
+  they are all fitted (pools of three or more: of two, the mean follows whichever model is
+  the more confident on each row). The ensemble is usually at least as good as its average
+  member, so the candidate closest to it avoids the pool's worst.
 
 Choosing among *different methods*, the confidence validators (``im``, ``entropy``, ``snd``)
 are gamed: self-training and subspace alignment make target predictions confident whether or

@@ -97,6 +97,12 @@ class Backbone(nn.Module):
             "with a classifier head such as 'efficientnet-lite0'."
         )
 
+    def split_top(self, k: int) -> Any:
+        """A :class:`~transferkit.backbones.split.FrozenSplit` below the top ``k`` layer groups,
+        so that training those groups reuses the frozen part's output; ``None`` (the default)
+        when this backbone cannot hand that output over, or ``k`` leaves nothing frozen."""
+        return None
+
     def reinitialize(self, seed: int = 0) -> Backbone:
         """Replace every weight by a fresh random initialisation (for from-scratch baselines)."""
         torch.manual_seed(seed)

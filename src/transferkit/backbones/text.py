@@ -30,7 +30,7 @@ from .base import Backbone
 from .hf_utils import quiet_hf_loading, reinit_hf_model
 from .registry import register_backbone
 
-__all__ = ["HFTextBackbone", "minilm_l6_path"]
+__all__ = ["HFTextBackbone", "minilm_l6_path", "pool_tokens"]
 
 
 def _find_layer_list(model: nn.Module) -> nn.ModuleList:
@@ -234,6 +234,20 @@ class _PreTokenized:
         return batch
 
 
+def pool_tokens(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str = "mean",
+                normalize: bool = False) -> torch.Tensor:
+    """``(B, T, H)`` token states -> ``(B, H)``: the first token (``"cls"``) or the mean over
+    real tokens (``"mean"``), optionally L2-normalised."""
+    if pooling == "cls":
+        pooled = hidden[:, 0]
+    else:
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    if normalize:
+        pooled = torch.nn.functional.normalize(pooled, dim=-1)
+    return pooled
+
+
 class HFTextBackbone(Backbone):
     """A Hugging Face ``AutoModel`` encoder with masked mean pooling.
 
@@ -381,14 +395,13 @@ class HFTextBackbone(Backbone):
             want_hidden = layer != -1
             out = self.model(**batch, output_hidden_states=want_hidden)
             hidden = out.hidden_states[layer] if want_hidden else out.last_hidden_state
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        if self.normalize:
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled
+        return pool_tokens(hidden, batch["attention_mask"], self.pooling, self.normalize)
+
+    def split_top(self, k: int):
+        """Split below the top ``k`` blocks (:mod:`transferkit.backbones.text_split`)."""
+        from .text_split import TextSplit
+
+        return TextSplit(self, k) if 1 <= k <= len(self._blocks) else None
 
     def __getstate__(self) -> dict:
         # The packed inference weights are a derived cache: never pickled or deep-copied.

@@ -13,7 +13,14 @@ from typing import Any
 
 from ..data import Dataset, DatasetSplits
 from ..exceptions import ConfigError
-from .common import add_data_args, add_model_args, data_kwargs, echo, model_kwargs
+from .common import (
+    _MODEL_FLAGS,
+    add_data_args,
+    add_model_args,
+    data_kwargs,
+    echo,
+    model_kwargs,
+)
 from .report import add_report_flag, auto_report
 
 __all__ = ["add_parser", "run", "parse_target_labels"]
@@ -27,6 +34,7 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "epochs": ("--epochs", {"type": int}),
     "lr": ("--lr", {"type": float}),
     "backbone_lr_mult": ("--backbone-lr-mult", {"type": float}),
+    "unfreeze": _MODEL_FLAGS["unfreeze"],
     "batch_size": ("--batch-size", {"type": int}),
     "steps_per_epoch": ("--steps-per-epoch", {"type": int}),
     "tradeoff": ("--tradeoff", {"type": float}),

@@ -1,0 +1,110 @@
+"""The frozen / trainable split of a Hugging Face text encoder (:class:`FrozenSplit`).
+
+The frozen part is the embeddings and the lower blocks; its output for a row is that row's
+token states after them, ``(tokens, hidden)``, stored in float16 without padding (a
+256-token review in MiniLM takes 196 kB). The top is the upper blocks plus the encoder's own
+pooling, so ``top(collate(encode(x)))`` equals the whole encoder's features of ``x`` up to
+float16 rounding of the stored states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .split import FrozenSplit
+
+if TYPE_CHECKING:
+    from .text import HFTextBackbone
+
+__all__ = ["TextSplit", "TextTop"]
+
+
+class TextTop(nn.Module):
+    """The top ``blocks`` of a text encoder and its pooling, reading cached token states.
+
+    Shape:
+        ``{"hidden": (B, T, H), "attention_mask": (B, T)}`` -> ``(B, H)``.
+    """
+
+    def __init__(self, blocks: Sequence[nn.Module], num_features: int, pooling: str,
+                 normalize: bool) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+        self.num_features = int(num_features)
+        self.pooling = pooling
+        self.normalize = bool(normalize)
+
+    def forward_features(self, batch: dict[str, torch.Tensor], layer: int = -1) -> torch.Tensor:
+        from .text import pool_tokens
+
+        h, mask = batch["hidden"], batch["attention_mask"]
+        # Additive mask, (B, 1, 1, T): what eager and SDPA attention of HF encoders both take.
+        ext = (1.0 - mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
+        for blk in self.blocks:
+            out = blk(h, attention_mask=ext)
+            h = out[0] if isinstance(out, tuple) else out
+        return pool_tokens(h, mask, self.pooling, self.normalize)
+
+
+class TextSplit(FrozenSplit):
+    """:class:`FrozenSplit` of an :class:`~transferkit.backbones.text.HFTextBackbone`.
+
+    Args:
+        backbone: the encoder.
+        k: layer groups in the top: ``1`` .. number of blocks (the embeddings group is the
+            bottom one, so ``k`` equal to every group leaves nothing to freeze).
+    """
+
+    def __init__(self, backbone: HFTextBackbone, k: int) -> None:
+        blocks = list(backbone._blocks)
+        if not 1 <= k <= len(blocks):
+            raise ValueError(f"k must be 1..{len(blocks)}; got {k}")
+        self.backbone = backbone
+        self.k = int(k)
+        self.n_frozen_blocks = len(blocks) - self.k
+        self.top = TextTop(blocks[self.n_frozen_blocks:], backbone.num_features,
+                           backbone.pooling, backbone.normalize)
+
+    @torch.no_grad()
+    def encode(self, inputs: Sequence[Any], batch_size: int = 64) -> list[np.ndarray]:
+        bb = self.backbone
+        was_training = bb.training
+        bb.eval()  # the frozen part never drops out; it also enables the fast forward
+        try:
+            encoded = bb.pretokenize(list(inputs))
+            order = np.argsort(encoded.lengths, kind="stable")
+            out: list[np.ndarray | None] = [None] * len(order)
+            for s in range(0, len(order), batch_size):
+                idx = order[s:s + batch_size]
+                batch = {k: v.to(bb.device) for k, v in encoded.collate(idx).items()}
+                hidden = self._frozen_forward(batch)
+                lens = encoded.lengths[idx]
+                h = hidden.to(torch.float16).cpu().numpy()
+                for row, i in enumerate(idx):
+                    out[i] = np.ascontiguousarray(h[row, :lens[row]])
+        finally:
+            bb.train(was_training)
+        return out  # type: ignore[return-value]
+
+    def _frozen_forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        bb = self.backbone
+        fast = bb._fast_forward()
+        if fast is not None:
+            return fast(batch, self.n_frozen_blocks)
+        out = bb.model(**batch, output_hidden_states=True)
+        return out.hidden_states[self.n_frozen_blocks]
+
+    def collate(self, states: Sequence[np.ndarray]) -> dict[str, torch.Tensor]:
+        lens = np.fromiter((len(s) for s in states), dtype=np.int64, count=len(states))
+        width = int(lens.max()) if len(lens) else 0
+        hidden = np.zeros((len(states), width, self.top.num_features), dtype=np.float32)
+        for i, s in enumerate(states):
+            hidden[i, :len(s)] = s
+        mask = np.arange(width)[None, :] < lens[:, None]
+        return {"hidden": torch.from_numpy(hidden),
+                "attention_mask": torch.from_numpy(mask.astype(np.int64))}
