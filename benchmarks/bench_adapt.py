@@ -181,6 +181,7 @@ def _amazon_features(threads: int):
 
 def run_amazon(args: argparse.Namespace) -> dict:
     import transferkit as tk
+    from transferkit.adapt.validators import VALIDATORS
 
     ds, X, enc_s = _amazon_features(args.threads)
     raw = _load_raw()
@@ -206,7 +207,7 @@ def run_amazon(args: argparse.Namespace) -> dict:
             rec = model.evaluate_target(T)
             out["runs"][key] = {
                 "accuracy": {n: c["target_accuracy"] for n, c in rec["candidates"].items()},
-                "validators": {n: {k: c[k] for k in ("dev", "im", "entropy", "snd", "rv")}
+                "validators": {n: {k: c[k] for k in VALIDATORS if k in c}
                                for n, c in rec["candidates"].items()},
                 "seconds": {n: c["seconds"] for n, c in rec["candidates"].items()},
                 "chosen": rec["chosen"], "best": rec["best_in_hindsight"],
@@ -294,6 +295,7 @@ def run_sst2_amazon(args: argparse.Namespace) -> dict:
     from torch import nn
 
     import transferkit as tk
+    from transferkit.adapt.validators import VALIDATORS
     from transferkit.features import extract_features
 
     torch.set_num_threads(args.threads)
@@ -327,7 +329,7 @@ def run_sst2_amazon(args: argparse.Namespace) -> dict:
         rec = model.evaluate_target(T)
         out["runs"][str(seed)] = {
             "accuracy": {n: c["target_accuracy"] for n, c in rec["candidates"].items()},
-            "validators": {n: {k: c[k] for k in ("dev", "im", "entropy", "snd", "rv")}
+            "validators": {n: {k: c[k] for k in VALIDATORS if k in c}
                            for n, c in rec["candidates"].items()},
             "chosen": rec["chosen"], "best": rec["best_in_hindsight"]}
         print(f"sst2->amazon seed {seed}: " + ", ".join(

@@ -52,13 +52,15 @@ def run(args: argparse.Namespace) -> None:
     out.update(date=today(), machine=machine())
     name, kw = parse_candidate(args.method)
     for (s, t), seed in itertools.product(pairs, range(args.seeds)):
-        key = f"{s}->{t}|{args.method}|unfreeze={args.unfreeze}|epochs={args.epochs}|{seed}"
+        key = (f"{s}->{t}|{args.method}|unfreeze={args.unfreeze}|epochs={args.epochs}"
+               f"|head={args.head_init}|{seed}")
         if key in out["runs"] and not args.force:
             continue
         S, T = ds.subset(np.flatnonzero(dom == s), name=s), ds.subset(np.flatnonzero(dom == t),
                                                                        name=t)
         model = tk.DomainAdapter(method=name, backbone="minilm-l6", train_backbone=True,
                                  unfreeze=args.unfreeze, epochs=args.epochs,
+                                 head_init=args.head_init,
                                  batch_size=args.batch_size, baseline=False, seed=seed,
                                  progress=False, **kw)
         t0 = time.perf_counter()
@@ -83,7 +85,7 @@ def table(raw: dict) -> str:
              "| gain over frozen | fit s |", "|---|---|---|---|---|---|---|"]
     gains, tuned_all, frozen_all = [], [], []
     for key, r in sorted(tune.items()):
-        pair, spec, unfreeze, epochs, seed = key.split("|")
+        pair, spec, unfreeze, epochs, head, seed = key.split("|")
         same = frozen_im.get(f"{pair}|{spec}|{seed}", {}).get("accuracy")
         probe = frozen.get(f"{pair}|{seed}", {}).get("accuracy", {}).get("source")
         s, t = pair.split("->")
@@ -93,7 +95,8 @@ def table(raw: dict) -> str:
         if same is not None:
             gains.append(acc - 100 * same)
             frozen_all.append(100 * same)
-        lines.append(f"| {short[s]} → {short[t]} | {spec}, {unfreeze}, {epochs}, seed {seed} "
+        lines.append(f"| {short[s]} → {short[t]} | {spec}, {unfreeze}, {epochs}, {head}, "
+                     f"seed {seed} "
                      f"| {acc:.1f} | {'' if same is None else f'{100 * same:.1f}'} "
                      f"| {'' if probe is None else f'{100 * probe:.1f}'} | {gain} "
                      f"| {r['fit_seconds']:.0f} |")
@@ -119,6 +122,7 @@ def main() -> None:
     ap.add_argument("--unfreeze", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--head-init", choices=["probe", "random"], default="probe")
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--force", action="store_true")

@@ -11,9 +11,11 @@ from transferkit.adapt.validators import information_maximization
 
 def _dann(moons, **kw):
     S, T = moons
+    # A random MLP trained from a random head: adaptation, not an LP-FT warm start, has to
+    # move the boundary.
     params = dict(method="dann", backbone="test-mlp2", train_backbone=True, epochs=15,
                   steps_per_epoch=20, lr=0.01, backbone_lr_mult=1.0, batch_size=32, seed=0,
-                  cache=False, progress=False)
+                  head_init="random", cache=False, progress=False)
     params.update(kw)
     return tk.DomainAdapter(**params).fit(S, T)
 
@@ -149,6 +151,7 @@ def test_unfreeze_trains_only_the_top_layer_groups(moons):
         summary = model.candidates_[name]["model"].summary
         assert summary["trainable_groups"] == ["block.1"]
         assert not summary["cached_frozen_part"]  # an MLP has no split: the full forward runs
+        assert summary["head_init"] is None  # trained from scratch: no frozen features to probe
     tuned = dict(model.backbone_.layer_groups())
     assert all(torch.equal(v, tuned["block.0"].state_dict()[k])
                for k, v in before["block.0"].items())

@@ -79,6 +79,8 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
     for name in ("source-net", "cdan"):
         summary = model.candidates_[name]["model"].summary
         assert summary["cached_frozen_part"] and summary["trainable_groups"] == ["layer.5"]
+        # LP-FT: the same method fitted first on the frozen features gave the starting head.
+        assert summary["head_init"]["mode"] == "probe" and summary["head_init"]["epochs"] == 20
     tuned = dict(model.backbone_.layer_groups())
     for name, state in before.items():
         moved = max(float((tuned[name].state_dict()[k] - v).abs().max()) for k, v in state.items())

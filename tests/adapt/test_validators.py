@@ -81,3 +81,18 @@ def test_ensemble_agreement_scores_each_candidate_against_the_pool_consensus():
     # A pool of one agrees with itself.
     assert ensemble_agreement({"only": pool["bad"]}) == {"only": 1.0}
     assert ensemble_agreement({}) == {}
+
+
+def test_ensv_is_the_default_and_falls_back_to_rank_for_two_candidates():
+    from transferkit.adapt.validators import DEFAULT_SELECTOR, choose_candidate
+
+    assert DEFAULT_SELECTOR == "ensv"
+    three = {"source": {"dev": -0.5, "rv": 0.8, "ensv": 0.90},
+             "dann": {"dev": -0.4, "rv": 0.85, "ensv": 0.95},
+             "selftrain": {"dev": -0.6, "rv": 0.7, "ensv": 0.85}}
+    chosen, reason, _ = choose_candidate(three)
+    assert chosen == "dann" and reason.startswith("highest ensv")
+    two = {n: {k: v for k, v in s.items() if k != "ensv"} for n, s in three.items()
+           if n != "selftrain"}
+    chosen, reason, _ = choose_candidate(two)
+    assert chosen == "dann" and "label-anchored" in reason

@@ -31,7 +31,7 @@ from .base import ADAPT_METHODS, AdaptContext, AdaptMethod
 from .checks import check_domains, check_label_subset, pick_target_labels
 from .params import check_adapter_params
 from .reference import Reference
-from .validators import VALIDATORS, choose_candidate, ensemble_agreement
+from .validators import DEFAULT_SELECTOR, VALIDATORS, choose_candidate, ensemble_agreement
 
 __all__ = ["DomainAdapter", "SourceCollapseWarning"]
 
@@ -73,6 +73,9 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             ``K``), ``"all"`` / ``None`` (every group) or a list of group names; ``0`` trains
             none (frozen features). Text encoders then run the frozen lower groups once per
             fit and train on their cached output.
+        head_init: how the classifier starts when a pre-trained encoder tunes: ``"probe"``
+            (``None``, the default: the same method first fits on the frozen features, and
+            tuning starts from its bottleneck and classifier; LP-FT) or ``"random"``.
         batch_size: source rows per step (as many target rows join them), and inputs per
             forward pass when encoding.
         steps_per_epoch: deep methods' steps per epoch (``None``: one pass over the larger
@@ -97,10 +100,12 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         candidates: the methods ``auto`` tries (``None``: all applicable ones); a candidate
             may set hyper-parameters, ``"dann:tradeoff=0.3"``, so that ``auto`` also chooses
             those without target labels.
-        selector: how ``auto`` chooses: ``"rank"`` (best mean rank over the validators
-            anchored in held-out source labels, ``dev`` and ``rv``: confidence on the target
-            cannot game them), ``"rank-all"`` (over all five), or one validator name (``dev``,
-            ``im``, ``entropy``, ``snd``, ``rv``).
+        selector: how ``auto`` chooses: ``"ensv"`` (default: the candidate that agrees most
+            with the pool's mean prediction; ``"rank"`` when fewer than three candidates),
+            ``"rank"`` (best mean rank over the validators anchored in held-out source labels,
+            ``dev`` and ``rv``, then no adaptation unless the winner beats it on both),
+            ``"rank-all"`` (over every validator), or one validator name (``dev``, ``im``,
+            ``entropy``, ``snd``, ``rv``).
         baseline: also fit the no-adaptation baseline, to report source-only accuracy and
             detect a collapse of source accuracy.
         val_fraction: fraction of source rows held out (stratified) for validators and the
@@ -134,6 +139,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         lr: float | None = None,
         backbone_lr_mult: float | None = None,
         unfreeze: int | str | list[str] | None = None,
+        head_init: str | None = None,
         batch_size: int = 64,
         steps_per_epoch: int | None = None,
         tradeoff: float = 1.0,
@@ -146,7 +152,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         coral_eps: float = 1.0,
         subspace_dim: int | None = None,
         candidates: list[str] | None = None,
-        selector: str = "rank",
+        selector: str = DEFAULT_SELECTOR,
         baseline: bool = True,
         val_fraction: float = 0.1,
         collapse_tolerance: float = 0.1,
@@ -167,6 +173,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.backbone_lr_mult = backbone_lr_mult
         self.unfreeze = unfreeze
+        self.head_init = head_init
         self.batch_size = batch_size
         self.steps_per_epoch = steps_per_epoch
         self.tradeoff = tradeoff

@@ -71,6 +71,7 @@ DEEP_DEFAULTS: dict[str, Any] = {
     "steps_per_epoch": None,
     "backbone_lr_mult": None,  # 1.0 for randomly initialised backbones, else 0.1
     "unfreeze": None,          # every layer group, when the backbone trains
+    "head_init": None,         # "probe" when a pre-trained encoder tunes
 }
 
 
@@ -166,6 +167,7 @@ class DeepMethod(AdaptMethod):
             preprocess, layer = FeatureInput.preprocess, -1
         xt, yt = self._paired_targets(ctx, xt_all)
         net = AdaptNet(backbone, ctx.n_classes, int(bdim), layer)
+        probe = self._probe_start(ctx, net, bb, train_bb, augment)
         objective = OBJECTIVES[self.objective](net.out_features, ctx.n_classes,
                                                **self._objective_kwargs(ctx))
         module = AdaptModule(net, objective, float(self.setting("tradeoff")),
@@ -207,6 +209,7 @@ class DeepMethod(AdaptMethod):
             "objective": self.objective,
             "train_backbone": bool(train_bb),
             "trainable_groups": list(plan.groups) if plan is not None else [],
+            "head_init": probe,
             "cached_frozen_part": split is not None,
             "epochs": epochs,
             "batch_size": bs,
@@ -224,6 +227,29 @@ class DeepMethod(AdaptMethod):
                                "pseudo_label_accuracy", "lambda", "target_im")},
         })
         return self
+
+    def _probe_start(self, ctx: AdaptContext, net: AdaptNet, bb, train_bb: bool,
+                     augment: Any) -> dict[str, Any] | None:
+        """LP-FT for adaptation: before a pre-trained encoder tunes, fit this same method on
+        its frozen (cached) features and start ``net``'s bottleneck and classifier from it.
+
+        A randomly initialised classifier sends random gradients into the encoder for the
+        first steps, and a tuning run on a CPU is often only a few dozen steps: on Amazon
+        books -> kitchen, one epoch (63 steps) of CDAN + IM tuning MiniLM's top 2 blocks from a
+        random bottleneck reached 72.2 %, below the same method on frozen features (78.5 %).
+        ``head_init="random"`` skips this; encoders trained from scratch always do.
+        """
+        mode = self.params.get("head_init")
+        if not train_bb or not bb.rebuildable or mode == "random" or augment is not None:
+            return None
+        t0 = time.perf_counter()
+        params = {**self.params, "train_backbone": False, "unfreeze": None, "epochs": None,
+                  "bottleneck_dim": net.config["bottleneck_dim"]}
+        first = type(self)(**params).fit(ctx)
+        net.bottleneck.load_state_dict(first.net_.bottleneck.state_dict())
+        net.head.load_state_dict(first.net_.head.state_dict())
+        return {"mode": "probe", "epochs": first.summary["epochs"],
+                "seconds": round(time.perf_counter() - t0, 3)}
 
     @staticmethod
     def _split(bb, layer: int, plan, augment) -> Any:

@@ -51,6 +51,8 @@ def check_adapter_params(est: Any) -> None:
         check_number(owner, "backbone_lr_mult", est.backbone_lr_mult, low=0)
     if est.C is not None:
         check_number(owner, "C", est.C, low=0, low_open=True)
+    if est.head_init is not None:
+        check_choice(owner, "head_init", est.head_init, ["probe", "random"])
     if est.unfreeze is not None:
         parse_unfreeze(est.unfreeze)
     if est.train_backbone not in (None, True, False):

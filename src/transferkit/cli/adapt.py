@@ -35,6 +35,7 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "lr": ("--lr", {"type": float}),
     "backbone_lr_mult": ("--backbone-lr-mult", {"type": float}),
     "unfreeze": _MODEL_FLAGS["unfreeze"],
+    "head_init": _MODEL_FLAGS["head_init"],
     "batch_size": ("--batch-size", {"type": int}),
     "steps_per_epoch": ("--steps-per-epoch", {"type": int}),
     "tradeoff": ("--tradeoff", {"type": float}),
