@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> None:
         summary = model.strategy_.summary
         out["runs"][key] = {"accuracy": model.score(T), "fit_seconds": round(fit_s, 1),
                             "train_seconds": summary["seconds_train"],
-                            "trainable_params": summary["trainable_params"]}
+                            "trainable_params": summary["trainable_params"],
+                            "threads": args.threads}
         print(f"{key}: {100 * out['runs'][key]['accuracy']:.1f} in {fit_s:.0f} s", flush=True)
         _save_raw(raw, PART)
 
@@ -82,7 +83,7 @@ def table(raw: dict) -> str:
                                                                                               {})
     short = {d: d[0].upper() for d in DOMAINS}
     lines = ["| pair | setting | tuned % | same method, frozen % | source-only probe, frozen % "
-             "| gain over frozen | fit s |", "|---|---|---|---|---|---|---|"]
+             "| gain over frozen | fit s (threads) |", "|---|---|---|---|---|---|---|"]
     gains, tuned_all, frozen_all = [], [], []
     for key, r in sorted(tune.items()):
         pair, spec, unfreeze, epochs, head, seed = key.split("|")
@@ -99,8 +100,9 @@ def table(raw: dict) -> str:
                      f"seed {seed} "
                      f"| {acc:.1f} | {'' if same is None else f'{100 * same:.1f}'} "
                      f"| {'' if probe is None else f'{100 * probe:.1f}'} | {gain} "
-                     f"| {r['fit_seconds']:.0f} |")
-    if gains:
+                     f"| {r['fit_seconds']:.0f} ({r.get('threads', 2)}) |")
+    settings = {k.split("|", 1)[1].rsplit("|", 1)[0] for k in tune}
+    if gains and len(settings) == 1:  # a mean across different settings would mean nothing
         lines.append(f"| **mean of {len(tuned_all)} runs** | | **{np.mean(tuned_all):.1f}** | "
                      f"{np.mean(frozen_all):.1f} | | **{np.mean(gains):+.1f}** | |")
     return "\n".join(lines)
