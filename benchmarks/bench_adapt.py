@@ -356,13 +356,20 @@ def sst2_amazon_table(d: dict) -> str:
     chosen = [replay_choice(r["validators"]) if "validators" in r else r["chosen"]
               for r in runs]
     best = [r["best"] for r in runs]
-    lines += ["", f"`auto` chose {', '.join(chosen)}; best in hindsight {', '.join(best)}."]
+
+    def mean_acc(picks: list[str]) -> float:
+        return 100 * float(np.mean([r["accuracy"][p] for r, p in zip(runs, picks, strict=True)]))
+
+    lines += ["", f"`auto` chose {', '.join(chosen)} (mean {mean_acc(chosen):.1f}); best in "
+              f"hindsight {', '.join(best)} ({mean_acc(best):.1f})."]
     if all("validators" in r for r in runs):
         from transferkit.adapt.validators import rank_select
 
+        ranked = [replay_choice(r["validators"], "rank") for r in runs]
         old = [rank_select(r["validators"], "rank-all")[0] for r in runs]
-        lines[-1] += (f" The mean rank over all five validators (`rank-all`, the default "
-                      f"before) would have chosen {', '.join(old)}.")
+        lines[-1] += (f" `selector=\"rank\"` would have chosen {', '.join(ranked)} "
+                      f"({mean_acc(ranked):.1f}); the mean rank over every validator "
+                      f"(`rank-all`) {', '.join(old)} ({mean_acc(old):.1f}).")
     return "\n".join(lines)
 
 

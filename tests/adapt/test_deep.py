@@ -168,3 +168,23 @@ def test_unfreeze_trains_only_the_top_layer_groups(moons):
 def test_a_bad_unfreeze_fails_before_fitting(moons, bad):
     with pytest.raises(tk.ConfigError, match="unfreeze"):
         tk.DomainAdapter(method="dann", backbone="tabular-mlp", unfreeze=bad).fit(*moons)
+
+
+def test_unfreeze_is_checked_against_the_backbone_before_any_candidate_fits(moons):
+    S, T = moons
+    with pytest.raises(tk.ConfigError, match="more layer groups than there are"):
+        tk.DomainAdapter(method="auto", backbone="tabular-mlp", unfreeze=5, cache=False,
+                         progress=False).fit(S, T)
+    with pytest.raises(tk.ConfigError, match="Unknown layer group"):
+        tk.DomainAdapter(method="dann", backbone="tabular-mlp", unfreeze=["block.9"],
+                         cache=False, progress=False).fit(S, T)
+
+
+def test_unfreeze_alone_turns_training_on_and_zero_turns_it_off():
+    from transferkit.adapt.deep import trains_backbone
+
+    pretrained = tk.create_backbone("test-mlp2")  # rebuildable: frozen unless asked
+    assert not trains_backbone({}, pretrained)
+    assert trains_backbone({"unfreeze": 1}, pretrained)
+    assert not trains_backbone({"unfreeze": 0, "train_backbone": True}, pretrained)
+    assert not trains_backbone({"unfreeze": 2, "train_backbone": False}, pretrained)

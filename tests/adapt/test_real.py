@@ -56,7 +56,7 @@ def test_books_to_kitchen_on_frozen_minilm(books_kitchen, minilm, method):
 
 
 def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_block(
-        books_kitchen, minilm, monkeypatch):
+        books_kitchen, minilm, monkeypatch, tmp_path):
     import torch
 
     from transferkit.backbones.text_split import TextSplit
@@ -88,6 +88,9 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
     # The shared fixture itself was copied, never trained.
     fixture_top = dict(minilm.layer_groups())["layer.5"].state_dict()
     assert all(torch.equal(v, fixture_top[k]) for k, v in before["layer.5"].items())
+    # The run folder restores the tuned block: the same predictions after loading.
+    back = tk.adapt.load_adapter(model.save(tmp_path / "run"))
+    np.testing.assert_allclose(back.predict_proba(tgt), model.predict_proba(tgt), atol=1e-5)
     # Above chance (0.5; 200 reviews) on kitchen after tuning on 180 short book reviews: the
     # run order moves these by a few points (0.62-0.72 seen), so the bar is 0.6.
     assert rec["source_only_accuracy"] > 0.6 and rec["target_accuracy"] > 0.6

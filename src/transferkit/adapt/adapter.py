@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ..backbones.base import Backbone
 from ..data.dataset import Dataset
 from ..data.validate import check_labels
+from ..engine.freezing import plan_freezing
 from ..estimator import as_dataset
 from ..exceptions import ConfigError, DataError, NegativeTransferWarning, NotFittedError
 from ..heads.base import holdout_split
@@ -29,6 +30,7 @@ from ..utils.seed import seed_everything
 from .auto import auto_candidates, baseline_for, parse_candidate
 from .base import ADAPT_METHODS, AdaptContext, AdaptMethod
 from .checks import check_domains, check_label_subset, pick_target_labels
+from .deep import trains_backbone
 from .params import check_adapter_params
 from .reference import Reference
 from .validators import DEFAULT_SELECTOR, VALIDATORS, choose_candidate, ensemble_agreement
@@ -69,10 +71,11 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         lr: learning rate of the deep methods' head (``None``: 1e-3).
         backbone_lr_mult: the backbone's learning rate as a fraction of ``lr`` when it trains
             (``None``: 1 for randomly initialised backbones, 0.1 for pre-trained ones).
-        unfreeze: when the backbone trains, the layer groups that do: an int ``K`` (the top
-            ``K``), ``"all"`` / ``None`` (every group) or a list of group names; ``0`` trains
-            none (frozen features). Text encoders then run the frozen lower groups once per
-            fit and train on their cached output.
+        unfreeze: the backbone layer groups the deep methods train: an int ``K`` (the top
+            ``K``), ``"all"`` or a list of group names (any of these also turns
+            ``train_backbone=None`` into training), ``0`` (none: frozen features), or ``None``
+            (every group when the backbone trains). BERT-layout text encoders run the frozen
+            lower groups once per fit and train on their cached output.
         head_init: how the classifier starts when a pre-trained encoder tunes: ``"probe"``
             (``None``, the default: the same method first fits on the frozen features, and
             tuning starts from its bottleneck and classifier; LP-FT) or ``"random"``.
@@ -224,8 +227,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         name, _ = parse_candidate(name)
         if not ADAPT_METHODS.info(name).get("deep"):
             return False
-        return bool(self.train_backbone) if self.train_backbone is not None \
-            else not bb.rebuildable
+        return trains_backbone(self.strategy_params(), bb)
 
     # --- fitting ----------------------------------------------------------------------------
     def fit(self, source: Any, target: Any) -> DomainAdapter:
@@ -258,6 +260,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         ys = np.searchsorted(classes, source.labels)
         src_fit, y_fit, src_val, y_val = self._split_source(source, ys)
         bb, layer = self._make_backbone(source, target)
+        if self.unfreeze is not None:
+            plan_freezing(bb, self.unfreeze)  # too many groups, unknown names: before any fit
 
         names = self._candidate_names(bb, labelled is not None)
         needs = [n for n in names
@@ -299,6 +303,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.target_summary_ = target.summary()
         self._check_collapse()
         self.projection_ = self._projection(src_val if src_val is not None else src_fit, target)
+        for c in self.candidates_.values():  # scored: kept inference results only hold memory
+            getattr(c["model"], "forget_outputs", lambda: None)()
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 

@@ -52,8 +52,8 @@ from .training import (
     _Embedder,
 )
 
-__all__ = ["DeepMethod", "DEEP_DEFAULTS", "SourceNetMethod", "DANNMethod", "CDANMethod",
-           "MMDMethod", "UnionMethod"]
+__all__ = ["DeepMethod", "DEEP_DEFAULTS", "trains_backbone", "SourceNetMethod", "DANNMethod",
+           "CDANMethod", "MMDMethod", "UnionMethod"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,19 @@ DEEP_DEFAULTS: dict[str, Any] = {
     "unfreeze": None,          # every layer group, when the backbone trains
     "head_init": None,         # "probe" when a pre-trained encoder tunes
 }
+
+
+def trains_backbone(params: dict[str, Any], bb) -> bool:
+    """Whether a deep method with ``params`` trains backbone ``bb``: ``train_backbone`` when
+    given, else when ``unfreeze`` names groups to train or the backbone is randomly
+    initialised; never when ``unfreeze=0`` (no group may train: frozen features)."""
+    unfreeze = params.get("unfreeze")
+    if unfreeze == 0:
+        return False
+    train_bb = params.get("train_backbone")
+    if train_bb is None:
+        return unfreeze is not None or not bb.rebuildable
+    return bool(train_bb)
 
 
 #: inference results a deep method keeps (target, held-out source, and a spare)
@@ -123,21 +136,18 @@ class DeepMethod(AdaptMethod):
         t0 = time.perf_counter()
         self._recent = []  # outputs of a previous fit are stale
         bb = ctx.backbone
-        train_bb = self.params.get("train_backbone")
-        if train_bb is None:
-            train_bb = not bb.rebuildable  # random-init backbones have nothing to freeze
+        train_bb = trains_backbone(self.params, bb)
         plan = plan_freezing(bb, "all" if self.params.get("unfreeze") is None
                              else self.params["unfreeze"]) if train_bb else None
-        if plan is not None and not plan.groups:
-            train_bb, plan = False, None  # unfreeze=0: no backbone group trains
         self.trains_backbone = bool(train_bb)
         augment = parse_augment(self.params.get("augment"))
         if augment is not None and not train_bb:
             raise ConfigError(
                 f"augment={self.params.get('augment')!r} transforms input images, but "
-                f"method={self.name!r} would train on frozen cached features. Pass "
-                "train_backbone=True (the backbone then trains on augmented images) or "
-                "augment='none'.")
+                f"method={self.name!r} would train on frozen cached features (train_backbone="
+                f"{self.params.get('train_backbone')!r}, unfreeze="
+                f"{self.params.get('unfreeze')!r}). Pass train_backbone=True with unfreeze "
+                "other than 0 (the backbone then trains on augmented images) or augment='none'.")
         seed = ctx.seed
         lr = float(self.setting("lr"))
         epochs = int(self.params.get("epochs") or (10 if train_bb else self.setting("epochs")))
@@ -295,7 +305,11 @@ class DeepMethod(AdaptMethod):
         return softmax(self._outputs(backbone, layer, data)[1])
 
     def embed(self, backbone, layer, data) -> np.ndarray:
-        return self._outputs(backbone, layer, data)[0]
+        return self._outputs(backbone, layer, data)[0].copy()
+
+    def forget_outputs(self) -> None:
+        """Drop the kept inference results (they hold data and arrays; the fit is scored)."""
+        self._recent = []
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, folder: Path) -> dict[str, Any]:

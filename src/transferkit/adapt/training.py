@@ -105,6 +105,7 @@ class _Embedder(nn.Module):
     def __init__(self, net: AdaptNet) -> None:
         super().__init__()
         self.net = net
+        self.train(net.training)  # inference restores this mode: the net's own
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.cat(self.net.embed(inputs), dim=1)

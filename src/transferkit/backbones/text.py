@@ -398,10 +398,14 @@ class HFTextBackbone(Backbone):
         return pool_tokens(hidden, batch["attention_mask"], self.pooling, self.normalize)
 
     def split_top(self, k: int):
-        """Split below the top ``k`` blocks (:mod:`transferkit.backbones.text_split`)."""
+        """Split below the top ``k`` blocks (:mod:`transferkit.backbones.text_split`), for
+        BERT-layout encoders only: others (MPNet's relative-position bias, DeBERTa's relative
+        attention, a final norm after the blocks) need inputs a block alone does not get."""
         from .text_split import TextSplit
 
-        return TextSplit(self, k) if 1 <= k <= len(self._blocks) else None
+        if not _FastBertInference.supports(self.model) or not 1 <= k <= len(self._blocks):
+            return None
+        return TextSplit(self, k)
 
     def __getstate__(self) -> dict:
         # The packed inference weights are a derived cache: never pickled or deep-copied.
