@@ -188,3 +188,25 @@ def test_unfreeze_alone_turns_training_on_and_zero_turns_it_off():
     assert trains_backbone({"unfreeze": 1}, pretrained)
     assert not trains_backbone({"unfreeze": 0, "train_backbone": True}, pretrained)
     assert not trains_backbone({"unfreeze": 2, "train_backbone": False}, pretrained)
+
+
+def test_frozen_states_beyond_the_memory_budget_fall_back_to_the_full_forward(moons,
+                                                                              monkeypatch):
+    from transferkit.adapt import base
+
+    class Split:  # 100 bytes of states per row
+        k = 1
+
+        def estimate_nbytes(self, inputs):
+            return 100 * len(inputs)
+
+        @staticmethod
+        def nbytes(states):
+            return 0
+
+    S, T = moons
+    ctx = base.AdaptContext(None, -1, S, S.labels, T.without_labels(), 2, {})
+    monkeypatch.setattr(base, "MAX_FROZEN_STATE_BYTES", 100 * (len(S) + len(T)))
+    assert ctx.fits_frozen_states(Split(), S, T.without_labels())
+    monkeypatch.setattr(base, "MAX_FROZEN_STATE_BYTES", 100 * (len(S) + len(T)) - 1)
+    assert not ctx.fits_frozen_states(Split(), S, None, T.without_labels())

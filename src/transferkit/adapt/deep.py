@@ -161,6 +161,8 @@ class DeepMethod(AdaptMethod):
         tgt_ds = ctx.target_labelled if OBJECTIVES[self.objective].needs_target_labels \
             else ctx.target
         split = self._split(bb, ctx.layer, plan, augment) if plan is not None else None
+        if split is not None and not ctx.fits_frozen_states(split, ctx.source, tgt_ds):
+            split = None
         if split is not None:  # frozen lower groups run once; steps run the top groups only
             backbone: nn.Module = split.top
             xs = ctx.frozen_states(split, ctx.source)

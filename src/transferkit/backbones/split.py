@@ -46,6 +46,10 @@ class FrozenSplit:
         """A batch for :attr:`top` from rows that :meth:`encode` returned."""
         raise NotImplementedError
 
+    def estimate_nbytes(self, inputs: Sequence[Any]) -> int:
+        """What :meth:`encode` of ``inputs`` would take in memory, without encoding."""
+        raise NotImplementedError
+
     @staticmethod
     def nbytes(states: Sequence[np.ndarray]) -> int:
         """Memory the encoded rows take."""

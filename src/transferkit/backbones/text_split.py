@@ -91,6 +91,10 @@ class TextSplit(FrozenSplit):
             bb.train(was_training)
         return out  # type: ignore[return-value]
 
+    def estimate_nbytes(self, inputs: Sequence[Any]) -> int:
+        lengths = self.backbone.pretokenize(list(inputs)).lengths
+        return int(lengths.sum()) * self.top.num_features * 2  # float16
+
     def _frozen_forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         bb = self.backbone
         fast = bb._fast_forward()
