@@ -1,0 +1,116 @@
+"""How well each label-free selector picks among a larger pool on Amazon (issue 5).
+
+The pool is the ten methods of ``bench_adapt.py --section amazon`` plus two candidates with
+information maximisation on the target (``source-net:im_weight=1``, ``cdan:im_weight=1``),
+which are better than the rest on most pairs (``amazon-im`` table). Frozen MiniLM features,
+12 pairs, ``auto`` fitted once per pair and seed; every validator score and every
+candidate's target accuracy are stored, and each selector is replayed from them.
+
+Usage::
+
+    python benchmarks/bench_adapt_selection.py --seeds 3 --threads 1
+    python benchmarks/bench_adapt_selection.py --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import machine, today, write_subsection  # noqa: E402
+from bench_adapt import (  # noqa: E402
+    AMAZON_METHODS,
+    DOMAINS,
+    SECTION,
+    _amazon_features,
+    _load_raw,
+    _save_raw,
+)
+
+PART = "amazon-selection"
+EXTRA = ("source-net:im_weight=1", "cdan:im_weight=1")
+SELECTORS = ("ensv", "rank", "rank-all", "dev", "rv", "im")
+
+
+def run(args: argparse.Namespace) -> None:
+    import transferkit as tk
+    from transferkit.adapt.validators import VALIDATORS
+
+    ds, X, _ = _amazon_features(args.threads)
+    dom = ds.domains.astype(str)
+    raw = _load_raw()
+    out = raw.setdefault(PART, {"runs": {}})
+    out.update(date=today(), machine=machine(), candidates=[*AMAZON_METHODS, *EXTRA])
+    for (s, t), seed in itertools.product(itertools.permutations(DOMAINS, 2),
+                                          range(args.seeds)):
+        key = f"{s}->{t}|{seed}"
+        if key in out["runs"] and not args.force:
+            continue
+        S = tk.from_arrays(X[dom == s], ds.labels[dom == s], name=s)
+        T = tk.from_arrays(X[dom == t], ds.labels[dom == t], name=t)
+        model = tk.DomainAdapter(method="auto", backbone="minilm-l6-features", seed=seed,
+                                 candidates=[*AMAZON_METHODS, *EXTRA], cache=False,
+                                 progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(S, T.without_labels())
+        rec = model.evaluate_target(T)
+        out["runs"][key] = {
+            "accuracy": {n: c["target_accuracy"] for n, c in rec["candidates"].items()},
+            "validators": {n: {k: c[k] for k in VALIDATORS if k in c}
+                           for n, c in rec["candidates"].items()}}
+        print(key, flush=True)
+        _save_raw(raw, PART)
+
+
+def table(part: dict) -> str:
+    from transferkit.adapt.validators import choose_candidate
+
+    runs = part["runs"]
+    seeds = sorted({k.rsplit("|", 1)[1] for k in runs})
+
+    def mean(pick) -> list[float]:
+        return [100 * float(np.mean([r["accuracy"][pick(r)] for k, r in runs.items()
+                                     if k.endswith(f"|{s}")])) for s in seeds]
+
+    rows = {f"`{sel}`": mean(lambda r, sel=sel: choose_candidate(r["validators"], sel)[0])
+            for sel in SELECTORS}
+    rows["source-only"] = mean(lambda r: "source")
+    rows["hindsight best"] = mean(lambda r: max(r["accuracy"], key=r["accuracy"].get))
+    lines = ["| selector | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |",
+             "|---|" + "---|" * (len(seeds) + 1)]
+    for name, vals in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{v:.1f}" for v in vals)
+                     + f" | **{np.mean(vals):.1f}** |")
+    return (f"Pool: {', '.join(part['candidates'])}; frozen MiniLM features, 12 pairs per seed; "
+            "accuracy % of the model each selector picks, averaged over the pairs.\n\n"
+            + "\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--force", action="store_true")
+    ap.add_argument("--write", action="store_true", help="only write RESULTS.md")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if not args.write:
+        run(args)
+    part = _load_raw().get(PART)
+    if part:
+        write_subsection(SECTION, "Amazon reviews: label-free selection among 12 candidates",
+                         f"Measured {part['date']} on {part['machine']} by "
+                         f"`benchmarks/bench_adapt_selection.py`{part.get('provenance', '')}."
+                         f"\n\n{table(part)}")
+
+
+if __name__ == "__main__":
+    main()
