@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import logging
 import sys
 import warnings
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cli import run_or_write  # noqa: E402
 from _results import machine, today, write_subsection  # noqa: E402
 from bench_adapt import (  # noqa: E402
     AMAZON_METHODS,
@@ -94,16 +94,7 @@ def table(part: dict) -> str:
             + "\n".join(lines))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--force", action="store_true")
-    ap.add_argument("--write", action="store_true", help="only write RESULTS.md")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    if not args.write:
-        run(args)
+def write() -> None:
     part = _load_raw().get(PART)
     if part:
         write_subsection(SECTION, "Amazon reviews: label-free selection among 12 candidates",
@@ -111,6 +102,10 @@ def main() -> None:
                          f"`benchmarks/bench_adapt_selection.py`{part.get('provenance', '')}."
                          f"\n\n{table(part)}")
 
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    run_or_write(ap, run, write, seeds=3, threads=1)
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import logging
 import sys
 import time
 import warnings
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cli import run_or_write  # noqa: E402
 from _results import machine, today, write_subsection  # noqa: E402
 from bench_adapt import DOMAINS, SECTION, _load_raw, _save_raw  # noqa: E402
 
@@ -125,15 +125,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--head-init", choices=["probe", "random"], default="probe")
-    ap.add_argument("--seeds", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--force", action="store_true")
-    ap.add_argument("--write", action="store_true", help="only write RESULTS.md")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    if not args.write:
-        run(args)
-    write(_load_raw())
+    run_or_write(ap, run, lambda: write(_load_raw()))
 
 
 if __name__ == "__main__":
