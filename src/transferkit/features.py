@@ -21,10 +21,13 @@ import numpy as np
 from .utils.fingerprint import hash_json
 
 if TYPE_CHECKING:
+    import torch
+
     from .backbones.base import Backbone
     from .data.dataset import Dataset
 
-__all__ = ["extract_features", "cache_dir", "iter_batches", "clear_cache"]
+__all__ = ["extract_features", "cache_dir", "iter_batches", "iter_input_batches",
+           "clear_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,11 @@ def _show_progress(progress: bool) -> bool:
     return bool(progress) and sys.stderr.isatty()
 
 
-def iter_batches(
-    backbone: Backbone, inputs: Sequence[Any], layer: int, batch_size: int, progress: bool = False
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(indices, features)`` batch by batch; text is processed shortest-first.
+def iter_input_batches(
+    backbone: Backbone, inputs: Sequence[Any], batch_size: int, progress: bool = False
+) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
+    """Yield ``(indices, batch)``: ``inputs`` in batches ready for the backbone, on its
+    device; text is batched shortest-first.
 
     A backbone with a ``pretokenize(inputs)`` method (text backbones) has the whole input
     tokenised once: batches are sorted by true token length (so each pads to its own longest
@@ -82,9 +86,15 @@ def iter_batches(
         else:
             chunk = inputs[idx] if isinstance(inputs, np.ndarray) else [inputs[i] for i in idx]
             batch = backbone.preprocess(chunk)
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        feats = backbone.forward_features(batch, layer)
-        yield idx, feats.float().cpu().numpy()
+        yield idx, {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def iter_batches(
+    backbone: Backbone, inputs: Sequence[Any], layer: int, batch_size: int, progress: bool = False
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(indices, features)`` batch by batch, batched as :func:`iter_input_batches`."""
+    for idx, batch in iter_input_batches(backbone, inputs, batch_size, progress):
+        yield idx, backbone.forward_features(batch, layer).float().cpu().numpy()
 
 
 def _key(backbone: Backbone, layer: int, data_fp: str) -> str:

@@ -72,19 +72,16 @@ class TextSplit(FrozenSplit):
 
     @torch.no_grad()
     def encode(self, inputs: Sequence[Any], batch_size: int = 64) -> list[np.ndarray]:
+        from ..features import iter_input_batches
+
         bb = self.backbone
         was_training = bb.training
         bb.eval()  # the frozen part never drops out; it also enables the fast forward
         try:
-            encoded = bb.pretokenize(list(inputs))
-            order = np.argsort(encoded.lengths, kind="stable")
-            out: list[np.ndarray | None] = [None] * len(order)
-            for s in range(0, len(order), batch_size):
-                idx = order[s:s + batch_size]
-                batch = {k: v.to(bb.device) for k, v in encoded.collate(idx).items()}
-                hidden = self._frozen_forward(batch)
-                lens = encoded.lengths[idx]
-                h = hidden.to(torch.float16).cpu().numpy()
+            out: list[np.ndarray | None] = [None] * len(inputs)
+            for idx, batch in iter_input_batches(bb, inputs, batch_size):
+                h = self._frozen_forward(batch).to(torch.float16).cpu().numpy()
+                lens = batch["attention_mask"].sum(1).cpu().numpy()
                 for row, i in enumerate(idx):
                     out[i] = np.ascontiguousarray(h[row, :lens[row]])
         finally:
