@@ -304,7 +304,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self._check_collapse()
         self.projection_ = self._projection(src_val if src_val is not None else src_fit, target)
         for c in self.candidates_.values():  # scored: kept inference results only hold memory
-            getattr(c["model"], "forget_outputs", lambda: None)()
+            c["model"].forget_outputs()
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 

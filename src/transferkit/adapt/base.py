@@ -110,7 +110,6 @@ class AdaptContext:
             )
         return self._features[key][1]
 
-
     def fits_frozen_states(self, split: Any, *datasets: Dataset | None) -> bool:
         """Whether the frozen part's output for ``datasets`` fits the memory budget
         (:data:`MAX_FROZEN_STATE_BYTES`); beyond it, training runs the full forward."""
@@ -125,14 +124,17 @@ class AdaptContext:
                     MAX_FROZEN_STATE_BYTES / 1e9)
         return False
 
+    def _states_key(self, split: Any, data: Dataset) -> tuple:
+        return ("frozen-states", id(data), len(data), split.k, self.layer)
+
     def _has_states(self, split: Any, data: Dataset) -> bool:
-        return ("frozen-states", id(data), len(data), split.k, self.layer) in self.shared
+        return self._states_key(split, data) in self.shared
 
     def frozen_states(self, split: Any, data: Dataset) -> list[np.ndarray]:
         """The frozen part's output for every row of ``data`` (a
         :class:`~transferkit.backbones.split.FrozenSplit`), computed once per fit: every
         candidate that tunes the same top groups reuses it."""
-        key = ("frozen-states", id(data), len(data), split.k, self.layer)
+        key = self._states_key(split, data)
         if key not in self.shared:
             t0 = time.perf_counter()
             states = split.encode(data.inputs, batch_size=int(self.params.get("batch_size", 64)))
@@ -167,6 +169,10 @@ class AdaptMethod(Strategy):
             ),
             dtype=np.float32,
         )
+
+    def forget_outputs(self) -> None:
+        """Drop inference results kept to serve repeated requests while the fit was scored
+        (none by default)."""
 
     def embed(self, backbone: Backbone, layer: int, data: Dataset) -> np.ndarray:
         """The representation of ``data`` that the classifier reads, ``(N, D)``."""

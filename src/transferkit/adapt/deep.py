@@ -310,8 +310,7 @@ class DeepMethod(AdaptMethod):
         return self._outputs(backbone, layer, data)[0].copy()
 
     def forget_outputs(self) -> None:
-        """Drop the kept inference results (they hold data and arrays; the fit is scored)."""
-        self._recent = []
+        self._recent = []  # they hold data and arrays
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, folder: Path) -> dict[str, Any]:
