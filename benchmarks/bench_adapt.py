@@ -179,14 +179,16 @@ def _amazon_features(threads: int):
     return ds, X, enc_s
 
 
-def run_amazon(args: argparse.Namespace) -> dict:
+def run_amazon(args: argparse.Namespace, part: str = "amazon",
+               candidates: tuple[str, ...] = AMAZON_METHODS) -> dict:
+    """``auto`` over ``candidates`` on every pair and seed; runs stored under ``part``."""
     import transferkit as tk
     from transferkit.adapt.validators import VALIDATORS
 
     ds, X, enc_s = _amazon_features(args.threads)
     raw = _load_raw()
-    out = raw.setdefault("amazon", {"runs": {}})
-    out.update(date=today(), machine=machine())
+    out = raw.setdefault(part, {"runs": {}})
+    out.update(date=today(), machine=machine(), candidates=list(candidates))
     out["encode_seconds"] = round(enc_s, 1)
     dom = ds.domains.astype(str)
     for s, t in itertools.permutations(DOMAINS, 2):
@@ -197,7 +199,7 @@ def run_amazon(args: argparse.Namespace) -> dict:
             S = tk.from_arrays(X[dom == s], ds.labels[dom == s], name=s)
             T = tk.from_arrays(X[dom == t], ds.labels[dom == t], name=t)
             model = tk.DomainAdapter(method="auto", backbone="minilm-l6-features",
-                                     candidates=list(AMAZON_METHODS), seed=seed, cache=False,
+                                     candidates=list(candidates), seed=seed, cache=False,
                                      progress=False)
             t1 = time.perf_counter()
             with warnings.catch_warnings():
@@ -217,7 +219,7 @@ def run_amazon(args: argparse.Namespace) -> dict:
             print(f"{key}: source {acc['source']:.3f} coral {acc['coral']:.3f} reweight "
                   f"{acc['reweight']:.3f} dann {acc['dann']:.3f} auto->{rec['chosen']} "
                   f"({fit_s:.0f}s)", flush=True)
-            _save_raw(raw, "amazon")
+            _save_raw(raw, part)
     return raw
 
 

@@ -15,24 +15,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cli import run_or_write  # noqa: E402
-from _results import machine, today, write_subsection  # noqa: E402
-from bench_adapt import (  # noqa: E402
-    AMAZON_METHODS,
-    DOMAINS,
-    SECTION,
-    _amazon_features,
-    _load_raw,
-    _save_raw,
-)
+from _results import write_subsection  # noqa: E402
+from bench_adapt import AMAZON_METHODS, SECTION, _load_raw, run_amazon  # noqa: E402
 
 PART = "amazon-selection"
 EXTRA = ("source-net:im_weight=1", "cdan:im_weight=1")
@@ -40,34 +31,7 @@ SELECTORS = ("ensv", "rank", "rank-all", "dev", "rv", "im")
 
 
 def run(args: argparse.Namespace) -> None:
-    import transferkit as tk
-    from transferkit.adapt.validators import VALIDATORS
-
-    ds, X, _ = _amazon_features(args.threads)
-    dom = ds.domains.astype(str)
-    raw = _load_raw()
-    out = raw.setdefault(PART, {"runs": {}})
-    out.update(date=today(), machine=machine(), candidates=[*AMAZON_METHODS, *EXTRA])
-    for (s, t), seed in itertools.product(itertools.permutations(DOMAINS, 2),
-                                          range(args.seeds)):
-        key = f"{s}->{t}|{seed}"
-        if key in out["runs"] and not args.force:
-            continue
-        S = tk.from_arrays(X[dom == s], ds.labels[dom == s], name=s)
-        T = tk.from_arrays(X[dom == t], ds.labels[dom == t], name=t)
-        model = tk.DomainAdapter(method="auto", backbone="minilm-l6-features", seed=seed,
-                                 candidates=[*AMAZON_METHODS, *EXTRA], cache=False,
-                                 progress=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(S, T.without_labels())
-        rec = model.evaluate_target(T)
-        out["runs"][key] = {
-            "accuracy": {n: c["target_accuracy"] for n, c in rec["candidates"].items()},
-            "validators": {n: {k: c[k] for k in VALIDATORS if k in c}
-                           for n, c in rec["candidates"].items()}}
-        print(key, flush=True)
-        _save_raw(raw, PART)
+    run_amazon(args, PART, (*AMAZON_METHODS, *EXTRA))
 
 
 def table(part: dict) -> str:
