@@ -157,6 +157,25 @@ def test_fast_path_follows_weight_updates(minilm):
     np.testing.assert_allclose(stepped, _hf_features(b, SENTENCES[:5]), atol=1e-4)
 
 
+def test_fast_path_follows_the_engines_fused_optimizer_steps(minilm):
+    # torch's fused AdamW writes weights without bumping their version counters; the engine
+    # bumps them, or predictions after training would use the weights from before it.
+    from transferkit.engine import ClassificationTask, ClassifierModule, ExampleData, TrainConfig
+    from transferkit.engine import build_param_groups, train
+    from transferkit.heads.torch_heads import make_torch_head
+
+    b = copy.deepcopy(minilm)
+    before = b.features(SENTENCES)  # builds the packed weights before training
+    head = make_torch_head("linear", b.num_features, 2, seed=0)
+    groups = build_param_groups({"all": list(b.parameters())}, ["all"], head, lr=1e-2)
+    task = ClassificationTask(ClassifierModule(b, head), groups)
+    data = ExampleData(SENTENCES, np.arange(len(SENTENCES)) % 2, b.preprocess)
+    train(task, data, None, TrainConfig(epochs=1, batch_size=4, progress=False))
+    after = b.features(SENTENCES)
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, _hf_features(b, SENTENCES), atol=1e-4)
+
+
 def test_torch_matmul_fallback_matches(minilm):
     b = copy.deepcopy(minilm)
     b.linear_backend = "torch"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.autograd.graph import increment_version
 
 from ..exceptions import ConfigError
 from ..utils.threads import threads_for, torch_threads
@@ -247,6 +248,8 @@ class Loop:
         fused = self.fabric.device.type in ("cpu", "cuda")
         self.raw_optimizer = torch.optim.AdamW(groups, lr=groups[0]["lr"], betas=cfg.betas,
                                                eps=cfg.eps, weight_decay=0.0, fused=fused)
+        self.fused = fused
+        self.stepped_params = [p for g in groups for p in g["params"]]
         self.optimizer = self.fabric.setup_optimizers(self.raw_optimizer)
         self.steps_per_epoch = math.ceil(len(self.train_data) / cfg.batch_size)
         self.total_steps = self.steps_per_epoch * cfg.epochs
@@ -318,6 +321,10 @@ class Loop:
                 fabric.clip_gradients(self.model, self.optimizer, max_norm=cfg.clip_grad,
                                       error_if_nonfinite=False)
             self.optimizer.step()
+            if self.fused:
+                # The fused kernel writes the weights without bumping their version counters:
+                # caches keyed on them (a text encoder's packed inference weights) would go stale.
+                increment_version(self.stepped_params)
             self.optimizer.zero_grad(set_to_none=True)
             self.global_step += 1
             self._call("on_train_batch_end", step_loss)
