@@ -193,6 +193,7 @@ def test_unfreeze_alone_turns_training_on_and_zero_turns_it_off():
 def test_frozen_states_beyond_the_memory_budget_fall_back_to_the_full_forward(moons,
                                                                               monkeypatch):
     from transferkit.adapt import base
+    from transferkit.backbones import split as split_mod
 
     class Split:  # 100 bytes of states per row
         k = 1
@@ -206,7 +207,7 @@ def test_frozen_states_beyond_the_memory_budget_fall_back_to_the_full_forward(mo
 
     S, T = moons
     ctx = base.AdaptContext(None, -1, S, S.labels, T.without_labels(), 2, {})
-    monkeypatch.setattr(base, "MAX_FROZEN_STATE_BYTES", 100 * (len(S) + len(T)))
+    monkeypatch.setattr(split_mod, "MAX_FROZEN_STATE_BYTES", 100 * (len(S) + len(T)))
     assert ctx.fits_frozen_states(Split(), S, T.without_labels())
-    monkeypatch.setattr(base, "MAX_FROZEN_STATE_BYTES", 100 * (len(S) + len(T)) - 1)
+    monkeypatch.setattr(split_mod, "MAX_FROZEN_STATE_BYTES", 100 * (len(S) + len(T)) - 1)
     assert not ctx.fits_frozen_states(Split(), S, None, T.without_labels())

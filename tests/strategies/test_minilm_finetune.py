@@ -49,3 +49,40 @@ def test_head_starts_from_the_probe(minilm, intents5):
     assert init["features_cached"] and init["batchnorm_layers_recalibrated"] == 0
     assert cold.strategy_.summary["head_init"] == {"kind": "random"}
     assert tk.TransferClassifier(strategy="scratch").get_params()["head_init"] is None
+
+
+@pytest.mark.real_weights
+def test_top_blocks_tune_on_cached_lower_states(minilm, intents5):
+    import torch
+
+    train, test = intents5
+    hf_calls = []
+    model = tk.TransferClassifier(backbone=minilm, strategy="finetune", unfreeze=1, epochs=2,
+                                  lr=3e-3, batch_size=16, progress=False)
+    model.fit(train)
+    s = model.strategy_.summary
+    assert s["cached_frozen_part"] and s["freezing"]["trainable_groups"] == ["layer.5"]
+    assert s["validation"].startswith("held out 10%")  # validation read cached states too
+    bb = model.backbone_
+    # Only the top block moved; the shared fixture did not.
+    ref = tk.create_backbone("minilm-l6")
+    moved = {name: any(not torch.equal(p, q) for p, q in zip(m.parameters(), r.parameters()))
+             for (name, m), (_, r) in zip(bb.layer_groups(), ref.layer_groups())}
+    assert moved == {**{n: False for n in moved}, "layer.5": True}
+    assert minilm.fingerprint() == ref.fingerprint()
+    acc = model.score(test)
+    assert acc >= 0.9, acc
+    # Predictions read the tuned weights: the fast inference path equals the HF forward.
+    texts = list(test.inputs[:16])
+    for blk in bb.model.encoder.layer[:5]:
+        blk.register_forward_hook(lambda *a: hf_calls.append(1))
+    fast = bb.features(texts)
+    assert not hf_calls  # the fast path ran, not the Hugging Face modules
+    bb.eval()
+    with torch.enable_grad():  # recording gradients: the Hugging Face forward
+        slow = bb.forward_features(bb.preprocess(texts)).detach().numpy()
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+    # Gradual unfreezing changes what trains every epoch: no cached split then.
+    gradual = tk.TransferClassifier(backbone=minilm, strategy="finetune", unfreeze=1, epochs=1,
+                                    schedule="gradual", progress=False).fit(train)
+    assert not gradual.strategy_.summary["cached_frozen_part"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..exceptions import DataError
+from ..backbones.split import states_fit_budget
 from ..features import extract_features
 from ..registry import Registry
 from ..strategies.base import Strategy
@@ -28,10 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["ADAPT_METHODS", "AdaptContext", "AdaptMethod", "register_adapt_method"]
 
 log = logging.getLogger(__name__)
-
-#: largest total size of cached frozen-layer states in one fit (float16 token states: 200k
-#: MiniLM tokens per 150 MB)
-MAX_FROZEN_STATE_BYTES = 6 * 1024**3
 
 ADAPT_METHODS: Registry[type[AdaptMethod]] = Registry("adaptation method")
 
@@ -112,17 +109,13 @@ class AdaptContext:
 
     def fits_frozen_states(self, split: Any, *datasets: Dataset | None) -> bool:
         """Whether the frozen part's output for ``datasets`` fits the memory budget
-        (:data:`MAX_FROZEN_STATE_BYTES`); beyond it, training runs the full forward."""
+        (:data:`~transferkit.backbones.split.MAX_FROZEN_STATE_BYTES`); beyond it, training
+        runs the full forward."""
         need = sum(split.estimate_nbytes(d.inputs) for d in datasets
                    if d is not None and not self._has_states(split, d))
         have = sum(split.nbytes(v[1]) for k, v in self.shared.items()
                    if k[0] == "frozen-states")
-        if need + have <= MAX_FROZEN_STATE_BYTES:
-            return True
-        log.warning("caching the frozen layers' output would take %.1f GB (budget %.1f GB): "
-                    "training runs the whole encoder forward instead", (need + have) / 1e9,
-                    MAX_FROZEN_STATE_BYTES / 1e9)
-        return False
+        return states_fit_budget(need, have)
 
     def _states_key(self, split: Any, data: Dataset) -> tuple:
         return ("frozen-states", id(data), len(data), split.k, self.layer)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..backbones.split import split_below
 from ..data.augment import parse_augment
 from ..engine import ExampleData, TrainConfig, build_param_groups, predict_outputs
 from ..engine import train as engine_train
@@ -266,14 +267,9 @@ class DeepMethod(AdaptMethod):
     @staticmethod
     def _split(bb, layer: int, plan, augment) -> Any:
         """The backbone's :class:`~transferkit.backbones.split.FrozenSplit` below the groups
-        ``plan`` trains, when they are a top run of groups the final layer reads and the inputs
-        are not augmented (augmented inputs change every step: nothing frozen to reuse)."""
-        k = len(plan.groups)
-        if augment is not None or not 0 < k < len(plan.all_groups) \
-                or plan.groups != plan.all_groups[-k:] \
-                or layer % bb.num_feature_layers != bb.num_feature_layers - 1:
-            return None
-        return bb.split_top(k)
+        ``plan`` trains (:func:`~transferkit.backbones.split.split_below`), unless the inputs
+        are augmented (they change every step: nothing frozen to reuse)."""
+        return None if augment is not None else split_below(bb, plan, layer)
 
     # --- inference --------------------------------------------------------------------------
     def _outputs(self, backbone, layer, data) -> tuple[np.ndarray, np.ndarray]:

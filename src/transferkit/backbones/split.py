@@ -14,6 +14,7 @@ so training it trains the backbone; inference afterwards runs the whole backbone
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["FrozenSplit"]
+__all__ = ["FrozenSplit", "MAX_FROZEN_STATE_BYTES", "split_below", "states_fit_budget"]
+
+log = logging.getLogger(__name__)
+
+#: largest total size of cached frozen-layer states in one fit (float16 token states: 200k
+#: MiniLM tokens per 150 MB); beyond it, training runs the whole forward
+MAX_FROZEN_STATE_BYTES = 6 * 1024**3
 
 
 class FrozenSplit:
@@ -54,3 +61,29 @@ class FrozenSplit:
     def nbytes(states: Sequence[np.ndarray]) -> int:
         """Memory the encoded rows take."""
         return int(sum(s.nbytes for s in states))
+
+
+def split_below(backbone: Any, plan: Any, layer: int = -1) -> FrozenSplit | None:
+    """The backbone's split below the groups ``plan`` trains, or ``None`` when there is none:
+    the trained groups must be a top run (not all, not none) and ``layer`` the final one.
+
+    ``plan`` is a :class:`~transferkit.engine.freezing.FreezePlan` without a
+    ``freeze_pattern`` (a pattern-frozen parameter inside the top would still train here).
+    """
+    k = len(plan.groups)
+    if getattr(plan, "pattern_frozen", None) or not 0 < k < len(plan.all_groups) \
+            or list(plan.groups) != list(plan.all_groups[-k:]) \
+            or layer % backbone.num_feature_layers != backbone.num_feature_layers - 1:
+        return None
+    return backbone.split_top(k)
+
+
+def states_fit_budget(need: int, have: int = 0) -> bool:
+    """Whether ``need`` more bytes of cached states (beside ``have``) fit
+    :data:`MAX_FROZEN_STATE_BYTES`; logs a warning when they do not."""
+    if need + have <= MAX_FROZEN_STATE_BYTES:
+        return True
+    log.warning("caching the frozen layers' output would take %.1f GB (budget %.1f GB): "
+                "training runs the whole encoder forward instead", (need + have) / 1e9,
+                MAX_FROZEN_STATE_BYTES / 1e9)
+    return False

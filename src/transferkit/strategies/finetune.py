@@ -39,6 +39,7 @@ from ..engine import (
     predict_outputs,
     train,
 )
+from ..backbones.split import split_below, states_fit_budget
 from ..engine.distributed import PRECISIONS
 from ..engine.freezing import SCHEDULES, parse_unfreeze
 from ..engine.schedules import LR_SCHEDULES
@@ -133,6 +134,13 @@ def check_training_params(owner: str, params: dict[str, Any]) -> None:
         if given(k) and not isinstance(params[k], str | Path):
             raise ConfigError(f"The {k!r} parameter of {owner} must be a folder path; got "
                               f"{type(params[k]).__name__}.")
+
+
+def _encoded(split: Any, ds: Any, labels: np.ndarray, batch_size: int) -> ExampleData:
+    """``ds`` as examples of the frozen part's output: the inputs :attr:`split.top` reads."""
+    states = split.encode(ds.inputs, batch_size=max(batch_size, 64))
+    lengths = np.fromiter((len(s) for s in states), dtype=np.int64, count=len(states))
+    return ExampleData(states, labels, split.collate, lengths)
 
 
 @dataclass
@@ -236,6 +244,23 @@ class FineTuneStrategy(Strategy):
             layer_decay=float(self.setting("layer_decay")), weight_decay=wd,
         )
 
+    def _batch_size(self) -> int:
+        return int(self.params.get("batch_size") or TRAINING_DEFAULTS["batch_size"])
+
+    def _split(self, backbone: Any, plan: Any, schedule: str, *datasets: Any) -> Any:
+        """The backbone's :class:`~transferkit.backbones.split.FrozenSplit` below the trained
+        groups when training may run on the frozen part's cached output: a fixed top run of
+        groups (no gradual unfreezing, no ``freeze_pattern``, no parameter filter such as
+        LoRA's), states within the memory budget. Otherwise ``None``: the whole forward runs
+        at every step."""
+        if schedule != "none" or self.param_filter() is not None:
+            return None
+        split = split_below(backbone, plan)
+        if split is None:
+            return None
+        need = sum(split.estimate_nbytes(ds.inputs) for ds in datasets if ds is not None)
+        return split if states_fit_budget(need) else None
+
     def prepare(self, ctx: FitContext, for_sweep: bool = False) -> Prepared:
         """Build the task, data and engine settings for ``ctx`` (also used by ``lr_find``)."""
         self.check_params(type(self).__name__, {**self.params, "layer": ctx.layer})
@@ -245,18 +270,26 @@ class FineTuneStrategy(Strategy):
         train_ds, y, rows, val_ds, y_val, val_note = self._validation(ctx)
         head = make_torch_head(self.setting("head"), backbone.num_features, ctx.n_classes,
                                seed=seed)
-        module = ClassifierModule(backbone, head, -1)
         schedule = "none" if for_sweep else self.setting("schedule")
         freezer = Freezer(backbone, plan, schedule, self.param_filter())
         freezer.apply(0)
-        lengths = backbone.input_lengths(train_ds.inputs)
-        train_data = ExampleData(train_ds.inputs, y, backbone.preprocess, lengths)
+        split = self._split(backbone, plan, schedule, train_ds, val_ds)
+        if split is not None:  # the frozen lower groups run once; steps run the top only
+            module = ClassifierModule(split.top, head, -1)
+            train_data, val_data = (
+                None if ds is None else _encoded(split, ds, labels, self._batch_size())
+                for ds, labels in ((train_ds, y), (val_ds, y_val)))
+        else:
+            module = ClassifierModule(backbone, head, -1)
+            train_data, val_data = (
+                None if ds is None else ExampleData(ds.inputs, labels, backbone.preprocess,
+                                                    backbone.input_lengths(ds.inputs))
+                for ds, labels in ((train_ds, y), (val_ds, y_val)))
         head_init = {"kind": "random"}
         if self._starts_from_probe(head) and not for_sweep and not self.setting("resume"):
             head_init = init_head_from_probe(
                 module, head, train_data, ctx.train, rows, ctx.backbone, ctx.n_classes,
-                int(self.params.get("batch_size") or TRAINING_DEFAULTS["batch_size"]), seed,
-                cache=bool(self.params.get("cache", True)))
+                self._batch_size(), seed, cache=bool(self.params.get("cache", True)))
             log.info("%s: head initialised from a linear probe (C=%s)", self.name,
                      head_init.get("C"))
         groups = self._groups(freezer, plan, head)
@@ -265,19 +298,17 @@ class FineTuneStrategy(Strategy):
             anchored = [p for ps in freezer.candidates().values() for p in ps]
             l2sp = L2SPPenalty(anchored, list(head.parameters()), float(self.setting("l2sp")))
         task = ClassificationTask(module, groups, freezer, l2sp)
-        val_data = None
-        if val_ds is not None:
-            val_data = ExampleData(val_ds.inputs, y_val, backbone.preprocess,
-                                   backbone.input_lengths(val_ds.inputs))
         resume = self.setting("resume")
         ckpt_dir = self.setting("checkpoint_dir")
         if resume and not ckpt_dir:
             ckpt_dir = str(find_checkpoint(resume).parent)
         identity = (self._identity(ctx, backbone, train_ds, y)
                     if (ckpt_dir or resume) and not for_sweep else {})
+        if identity:  # a checkpoint of the top alone cannot resume a whole-encoder run
+            identity["cached_frozen_part"] = split is not None
         config = TrainConfig(
             epochs=int(self.setting("epochs")),
-            batch_size=int(self.params.get("batch_size") or TRAINING_DEFAULTS["batch_size"]),
+            batch_size=self._batch_size(),
             accumulate=int(self.setting("grad_accum")),
             precision=str(self.setting("precision")),
             devices=int(self.setting("devices")),
@@ -292,7 +323,7 @@ class FineTuneStrategy(Strategy):
         )
         info = {"freezing": plan.describe(), "schedule": schedule, "validation": val_note,
                 "head": dict(head.config), "l2sp": self.setting("l2sp"),
-                "head_init": head_init}
+                "head_init": head_init, "cached_frozen_part": split is not None}
         return Prepared(task, train_data, val_data, config, info)
 
     # --- the strategy contract ------------------------------------------------------------
