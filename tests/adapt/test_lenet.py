@@ -90,3 +90,24 @@ def test_zoom_augmentation_carries_mnist_digits_to_usps():
                                             "translate": 0.05, "degrees": 10.0})
     assert acc["affine:scale=0.9-1.5"] >= acc["none"] + 0.05, acc
     assert acc["affine:scale=0.9-1.5"] > 0.8, acc
+
+
+@pytest.mark.real_data
+def test_tuning_a_pretrained_encoder_on_augmented_images_starts_from_the_probe():
+    # LP-FT with augmentation: the start is fitted on the frozen features of the images as
+    # they are; the tuning after it sees them augmented.
+    from tests.conftest import shared_dataset
+
+    shared_dataset("mnist")
+    shared_dataset("usps")
+    mnist, usps = tk.load_dataset("mnist"), tk.load_dataset("usps")
+    src, tgt = mnist.train.subset(np.arange(600)), usps.train.subset(np.arange(300))
+    bb = tk.create_backbone("lenet", seed=0)
+    bb.rebuildable = True  # stands in for a pre-trained encoder
+    model = tk.DomainAdapter(method="source-net", backbone=bb, augment="affine",
+                             unfreeze="all", epochs=1, steps_per_epoch=5, batch_size=32,
+                             baseline=False, cache=False, progress=False)
+    model.fit(src, tgt.without_labels())
+    s = model.strategy_.summary
+    assert s["head_init"]["mode"] == "probe" and s["augment"]["kind"] == "affine"
+    assert s["train_backbone"] and s["steps"] == 5

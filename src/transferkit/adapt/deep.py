@@ -180,7 +180,7 @@ class DeepMethod(AdaptMethod):
             preprocess, layer = FeatureInput.preprocess, -1
         xt, yt = self._paired_targets(ctx, xt_all)
         net = AdaptNet(backbone, ctx.n_classes, int(bdim), layer)
-        probe = self._probe_start(ctx, net, bb, train_bb, augment)
+        probe = self._probe_start(ctx, net, bb, train_bb)
         objective = OBJECTIVES[self.objective](net.out_features, ctx.n_classes,
                                                **self._objective_kwargs(ctx))
         module = AdaptModule(net, objective, float(self.setting("tradeoff")),
@@ -241,8 +241,8 @@ class DeepMethod(AdaptMethod):
         })
         return self
 
-    def _probe_start(self, ctx: AdaptContext, net: AdaptNet, bb, train_bb: bool,
-                     augment: Any) -> dict[str, Any] | None:
+    def _probe_start(self, ctx: AdaptContext, net: AdaptNet, bb,
+                     train_bb: bool) -> dict[str, Any] | None:
         """LP-FT for adaptation: before a pre-trained encoder tunes, fit this same method on
         its frozen (cached) features and start ``net``'s bottleneck and classifier from it.
 
@@ -250,14 +250,16 @@ class DeepMethod(AdaptMethod):
         first steps, and a tuning run on a CPU is often only a few dozen steps: on Amazon
         books -> kitchen, one epoch (63 steps) of CDAN + IM tuning MiniLM's top 2 blocks from a
         random bottleneck reached 72.2 %, below the same method on frozen features (78.5 %).
-        ``head_init="random"`` skips this; encoders trained from scratch always do.
+        ``head_init="random"`` skips this; encoders trained from scratch always do. With
+        ``augment``, the start is fitted on the features of the images as they are, and the
+        tuning that follows sees them augmented.
         """
         mode = self.params.get("head_init")
-        if not train_bb or not bb.rebuildable or mode == "random" or augment is not None:
+        if not train_bb or not bb.rebuildable or mode == "random":
             return None
         t0 = time.perf_counter()
         params = {**self.params, "train_backbone": False, "unfreeze": None, "epochs": None,
-                  "bottleneck_dim": net.config["bottleneck_dim"]}
+                  "augment": None, "bottleneck_dim": net.config["bottleneck_dim"]}
         first = type(self)(**params).fit(ctx)
         net.bottleneck.load_state_dict(first.net_.bottleneck.state_dict())
         net.head.load_state_dict(first.net_.head.state_dict())
