@@ -160,8 +160,14 @@ def test_fast_path_follows_weight_updates(minilm):
 def test_fast_path_follows_the_engines_fused_optimizer_steps(minilm):
     # torch's fused AdamW writes weights without bumping their version counters; the engine
     # bumps them, or predictions after training would use the weights from before it.
-    from transferkit.engine import ClassificationTask, ClassifierModule, ExampleData, TrainConfig
-    from transferkit.engine import build_param_groups, train
+    from transferkit.engine import (
+        ClassificationTask,
+        ClassifierModule,
+        ExampleData,
+        TrainConfig,
+        build_param_groups,
+        train,
+    )
     from transferkit.heads.torch_heads import make_torch_head
 
     b = copy.deepcopy(minilm)

@@ -66,8 +66,10 @@ def test_top_blocks_tune_on_cached_lower_states(minilm, intents5):
     bb = model.backbone_
     # Only the top block moved; the shared fixture did not.
     ref = tk.create_backbone("minilm-l6")
-    moved = {name: any(not torch.equal(p, q) for p, q in zip(m.parameters(), r.parameters()))
-             for (name, m), (_, r) in zip(bb.layer_groups(), ref.layer_groups())}
+    pairs = zip(bb.layer_groups(), ref.layer_groups(), strict=True)
+    moved = {name: any(not torch.equal(p, q)
+                       for p, q in zip(m.parameters(), r.parameters(), strict=True))
+             for (name, m), (_, r) in pairs}
     assert moved == {**{n: False for n in moved}, "layer.5": True}
     assert minilm.fingerprint() == ref.fingerprint()
     acc = model.score(test)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..exceptions import DataError
 from ..backbones.split import states_fit_budget
+from ..exceptions import DataError
 from ..features import extract_features
 from ..registry import Registry
 from ..strategies.base import Strategy

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ..backbones.split import split_below, states_fit_budget
 from ..engine import (
     ClassificationTask,
     ClassifierModule,
@@ -39,7 +40,6 @@ from ..engine import (
     predict_outputs,
     train,
 )
-from ..backbones.split import split_below, states_fit_budget
 from ..engine.distributed import PRECISIONS
 from ..engine.freezing import SCHEDULES, parse_unfreeze
 from ..engine.schedules import LR_SCHEDULES
