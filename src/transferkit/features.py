@@ -57,7 +57,8 @@ def _show_progress(progress: bool) -> bool:
 
 
 def iter_input_batches(
-    backbone: Backbone, inputs: Sequence[Any], batch_size: int, progress: bool = False
+    backbone: Backbone, inputs: Sequence[Any], batch_size: int, progress: bool = False,
+    encoded: Any = None,
 ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
     """Yield ``(indices, batch)``: ``inputs`` in batches ready for the backbone, on its
     device; text is batched shortest-first.
@@ -66,11 +67,13 @@ def iter_input_batches(
     tokenised once: batches are sorted by true token length (so each pads to its own longest
     input) and collated from those tokens, with no second tokenisation. Otherwise inputs are
     sorted by :meth:`~transferkit.backbones.base.Backbone.input_lengths` and each batch goes
-    through ``preprocess``.
+    through ``preprocess``. ``encoded``: ``backbone.pretokenize(inputs)`` when the caller
+    already has it.
     """
     n = len(inputs)
     pretokenize = getattr(backbone, "pretokenize", None)
-    encoded = pretokenize(inputs) if callable(pretokenize) and n else None
+    if encoded is None and callable(pretokenize) and n:
+        encoded = pretokenize(inputs)
     lengths = encoded.lengths if encoded is not None else backbone.input_lengths(inputs)
     order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(n)
     starts = range(0, n, batch_size)

@@ -210,6 +210,21 @@ def test_split_top_reproduces_the_encoder_from_cached_lower_states(minilm, k):
     assert not top_ids & {id(p) for p in groups["embeddings"].parameters()}
 
 
+def test_split_tokenises_once_for_the_memory_estimate_and_the_encoding(minilm, monkeypatch):
+    split = minilm.split_top(1)
+    expected = split.encode(SENTENCES, batch_size=4)
+    calls = []
+    original = minilm.pretokenize
+    monkeypatch.setattr(minilm, "pretokenize", lambda x: calls.append(len(x)) or original(x))
+    nbytes = split.estimate_nbytes(SENTENCES)
+    states = split.encode(SENTENCES, batch_size=4)
+    assert calls == [len(SENTENCES)]  # the estimate's tokens were reused
+    assert nbytes == split.nbytes(states) == split.nbytes(expected)
+    assert all(np.array_equal(a, b) for a, b in zip(states, expected, strict=True))
+    split.encode(SENTENCES, batch_size=4)  # no estimate first: it tokenises for itself
+    assert calls == [len(SENTENCES)] * 2
+
+
 def test_split_top_is_refused_when_nothing_or_everything_would_be_frozen(minilm):
     assert minilm.split_top(0) is None and minilm.split_top(7) is None
     lenet = tk.create_backbone("lenet")

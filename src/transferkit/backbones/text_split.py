@@ -69,6 +69,9 @@ class TextSplit(FrozenSplit):
         self.n_frozen_blocks = len(blocks) - self.k
         self.top = TextTop(blocks[self.n_frozen_blocks:], backbone.num_features,
                            backbone.pooling, backbone.normalize)
+        # estimate_nbytes' tokens, kept for the encode that usually follows it:
+        # id(inputs) -> (inputs, tokens); the inputs stay referenced so the id is not reused
+        self._tokens: dict[int, tuple[Any, Any]] = {}
 
     @torch.no_grad()
     def encode(self, inputs: Sequence[Any], batch_size: int = 64) -> list[np.ndarray]:
@@ -79,7 +82,9 @@ class TextSplit(FrozenSplit):
         bb.eval()  # the frozen part never drops out; it also enables the fast forward
         try:
             out: list[np.ndarray | None] = [None] * len(inputs)
-            for idx, batch in iter_input_batches(bb, inputs, batch_size):
+            held = self._tokens.pop(id(inputs), None)
+            tokens = held[1] if held is not None and held[0] is inputs else None
+            for idx, batch in iter_input_batches(bb, inputs, batch_size, encoded=tokens):
                 h = self._frozen_forward(batch).to(torch.float16).cpu().numpy()
                 lens = batch["attention_mask"].sum(1).cpu().numpy()
                 for row, i in enumerate(idx):
@@ -89,8 +94,9 @@ class TextSplit(FrozenSplit):
         return out  # type: ignore[return-value]
 
     def estimate_nbytes(self, inputs: Sequence[Any]) -> int:
-        lengths = self.backbone.pretokenize(list(inputs)).lengths
-        return int(lengths.sum()) * self.top.num_features * 2  # float16
+        tokens = self.backbone.pretokenize(list(inputs))
+        self._tokens[id(inputs)] = inputs, tokens
+        return int(tokens.lengths.sum()) * self.top.num_features * 2  # float16
 
     def _frozen_forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         bb = self.backbone
