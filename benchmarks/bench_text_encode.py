@@ -196,8 +196,9 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         "Where the time goes: ours tokenises the whole input once and sorts by true token length "
         f"({pad_tok:,} tokens per pass incl. padding, vs {pad_chr:,} when sorted by characters "
-        f"as sentence-transformers does; {int(lens.sum()):,} real tokens), then runs an inference-only BERT forward: fused Q/K/V projection, oneDNN pre-packed fp32 "
-        "matrix multiplies with GELU and residual adds fused (MKL's sgemm takes a generic path on "
+        f"as sentence-transformers does; {int(lens.sum()):,} real tokens), then runs an inference-only BERT forward: fused Q/K/V projection, every matrix multiply "
+        "on the real tokens only (padding packed out; only attention sees the padded layout), "
+        "oneDNN pre-packed fp32 matrix multiplies with GELU and residual adds fused (MKL's sgemm takes a generic path on "
         "this AMD CPU, oneDNN uses AVX-512), SDPA attention without a mask for batches that have "
         "no padding, no pooler. fp32 throughout, so the embeddings are unchanged.",
     ]

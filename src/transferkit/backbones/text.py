@@ -6,9 +6,10 @@
 Inference speed (``features`` / ``extract_features``): the whole input is tokenised once and
 sorted by true token length, so each batch pads only to its own longest input; BERT encoders
 then run an inference-only forward pass (:class:`_FastBertInference`) with fused Q/K/V
-projections, oneDNN pre-packed fp32 matrix multiplies (fused with the GELU and the residual
-add), SDPA attention with no mask for batches without padding, no pooler, and only the blocks
-up to the requested layer. It is used only when no gradient is recorded and the model is in
+projections, every matrix multiply on the real tokens only (padding is packed out), oneDNN
+pre-packed fp32 matrix multiplies (fused with the GELU and the residual add), SDPA attention
+with no mask for batches without padding, no pooler, and only the blocks up to the requested
+layer. It is used only when no gradient is recorded and the model is in
 eval mode; training (and any non-BERT model) goes through the Hugging Face forward unchanged.
 The numbers are fp32 throughout: they match the Hugging Face forward up to rounding.
 """
@@ -187,16 +188,35 @@ class _FastBertInference:
             x += F.embedding(types, self.types)
         x = F.layer_norm(x, *self.emb_ln).view(B * L, H)
         # Batches sorted by length often have no padding at all: then no mask is needed.
-        attn_mask = None
-        if mask is not None and not bool(mask.all()):
-            attn_mask = mask.bool()[:, None, None, :]
-        for qkv_proj, out_proj, ln1, up, down, ln2 in self.blocks[:n_blocks]:
-            qkv = qkv_proj(x).view(B, L, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-            a = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attn_mask)
-            a = a.transpose(1, 2).reshape(B * L, H)
-            x = F.layer_norm(out_proj.add(a, x), *ln1)
-            x = F.layer_norm(down.add(up(x, gelu=True), x), *ln2)
-        return x.view(B, L, H)
+        if mask is None or bool(mask.all()):
+            for block in self.blocks[:n_blocks]:
+                x = self._block(block, x, B, L, None, None)
+            return x.view(B, L, H)
+        # With padding, every matrix multiply runs on the real tokens only (packed, no pad
+        # rows); just the attention sees the padded layout, with a mask.
+        keep = mask.reshape(-1).nonzero().squeeze(1)
+        attn_mask = mask.bool()[:, None, None, :]
+        x = x.index_select(0, keep)
+        for block in self.blocks[:n_blocks]:
+            x = self._block(block, x, B, L, keep, attn_mask)
+        out = x.new_zeros(B * L, H)
+        out.index_copy_(0, keep, x)
+        return out.view(B, L, H)
+
+    def _block(self, block: tuple, x: torch.Tensor, B: int, L: int,
+               keep: torch.Tensor | None, attn_mask: torch.Tensor | None) -> torch.Tensor:
+        """One encoder block on ``x``: ``(B * L, H)`` rows, or only the ``keep`` rows."""
+        qkv_proj, out_proj, ln1, up, down, ln2 = block
+        qkv = qkv_proj(x)
+        if keep is not None:
+            qkv = qkv.new_zeros(B * L, qkv.shape[1]).index_copy_(0, keep, qkv)
+        qkv = qkv.view(B, L, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attn_mask)
+        a = a.transpose(1, 2).reshape(B * L, self.hidden)
+        if keep is not None:
+            a = a.index_select(0, keep)
+        x = F.layer_norm(out_proj.add(a, x), *ln1)
+        return F.layer_norm(down.add(up(x, gelu=True), x), *ln2)
 
 
 def weights_signature(model: nn.Module) -> tuple:
