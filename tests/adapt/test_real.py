@@ -88,6 +88,12 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
     # The shared fixture itself was copied, never trained.
     fixture_top = dict(minilm.layer_groups())["layer.5"].state_dict()
     assert all(torch.equal(v, fixture_top[k]) for k, v in before["layer.5"].items())
+    # Inference reads the tuned weights: the packed fast path equals the HF forward.
+    bb = model.backbone_.eval()
+    texts = list(tgt.inputs[:16])
+    with torch.enable_grad():  # recording gradients: the Hugging Face forward
+        slow = bb.forward_features(bb.preprocess(texts)).detach().numpy()
+    np.testing.assert_allclose(bb.features(texts), slow, atol=1e-4)
     # The run folder restores the tuned block: the same predictions after loading.
     back = tk.adapt.load_adapter(model.save(tmp_path / "run"))
     np.testing.assert_allclose(back.predict_proba(tgt), model.predict_proba(tgt), atol=1e-5)
