@@ -59,6 +59,8 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
         books_kitchen, minilm, monkeypatch, tmp_path):
     import torch
 
+    from transferkit.adapt import deep
+    from transferkit.adapt.validators import information_maximization
     from transferkit.backbones.text_split import TextSplit
 
     # The first 250 characters (about 60 tokens) keep this test's 8 passes over 400 reviews
@@ -68,6 +70,15 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
     real_encode = TextSplit.encode
     monkeypatch.setattr(TextSplit, "encode", lambda self, inputs, batch_size=64: (
         encoded.append(len(inputs)) or real_encode(self, inputs, batch_size)))
+    predicted: list[tuple[int, bool]] = []  # (rows, from cached states) of each prediction
+    real_predict = deep.predict_outputs
+
+    def counted_predict(module, ex, batch_size):
+        from_states = isinstance(getattr(ex.preprocess, "__self__", None), TextSplit)
+        predicted.append((len(ex), from_states))
+        return real_predict(module, ex, batch_size)
+
+    monkeypatch.setattr(deep, "predict_outputs", counted_predict)
     before = {n: copy_state(g) for n, g in minilm.layer_groups()}
     model = tk.DomainAdapter(method="cdan", backbone=minilm, train_backbone=True, unfreeze=1,
                              im_weight=1.0, epochs=2, batch_size=16, progress=False, seed=0)
@@ -81,6 +92,11 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
         assert summary["cached_frozen_part"] and summary["trainable_groups"] == ["layer.5"]
         # LP-FT: the same method fitted first on the frozen features gave the starting head.
         assert summary["head_init"]["mode"] == "probe" and summary["head_init"]["epochs"] == 20
+    # Scoring predicted the target through the tuned top on the cached states, for both
+    # candidates, and its validators match the full forward's.
+    assert predicted.count((len(tgt), True)) == 2, predicted
+    chosen = model.candidates_[model.chosen_]["validators"]["im"]
+    assert chosen == pytest.approx(information_maximization(model.predict_proba(tgt)), abs=2e-3)
     tuned = dict(model.backbone_.layer_groups())
     for name, state in before.items():
         moved = max(float((tuned[name].state_dict()[k] - v).abs().max()) for k, v in state.items())

@@ -135,7 +135,7 @@ class DeepMethod(AdaptMethod):
 
     def fit(self, ctx: AdaptContext) -> DeepMethod:  # type: ignore[override]
         t0 = time.perf_counter()
-        self._recent = []  # outputs of a previous fit are stale
+        self.forget_outputs()  # outputs of a previous fit are stale
         bb = ctx.backbone
         train_bb = trains_backbone(self.params, bb)
         plan = plan_freezing(bb, "all" if self.params.get("unfreeze") is None
@@ -169,6 +169,10 @@ class DeepMethod(AdaptMethod):
             xs = ctx.frozen_states(split, ctx.source)
             xt_all = ctx.frozen_states(split, tgt_ds) if tgt_ds is not None else None
             preprocess, layer = split.collate, -1
+            # Scoring right after the fit predicts these same rows: through the top only.
+            self._encoded = split, {id(d): (d, st) for d, st in ((ctx.source, xs),
+                                                                  (tgt_ds, xt_all))
+                                    if d is not None}
         elif train_bb:
             backbone = bb
             xs, xt_all = ctx.source.inputs, (tgt_ds.inputs if tgt_ds is not None else None)
@@ -283,12 +287,22 @@ class DeepMethod(AdaptMethod):
         for k, d, out in recent:
             if k == key and d is data:
                 return out
-        net = self._net(backbone)
         bs = int(self.params.get("batch_size") or 64) * 2
-        if self.trains_backbone:
+        split, encoded = self.__dict__.get("_encoded") or (None, {})
+        held = encoded.get(id(data))
+        if self.trains_backbone and held is not None and held[0] is data:
+            # Rows the fit encoded through the frozen lower blocks: only the top runs again.
+            net = self.net_
+            net.backbone = split.top
+            states = held[1]
+            ex = ExampleData(states, None, split.collate,
+                             np.fromiter(map(len, states), dtype=np.int64, count=len(states)))
+        elif self.trains_backbone:
+            net = self._net(backbone)
             ex = ExampleData(data.inputs, None, backbone.preprocess,
                              backbone.input_lengths(data.inputs))
         else:
+            net = self._net(backbone)
             ex = ExampleData(self.features(backbone, layer, data), None, FeatureInput.preprocess)
         both = predict_outputs(_Embedder(net), ex, bs)
         out = both[:, :net.out_features], both[:, net.out_features:]
@@ -309,6 +323,7 @@ class DeepMethod(AdaptMethod):
 
     def forget_outputs(self) -> None:
         self._recent = []  # they hold data and arrays
+        self._encoded = None  # the fit's cached lower-block states: memory only
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, folder: Path) -> dict[str, Any]:
