@@ -52,17 +52,25 @@ def test_head_starts_from_the_probe(minilm, intents5):
 
 
 @pytest.mark.real_weights
-def test_top_blocks_tune_on_cached_lower_states(minilm, intents5):
+def test_top_blocks_tune_on_cached_lower_states(minilm, intents5, monkeypatch):
     import torch
 
+    from transferkit.backbones import split as split_mod
+    from transferkit.backbones.text_split import TextSplit
+
     train, test = intents5
-    hf_calls = []
+    hf_calls, encoded = [], []
+    real_encode = TextSplit.encode
+    monkeypatch.setattr(TextSplit, "encode", lambda self, inputs, batch_size=64: (
+        encoded.append(len(inputs)) or real_encode(self, inputs, batch_size)))
     model = tk.TransferClassifier(backbone=minilm, strategy="finetune", unfreeze=1, epochs=2,
                                   lr=3e-3, batch_size=16, progress=False)
     model.fit(train)
     s = model.strategy_.summary
     assert s["cached_frozen_part"] and s["freezing"]["trainable_groups"] == ["layer.5"]
-    assert s["validation"].startswith("held out 10%")  # validation read cached states too
+    # The lower blocks ran once for the training rows and once for the held-out 10 %.
+    assert s["validation"].startswith("held out 10%") and sorted(encoded) == [20, 180]
+    assert s["total_params"] == minilm.num_params + 5 * 384 + 5  # the whole encoder + head
     bb = model.backbone_
     # Only the top block moved; the shared fixture did not.
     ref = tk.create_backbone("minilm-l6")
@@ -88,3 +96,8 @@ def test_top_blocks_tune_on_cached_lower_states(minilm, intents5):
     gradual = tk.TransferClassifier(backbone=minilm, strategy="finetune", unfreeze=1, epochs=1,
                                     schedule="gradual", progress=False).fit(train)
     assert not gradual.strategy_.summary["cached_frozen_part"]
+    # States beyond the memory budget: the whole forward runs instead.
+    monkeypatch.setattr(split_mod, "MAX_FROZEN_STATE_BYTES", 0)
+    over = tk.TransferClassifier(backbone=minilm, strategy="finetune", unfreeze=1, epochs=1,
+                                 progress=False).fit(train)
+    assert not over.strategy_.summary["cached_frozen_part"] and over.score(test) >= 0.9

@@ -275,36 +275,40 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         ref = Reference(bb, layer, params, src_fit, y_fit, src_val, y_val, target, self.seed)
         shared: dict[Any, Any] = {}  # frozen-part states, reused by every candidate
         self.candidates_: dict[str, dict[str, Any]] = {}
-        for spec in names:
-            tc = time.perf_counter()
-            name, overrides = parse_candidate(spec)
-            bb_n = copy.deepcopy(bb) if self._trains_backbone(name, bb) else bb
-            own = {**params, **overrides}
-            ctx = AdaptContext(bb_n, layer, src_fit, y_fit, target, len(classes), own,
-                               labelled, yt, shared=shared)
-            log.info("adapt: fitting %s", spec)
-            m: AdaptMethod = ADAPT_METHODS.get(name)(**own).fit(ctx)
-            self.candidates_[spec] = {"model": m, "backbone": bb_n,
-                                      **ref.score(m, bb_n, layer),
-                                      "seconds": round(time.perf_counter() - tc, 3)}
-        # EnsV needs the whole pool: score each candidate against the pool's consensus. With
-        # two candidates the "consensus" is whichever is more confident row by row: no score.
-        probs = {n: c.pop("target_probs") for n, c in self.candidates_.items()}
-        if len(probs) >= 3:
-            for n, v in ensemble_agreement(probs).items():
-                self.candidates_[n]["validators"]["ensv"] = v
-        self._choose(names)
-        chosen = self.candidates_[self.chosen_]
-        self.strategy_ = chosen["model"]
-        self.backbone_ = chosen["backbone"]
-        self.layer_ = layer
-        self.modality_ = source.modality
-        self.train_summary_ = src_fit.summary()
-        self.target_summary_ = target.summary()
-        self._check_collapse()
-        self.projection_ = self._projection(src_val if src_val is not None else src_fit, target)
-        for c in self.candidates_.values():  # scored: kept inference results only hold memory
-            c["model"].forget_outputs()
+        try:
+            for spec in names:
+                tc = time.perf_counter()
+                name, overrides = parse_candidate(spec)
+                bb_n = copy.deepcopy(bb) if self._trains_backbone(name, bb) else bb
+                own = {**params, **overrides}
+                ctx = AdaptContext(bb_n, layer, src_fit, y_fit, target, len(classes), own,
+                                   labelled, yt, shared=shared)
+                log.info("adapt: fitting %s", spec)
+                m: AdaptMethod = ADAPT_METHODS.get(name)(**own).fit(ctx)
+                self.candidates_[spec] = {"model": m, "backbone": bb_n,
+                                          **ref.score(m, bb_n, layer),
+                                          "seconds": round(time.perf_counter() - tc, 3)}
+            # EnsV needs the whole pool: score each candidate against the pool's consensus.
+            # With two candidates the "consensus" is whichever is more confident row by row:
+            # no score.
+            probs = {n: c.pop("target_probs") for n, c in self.candidates_.items()}
+            if len(probs) >= 3:
+                for n, v in ensemble_agreement(probs).items():
+                    self.candidates_[n]["validators"]["ensv"] = v
+            self._choose(names)
+            chosen = self.candidates_[self.chosen_]
+            self.strategy_ = chosen["model"]
+            self.backbone_ = chosen["backbone"]
+            self.layer_ = layer
+            self.modality_ = source.modality
+            self.train_summary_ = src_fit.summary()
+            self.target_summary_ = target.summary()
+            self._check_collapse()
+            self.projection_ = self._projection(
+                src_val if src_val is not None else src_fit, target)
+        finally:  # scored (or failed): kept inference results and states only hold memory
+            for c in self.candidates_.values():
+                c["model"].forget_outputs()
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 

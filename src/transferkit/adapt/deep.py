@@ -161,7 +161,9 @@ class DeepMethod(AdaptMethod):
         torch.manual_seed(seed)
         tgt_ds = ctx.target_labelled if OBJECTIVES[self.objective].needs_target_labels \
             else ctx.target
-        split = self._split(bb, ctx.layer, plan, augment) if plan is not None else None
+        # One process only: each process would hold its own copy of the cached states.
+        split = self._split(bb, ctx.layer, plan, augment) \
+            if plan is not None and int(self.params.get("devices") or 1) == 1 else None
         if split is not None and not ctx.fits_frozen_states(split, ctx.source, tgt_ds):
             split = None
         if split is not None:  # frozen lower groups run once; steps run the top groups only
@@ -219,6 +221,8 @@ class DeepMethod(AdaptMethod):
                              precision=str(self.params.get("precision") or "auto"),
                              progress=bool(self.params.get("progress", True)))
         result = engine_train(task, data, None, config, callbacks=[TrackProgress(task)])
+        if split is not None:
+            net.backbone = bb  # the whole encoder, tuned top included, for inference
         self.net_ = net
         self.net_.eval()
         self.history = result.history
@@ -290,21 +294,22 @@ class DeepMethod(AdaptMethod):
         bs = int(self.params.get("batch_size") or 64) * 2
         split, encoded = self.__dict__.get("_encoded") or (None, {})
         held = encoded.get(id(data))
+        runs_on = backbone
         if self.trains_backbone and held is not None and held[0] is data:
             # Rows the fit encoded through the frozen lower blocks: only the top runs again.
-            net = self.net_
-            net.backbone = split.top
-            states = held[1]
+            states, runs_on = held[1], split.top
             ex = ExampleData(states, None, split.collate,
                              np.fromiter(map(len, states), dtype=np.int64, count=len(states)))
         elif self.trains_backbone:
-            net = self._net(backbone)
             ex = ExampleData(data.inputs, None, backbone.preprocess,
                              backbone.input_lengths(data.inputs))
         else:
-            net = self._net(backbone)
             ex = ExampleData(self.features(backbone, layer, data), None, FeatureInput.preprocess)
-        both = predict_outputs(_Embedder(net), ex, bs)
+        net = self._net(runs_on)
+        try:
+            both = predict_outputs(_Embedder(net), ex, bs)
+        finally:
+            self._net(backbone)  # between predictions the net holds the whole backbone
         out = both[:, :net.out_features], both[:, net.out_features:]
         # The data stay referenced, so their ids cannot be reused while the entry lives.
         recent[:] = [*recent[-(_RECENT - 1):], (key, data, out)]

@@ -251,9 +251,13 @@ class FineTuneStrategy(Strategy):
         """The backbone's :class:`~transferkit.backbones.split.FrozenSplit` below the trained
         groups when training may run on the frozen part's cached output: a fixed top run of
         groups (no gradual unfreezing, no ``freeze_pattern``, no parameter filter such as
-        LoRA's), states within the memory budget. Otherwise ``None``: the whole forward runs
-        at every step."""
-        if schedule != "none" or self.param_filter() is not None:
+        LoRA's), one process (each would hold its own copy of the states), states within the
+        memory budget. Otherwise ``None``: the whole forward runs at every step.
+
+        On the cached path the frozen blocks run in eval mode, so their dropout is off; the
+        whole forward keeps it on in every block, frozen or not."""
+        if schedule != "none" or self.param_filter() is not None \
+                or int(self.setting("devices")) > 1:
             return None
         split = split_below(backbone, plan)
         if split is None:
@@ -273,6 +277,8 @@ class FineTuneStrategy(Strategy):
         schedule = "none" if for_sweep else self.setting("schedule")
         freezer = Freezer(backbone, plan, schedule, self.param_filter())
         freezer.apply(0)
+        # An LR sweep never validates: no need to encode the validation rows for it.
+        val_ds, y_val = (None, None) if for_sweep else (val_ds, y_val)
         split = self._split(backbone, plan, schedule, train_ds, val_ds)
         if split is not None:  # the frozen lower groups run once; steps run the top only
             module = ClassifierModule(split.top, head, -1)
@@ -304,8 +310,8 @@ class FineTuneStrategy(Strategy):
             ckpt_dir = str(find_checkpoint(resume).parent)
         identity = (self._identity(ctx, backbone, train_ds, y)
                     if (ckpt_dir or resume) and not for_sweep else {})
-        if identity:  # a checkpoint of the top alone cannot resume a whole-encoder run
-            identity["cached_frozen_part"] = split is not None
+        if identity and split is not None:  # its checkpoints hold the top alone
+            identity["cached_frozen_part"] = True
         config = TrainConfig(
             epochs=int(self.setting("epochs")),
             batch_size=self._batch_size(),
@@ -323,13 +329,15 @@ class FineTuneStrategy(Strategy):
         )
         info = {"freezing": plan.describe(), "schedule": schedule, "validation": val_note,
                 "head": dict(head.config), "l2sp": self.setting("l2sp"),
-                "head_init": head_init, "cached_frozen_part": split is not None}
+                "head_init": head_init, "cached_frozen_part": split is not None,
+                "total_params": sum(p.numel() for p in backbone.parameters())
+                + sum(p.numel() for p in head.parameters())}
         return Prepared(task, train_data, val_data, config, info)
 
     # --- the strategy contract ------------------------------------------------------------
     def fit(self, ctx: FitContext) -> FineTuneStrategy:
         prep = self.prepare(ctx)
-        total = sum(p.numel() for p in prep.task.module.parameters())
+        total = prep.info["total_params"]  # the whole backbone, even when only its top runs
         log.info("%s: training %s of %s parameters (groups %s)", self.name,
                  f"{sum(p.numel() for g in prep.task.groups for p in g['params']):,}",
                  f"{total:,}", prep.info["freezing"]["trainable_groups"])
@@ -342,7 +350,6 @@ class FineTuneStrategy(Strategy):
             "unfreeze": self.setting("unfreeze"),
             "lr_by_group": result.lr_by_group,
             "trainable_params": sum(p.numel() for g in prep.task.groups for p in g["params"]),
-            "total_params": result.total_params,
             "epochs": int(self.setting("epochs")),
             "batch_size": prep.config.batch_size,
             **{k: v for k, v in result.summary().items()
