@@ -161,9 +161,7 @@ class DeepMethod(AdaptMethod):
         torch.manual_seed(seed)
         tgt_ds = ctx.target_labelled if OBJECTIVES[self.objective].needs_target_labels \
             else ctx.target
-        # One process only: each process would hold its own copy of the cached states.
-        split = self._split(bb, ctx.layer, plan, augment) \
-            if plan is not None and int(self.params.get("devices") or 1) == 1 else None
+        split = self._split(bb, ctx.layer, plan, augment) if plan is not None else None
         if split is not None and not ctx.fits_frozen_states(split, ctx.source, tgt_ds):
             split = None
         if split is not None:  # frozen lower groups run once; steps run the top groups only
@@ -274,12 +272,13 @@ class DeepMethod(AdaptMethod):
         return {"mode": "probe", "epochs": first.summary["epochs"],
                 "seconds": round(time.perf_counter() - t0, 3)}
 
-    @staticmethod
-    def _split(bb, layer: int, plan, augment) -> Any:
+    def _split(self, bb, layer: int, plan, augment) -> Any:
         """The backbone's :class:`~transferkit.backbones.split.FrozenSplit` below the groups
         ``plan`` trains (:func:`~transferkit.backbones.split.split_below`), unless the inputs
         are augmented (they change every step: nothing frozen to reuse)."""
-        return None if augment is not None else split_below(bb, plan, layer)
+        if augment is not None:
+            return None
+        return split_below(bb, plan, layer, devices=int(self.params.get("devices") or 1))
 
     # --- inference --------------------------------------------------------------------------
     def _outputs(self, backbone, layer, data) -> tuple[np.ndarray, np.ndarray]:
@@ -297,9 +296,7 @@ class DeepMethod(AdaptMethod):
         runs_on = backbone
         if self.trains_backbone and held is not None and held[0] is data:
             # Rows the fit encoded through the frozen lower blocks: only the top runs again.
-            states, runs_on = held[1], split.top
-            ex = ExampleData(states, None, split.collate,
-                             np.fromiter(map(len, states), dtype=np.int64, count=len(states)))
+            ex, runs_on = split.examples(held[1]), split.top
         elif self.trains_backbone:
             ex = ExampleData(data.inputs, None, backbone.preprocess,
                              backbone.input_lengths(data.inputs))

@@ -57,21 +57,32 @@ class FrozenSplit:
         """What :meth:`encode` of ``inputs`` would take in memory, without encoding."""
         raise NotImplementedError
 
+    def examples(self, states: Sequence[np.ndarray], labels: np.ndarray | None = None) -> Any:
+        """Encoded rows as :class:`~transferkit.engine.data.ExampleData` for :attr:`top`,
+        with their token counts as lengths (inference batches them shortest-first)."""
+        from ..engine.data import ExampleData
+
+        lengths = np.fromiter(map(len, states), dtype=np.int64, count=len(states))
+        return ExampleData(states, labels, self.collate, lengths)
+
     @staticmethod
     def nbytes(states: Sequence[np.ndarray]) -> int:
         """Memory the encoded rows take."""
         return int(sum(s.nbytes for s in states))
 
 
-def split_below(backbone: Any, plan: Any, layer: int = -1) -> FrozenSplit | None:
+def split_below(backbone: Any, plan: Any, layer: int = -1,
+                devices: int = 1) -> FrozenSplit | None:
     """The backbone's split below the groups ``plan`` trains, or ``None`` when there is none:
-    the trained groups must be a top run (not all, not none) and ``layer`` the final one.
+    the trained groups must be a top run (not all, not none), ``layer`` the final one, and
+    training one process (with ``devices`` > 1 each process would hold its own copy of the
+    cached states).
 
     ``plan`` is a :class:`~transferkit.engine.freezing.FreezePlan` without a
     ``freeze_pattern`` (a pattern-frozen parameter inside the top would still train here).
     """
     k = len(plan.groups)
-    if getattr(plan, "pattern_frozen", None) or not 0 < k < len(plan.all_groups) \
+    if devices > 1 or getattr(plan, "pattern_frozen", None) or not 0 < k < len(plan.all_groups) \
             or list(plan.groups) != list(plan.all_groups[-k:]) \
             or layer % backbone.num_feature_layers != backbone.num_feature_layers - 1:
         return None

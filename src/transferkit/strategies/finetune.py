@@ -136,13 +136,6 @@ def check_training_params(owner: str, params: dict[str, Any]) -> None:
                               f"{type(params[k]).__name__}.")
 
 
-def _encoded(split: Any, ds: Any, labels: np.ndarray, batch_size: int) -> ExampleData:
-    """``ds`` as examples of the frozen part's output: the inputs :attr:`split.top` reads."""
-    states = split.encode(ds.inputs, batch_size=max(batch_size, 64))
-    lengths = np.fromiter((len(s) for s in states), dtype=np.int64, count=len(states))
-    return ExampleData(states, labels, split.collate, lengths)
-
-
 @dataclass
 class Prepared:
     """A ready-to-train job: the task, the data and the engine settings."""
@@ -256,10 +249,9 @@ class FineTuneStrategy(Strategy):
 
         On the cached path the frozen blocks run in eval mode, so their dropout is off; the
         whole forward keeps it on in every block, frozen or not."""
-        if schedule != "none" or self.param_filter() is not None \
-                or int(self.setting("devices")) > 1:
+        if schedule != "none" or self.param_filter() is not None:
             return None
-        split = split_below(backbone, plan)
+        split = split_below(backbone, plan, devices=int(self.setting("devices")))
         if split is None:
             return None
         need = sum(split.estimate_nbytes(ds.inputs) for ds in datasets if ds is not None)
@@ -283,7 +275,8 @@ class FineTuneStrategy(Strategy):
         if split is not None:  # the frozen lower groups run once; steps run the top only
             module = ClassifierModule(split.top, head, -1)
             train_data, val_data = (
-                None if ds is None else _encoded(split, ds, labels, self._batch_size())
+                None if ds is None else split.examples(
+                    split.encode(ds.inputs, batch_size=max(self._batch_size(), 64)), labels)
                 for ds, labels in ((train_ds, y), (val_ds, y_val)))
         else:
             module = ClassifierModule(backbone, head, -1)
