@@ -100,7 +100,9 @@ def save_model(
     with atomic_dir(final) as tmp:
         strategy_cfg = model.strategy_.save(tmp)
         strategy_cfg["params"] = model.strategy_params()
-        save_weights = model.strategy_.trains_backbone or not bb.rebuildable
+        # A source-tuned encoder (DomainAdapter(source_finetune=K)) no longer matches its spec.
+        save_weights = (model.strategy_.trains_backbone or not bb.rebuildable
+                        or bool(getattr(model, "source_tune_", None)))
         if save_weights:
             state = {k: v.detach().cpu().contiguous() for k, v in bb.state_dict().items()}
             save_file(state, str(tmp / "backbone.safetensors"))

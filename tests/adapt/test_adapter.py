@@ -175,3 +175,18 @@ def test_auto_chooses_hyper_parameters_given_as_candidates():
     assert set(cands) == {"coral:coral_eps=0.01", "coral:coral_eps=1"}
     assert model.candidates_["coral:coral_eps=0.01"]["model"].summary["coral_eps"] == 0.01
     assert model.adaptation_record()["chosen"] in cands
+
+
+def test_source_finetune_refuses_zero_groups_and_backbones_without_pretrained_weights():
+    from transferkit.exceptions import ConfigError
+
+    rng = np.random.default_rng(0)
+    src = tk.from_arrays(rng.normal(size=(60, 4)), np.repeat([0, 1], 30), name="s")
+    tgt = tk.from_arrays(rng.normal(size=(40, 4)), name="t")
+    with pytest.raises(ConfigError, match="source_finetune.*got 0"):
+        tk.DomainAdapter(method="coral", backbone="tabular-mlp", source_finetune=0).fit(src, tgt)
+    with pytest.raises(ConfigError, match="no pre-trained weights.*Leave source_finetune unset"):
+        tk.DomainAdapter(method="coral", backbone="tabular-mlp", source_finetune=1,
+                         progress=False).fit(src, tgt)
+    with pytest.raises(ConfigError, match="source_epochs"):
+        tk.DomainAdapter(method="coral", source_finetune=1, source_epochs=0).fit(src, tgt)

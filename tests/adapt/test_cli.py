@@ -91,3 +91,27 @@ def test_adapt_command_passes_unfreeze(tmp_path, capsys):
     assert rc == 0, capsys.readouterr().out
     rec = json.loads((out / "record.json").read_text())
     assert rec["config"]["unfreeze"] == 1 and rec["strategy"]["trainable_groups"] == ["block.1"]
+
+
+def test_adapt_command_source_finetune_tunes_then_adapts_and_saves_the_tuned_encoder(
+        tmp_path, capsys):
+    import transferkit as tk
+
+    src, tgt = _csvs(tmp_path)
+    out = tmp_path / "run"
+    rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone", "test-mlp2",
+               "--method", "coral", "--source-finetune", "1", "--source-epochs", "4",
+               "--out", str(out), "--no-cache"])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "tuned body on the source first" in text and "4 epochs" in text
+    ad = json.loads((out / "record.json").read_text())["adapt"]
+    tuned = ad["source_finetune"]
+    assert tuned["trainable_groups"] == ["body"] and tuned["epochs"] == 4
+    assert tuned["n_source_rows"] == 270  # the 30 held-out source rows stay unseen
+    # A linearly separable source: the tuned encoder keeps it separable.
+    assert tuned["val_accuracy"] > 0.9 and ad["target_accuracy"] > 0.6
+    assert (out / "backbone.safetensors").exists()
+    assert "Encoder fine-tuned on the source first" in (out / "report.html").read_text()
+    back = tk.adapt.load_adapter(out)
+    assert back.adaptation_record()["source_finetune"]["epochs"] == 4

@@ -33,6 +33,7 @@ from .checks import check_domains, check_label_subset, pick_target_labels
 from .deep import trains_backbone
 from .params import check_adapter_params
 from .reference import Reference
+from .source_tune import tune_on_source
 from .validators import DEFAULT_SELECTOR, VALIDATORS, choose_candidate, ensemble_agreement
 
 __all__ = ["DomainAdapter", "SourceCollapseWarning"]
@@ -76,6 +77,12 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             ``train_backbone=None`` into training), ``0`` (none: frozen features), or ``None``
             (every group when the backbone trains). BERT-layout text encoders run the frozen
             lower groups once per fit and train on their cached output.
+        source_finetune: before any method runs, fine-tune the pre-trained backbone's top
+            ``K`` layer groups (an int, ``"all"`` or group names) on the labelled source rows,
+            from a linear-probe start (LP-FT); every method then adapts on the tuned encoder's
+            features (frozen unless ``train_backbone`` / ``unfreeze`` say otherwise). ``None``
+            (default): adapt the pre-trained features as they are.
+        source_epochs: epochs of that source fine-tuning (``None``: 3).
         head_init: how the classifier starts when a pre-trained encoder tunes: ``"probe"``
             (``None``, the default: the same method first fits on the frozen features, and
             tuning starts from its bottleneck and classifier; LP-FT) or ``"random"``.
@@ -142,6 +149,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         lr: float | None = None,
         backbone_lr_mult: float | None = None,
         unfreeze: int | str | list[str] | None = None,
+        source_finetune: int | str | list[str] | None = None,
+        source_epochs: int | None = None,
         head_init: str | None = None,
         batch_size: int = 64,
         steps_per_epoch: int | None = None,
@@ -176,6 +185,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.backbone_lr_mult = backbone_lr_mult
         self.unfreeze = unfreeze
+        self.source_finetune = source_finetune
+        self.source_epochs = source_epochs
         self.head_init = head_init
         self.batch_size = batch_size
         self.steps_per_epoch = steps_per_epoch
@@ -260,9 +271,9 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         ys = np.searchsorted(classes, source.labels)
         src_fit, y_fit, src_val, y_val = self._split_source(source, ys)
         bb, layer = self._make_backbone(source, target)
-        if self.unfreeze is not None:
-            plan_freezing(bb, self.unfreeze)  # too many groups, unknown names: before any fit
-
+        for groups in (self.unfreeze, self.source_finetune):
+            if groups is not None:  # too many groups, unknown names: before any fit
+                plan_freezing(bb, groups)
         names = self._candidate_names(bb, labelled is not None)
         needs = [n for n in names
                  if ADAPT_METHODS.info(parse_candidate(n)[0]).get("needs_target_labels")]
@@ -272,6 +283,9 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
                 f"{self.target_labels!r}. Pass target_labels='all' (use every target label) or "
                 "an int k (k labelled rows per class), or --target-labels on the command line.")
         params = self.strategy_params()
+        self.source_tune_: dict[str, Any] | None = None
+        if self.source_finetune is not None:
+            bb, self.source_tune_ = tune_on_source(bb, src_fit, params)
         ref = Reference(bb, layer, params, src_fit, y_fit, src_val, y_val, target, self.seed)
         shared: dict[Any, Any] = {}  # frozen-part states, reused by every candidate
         self.candidates_: dict[str, dict[str, Any]] = {}
@@ -477,6 +491,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         }
         if getattr(self, "projection_", None):
             rec["projection"] = self.projection_
+        if getattr(self, "source_tune_", None):
+            rec["source_finetune"] = dict(self.source_tune_)
         if self.method == "auto":
             rec["chosen"] = self.chosen_
             rec["selection"] = self.selection_

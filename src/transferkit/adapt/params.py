@@ -55,6 +55,15 @@ def check_adapter_params(est: Any) -> None:
         check_choice(owner, "head_init", est.head_init, ["probe", "random"])
     if est.unfreeze is not None:
         parse_unfreeze(est.unfreeze)
+    if est.source_finetune is not None:
+        if est.source_finetune == 0:
+            raise ConfigError(
+                f"The 'source_finetune' parameter of {owner} names the layer groups to tune on "
+                "the source before adapting; got 0 (none). Give K >= 1, 'all' or group names, or "
+                "None to adapt the pre-trained features as they are.")
+        parse_unfreeze(est.source_finetune)
+    if est.source_epochs is not None:
+        check_number(owner, "source_epochs", est.source_epochs, low=1, integer=True)
     if est.train_backbone not in (None, True, False):
         raise ConfigError(f"The 'train_backbone' parameter of {owner} must be None, True or "
                           f"False. Got {est.train_backbone!r} instead.")

@@ -71,4 +71,5 @@ def load_adapter(path: str | os.PathLike) -> DomainAdapter:
         model.target_summary_ = r.get("dataset", {}).get("target", {})
         model.fit_seconds_ = r.get("timings", {}).get("fit_seconds", 0.0)
         model.adapt_record_ = r.get("adapt", {})
+        model.source_tune_ = model.adapt_record_.get("source_finetune")
     return model

@@ -35,6 +35,9 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "lr": ("--lr", {"type": float}),
     "backbone_lr_mult": ("--backbone-lr-mult", {"type": float}),
     "unfreeze": _MODEL_FLAGS["unfreeze"],
+    "source_finetune": ("--source-finetune", {"type": _MODEL_FLAGS["unfreeze"][1]["type"],
+                                              "metavar": "K|all|GROUPS"}),
+    "source_epochs": ("--source-epochs", {"type": int}),
     "head_init": _MODEL_FLAGS["head_init"],
     "batch_size": ("--batch-size", {"type": int}),
     "steps_per_epoch": ("--steps-per-epoch", {"type": int}),
@@ -158,6 +161,13 @@ def run(args: argparse.Namespace) -> int:
          f"{len(source)} labelled source rows, {len(target)} target rows ({used})")
     model.fit(source, target)
     rec = model.adaptation_record()
+    tuned = rec.get("source_finetune")
+    if tuned:
+        val = "" if tuned["val_accuracy"] is None else \
+            f", source validation accuracy {tuned['val_accuracy']:.4f}"
+        echo(f"tuned {', '.join(tuned['trainable_groups'])} on the source first "
+             f"({tuned['trainable_params']:,} parameters, {tuned['epochs_run']} epochs{val}, "
+             f"{tuned['seconds']:.0f} s)")
     if model.method == "auto":
         echo(f"auto: {rec['reason']}")
     echo("validators (label-free, higher = better): "

@@ -35,6 +35,11 @@ def render(record: dict) -> str:
     src, tgt = ad.get("source_only_accuracy"), ad.get("target_accuracy")
     if method:
         parts.append(f"<p>Method: <b>{esc(method)}</b></p>")
+    tuned = ad.get("source_finetune")
+    if isinstance(tuned, dict):
+        parts.append("<h3>Encoder fine-tuned on the source first</h3><p>The method adapted "
+                     "the features of this tuned encoder, not the pre-trained ones.</p>"
+                     + kv_table(tuned))
     if is_number(src) and is_number(tgt):
         gain = tgt - src
         parts.append(
@@ -53,7 +58,7 @@ def render(record: dict) -> str:
     parts.append(_validators(ad.get("validators")))
     parts.append(render_projection(ad.get("projection"), "adapted source and target"))
     known = {"method", "source_only_accuracy", "target_accuracy", "validators", "projection",
-             "verdict"}
+             "verdict", "source_finetune"}
     extra = {k: v for k, v in ad.items() if k not in known}
     if extra:
         parts.append(kv_table(extra))
