@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 
 import transferkit as tk
@@ -190,3 +191,37 @@ def test_source_finetune_refuses_zero_groups_and_backbones_without_pretrained_we
                          progress=False).fit(src, tgt)
     with pytest.raises(ConfigError, match="source_epochs"):
         tk.DomainAdapter(method="coral", source_finetune=1, source_epochs=0).fit(src, tgt)
+
+
+def test_source_finetune_is_cached_per_source_and_settings(moons, monkeypatch, tmp_path):
+    from transferkit import estimator
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path))
+    src, tgt = moons
+    fits: list[int] = []
+    real_fit = estimator.TransferClassifier.fit
+    monkeypatch.setattr(estimator.TransferClassifier, "fit",
+                        lambda self, X, *a, **k: fits.append(len(X)) or real_fit(self, X, *a, **k))
+
+    def adapt(method: str, target, **kw):
+        return tk.DomainAdapter(method=method, backbone="test-mlp2", source_finetune=1,
+                                source_epochs=2, progress=False, **kw).fit(src, target)
+
+    first = adapt("coral", tgt)
+    assert fits == [270] and first.source_tune_["cached"] is False
+    # Another method and another target reuse the tuning: the same weights, no training.
+    second = adapt("source", tgt.subset(np.arange(100)))
+    assert fits == [270] and second.source_tune_["cached"] is True
+    for (k, a), b in zip(first.backbone_.state_dict().items(),
+                         second.backbone_.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+    assert second.source_tune_["val_accuracy"] == first.source_tune_["val_accuracy"]
+    # Other settings, or cache=False, tune again.
+    adapt("coral", tgt, seed=1)
+    adapt("coral", tgt, cache=False)
+    assert fits == [270, 270, 270]
+    assert len(list((tmp_path / "source_tuned").glob("*.safetensors"))) == 2
+    # A damaged entry is re-computed, not fatal.
+    for f in (tmp_path / "source_tuned").glob("*.safetensors"):
+        f.write_bytes(b"broken")
+    assert adapt("coral", tgt).source_tune_["cached"] is False and len(fits) == 4

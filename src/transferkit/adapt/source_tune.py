@@ -9,19 +9,33 @@ methods then adapt on that encoder's frozen features, which cost one encoding pe
 
 Only the source rows the methods train on are used: the held-out source rows stay unseen for
 the validators and the collapse check, and target rows (labelled or not) are never read here.
+
+The tuning depends on the source alone, so it is cached (``cache=True``): the weights that
+changed, keyed by the backbone's fingerprint, the source rows and labels, and every setting
+that shapes the training. Adapting one source to several targets, or trying several methods,
+tunes once.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
+import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import torch
 
 from ..backbones.base import Backbone
 from ..data.dataset import Dataset
 from ..exceptions import ConfigError
+from ..utils.fingerprint import hash_array, hash_json
 
-__all__ = ["tune_on_source", "SOURCE_EPOCHS"]
+__all__ = ["tune_on_source", "SOURCE_EPOCHS", "tuned_cache_path"]
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +64,23 @@ def tune_on_source(bb: Backbone, source: Dataset, params: dict[str, Any]
             "source_finetune unset: the deep methods (dann, cdan, mmd, selftrain) train a "
             "randomly initialised backbone end to end.")
     epochs = params.get("source_epochs") or SOURCE_EPOCHS
-    clf = TransferClassifier(
-        backbone=bb, strategy="finetune", unfreeze=params["source_finetune"], epochs=epochs,
-        head_init="probe", batch_size=params.get("batch_size") or 64,
-        devices=params.get("devices") or 1, precision=params.get("precision") or "auto",
-        cache=params.get("cache", True), seed=params.get("seed") or 0,
-        progress=params.get("progress", False))
+    settings = {"unfreeze": params["source_finetune"], "epochs": epochs, "head_init": "probe",
+                "batch_size": params.get("batch_size") or 64,
+                "devices": params.get("devices") or 1,
+                "precision": params.get("precision") or "auto", "seed": params.get("seed") or 0}
+    path = tuned_cache_path(bb, source, settings) if params.get("cache", True) else None
     t0 = time.perf_counter()
+    if path is not None and path.exists():
+        tuned, record = _load_tuned(bb, path)
+        if tuned is not None:
+            log.info("adapt: source-tuned weights of %s read from the cache", bb.name)
+            record.update(cached=True, seconds=round(time.perf_counter() - t0, 3))
+            return tuned, record
+    clf = TransferClassifier(
+        backbone=bb, strategy="finetune", unfreeze=settings["unfreeze"], epochs=epochs,
+        head_init="probe", batch_size=settings["batch_size"], devices=settings["devices"],
+        precision=settings["precision"], cache=params.get("cache", True),
+        seed=settings["seed"], progress=params.get("progress", False))
     log.info("adapt: fine-tuning the top %s groups of %s on %d source rows",
              params["source_finetune"], bb.name, len(source))
     clf.fit(source)
@@ -79,4 +103,55 @@ def tune_on_source(bb: Backbone, source: Dataset, params: dict[str, Any]
         "n_source_rows": len(source),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+    if path is not None:
+        _store_tuned(bb, tuned, record, path)
+    record["cached"] = False
+    return tuned, record
+
+
+def tuned_cache_path(bb: Backbone, source: Dataset, settings: dict[str, Any]) -> Path:
+    """Where the source-tuned weights of ``bb`` on ``source`` with ``settings`` are cached."""
+    from ..features import cache_dir
+
+    labels = np.asarray(source.labels)
+    key = hash_json([bb.fingerprint(), source.fingerprint(),
+                     hash_array(labels.astype(str) if labels.dtype == object else labels),
+                     settings])
+    return cache_dir() / "source_tuned" / f"{key}.safetensors"
+
+
+def _store_tuned(bb: Backbone, tuned: Backbone, record: dict[str, Any], path: Path) -> None:
+    """Write the tensors that tuning changed, and the stage's record, atomically."""
+    from safetensors.torch import save_file
+
+    before = bb.state_dict()
+    changed = {k: v.detach().cpu().contiguous() for k, v in tuned.state_dict().items()
+               if not torch.equal(v, before[k])}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(changed, tmp, metadata={"record": json.dumps(record)})
+        os.replace(tmp, path)
+    except OSError as e:  # a full or read-only disk costs the cache, never the fit
+        log.warning("could not cache the source-tuned weights in %s: %s", path.parent, e)
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _load_tuned(bb: Backbone, path: Path) -> tuple[Backbone | None, dict[str, Any]]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            record = json.loads(f.metadata()["record"])
+            changed = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # noqa: BLE001 - a damaged entry is re-computed, not fatal
+        log.warning("ignoring the unreadable cache entry %s: %s", path, e)
+        return None, {}
+    tuned = copy.deepcopy(bb)
+    missing = set(changed) - set(tuned.state_dict())
+    if missing:
+        return None, {}
+    tuned.load_state_dict(changed, strict=False)
+    tuned.eval()
     return tuned, record
