@@ -74,7 +74,8 @@ def tune_on_source(bb: Backbone, source: Dataset, params: dict[str, Any]
         tuned, record = _load_tuned(bb, path)
         if tuned is not None:
             log.info("adapt: source-tuned weights of %s read from the cache", bb.name)
-            record.update(cached=True, seconds=round(time.perf_counter() - t0, 3))
+            record.update(cached=True, seconds_when_tuned=record["seconds"],
+                          seconds=round(time.perf_counter() - t0, 3))
             return tuned, record
     clf = TransferClassifier(
         backbone=bb, strategy="finetune", unfreeze=settings["unfreeze"], epochs=epochs,
