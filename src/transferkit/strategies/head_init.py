@@ -103,7 +103,8 @@ def init_head_from_probe(
         X = backbone.features(train.inputs, batch_size=64)
     t1 = time.perf_counter()
     with torch.no_grad():
-        Xn = head.norm(torch.from_numpy(np.ascontiguousarray(X))).numpy()  # type: ignore[union-attr]
+        # Cached features arrive read-only (memory-mapped); torch wants a writable array.
+        Xn = head.norm(torch.from_numpy(np.require(X, requirements=["C", "W"]))).numpy()  # type: ignore[union-attr]
     y = np.asarray(train.labels)
     probe = LogisticHead(standardize=False).fit(Xn, y, n_classes, seed=seed)
     C = float(probe.chosen["C"])
