@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cli import run_or_write  # noqa: E402
 from _results import machine, today, write_subsection  # noqa: E402
-from bench_adapt import DOMAINS, SECTION, _load_raw, _save_raw  # noqa: E402
+from bench_adapt import DOMAINS, SECTION, _load_raw, _save_raw, fit_quietly  # noqa: E402
 
 PART = "amazon-source-tune"
 CANDIDATES = ("source", "source-net:im_weight=1", "cdan:im_weight=1")
@@ -60,11 +58,7 @@ def run(args: argparse.Namespace) -> None:
             model = tk.DomainAdapter(method="auto", candidates=list(CANDIDATES),
                                      backbone="minilm-l6", source_finetune=args.unfreeze,
                                      source_epochs=args.epochs, seed=seed, progress=False)
-            t0 = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(S, T.without_labels())
-            fit_s = time.perf_counter() - t0
+            fit_s = fit_quietly(model, S, T.without_labels())
             rec = model.evaluate_target(T)
             tuned = rec["source_finetune"]
             out["runs"][key] = {

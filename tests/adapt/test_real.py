@@ -97,13 +97,7 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
     assert predicted.count((len(tgt), True)) == 2, predicted
     chosen = model.candidates_[model.chosen_]["validators"]["im"]
     assert chosen == pytest.approx(information_maximization(model.predict_proba(tgt)), abs=2e-3)
-    tuned = dict(model.backbone_.layer_groups())
-    for name, state in before.items():
-        moved = max(float((tuned[name].state_dict()[k] - v).abs().max()) for k, v in state.items())
-        assert (moved > 1e-4) if name == "layer.5" else (moved == 0.0), (name, moved)
-    # The shared fixture itself was copied, never trained.
-    fixture_top = dict(minilm.layer_groups())["layer.5"].state_dict()
-    assert all(torch.equal(v, fixture_top[k]) for k, v in before["layer.5"].items())
+    assert_only_top_block_moved(before, model.backbone_, minilm)
     # Inference reads the tuned weights: the packed fast path equals the HF forward.
     bb = model.backbone_.eval()
     texts = list(tgt.inputs[:16])
@@ -118,13 +112,25 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
     assert rec["source_only_accuracy"] > 0.6 and rec["target_accuracy"] > 0.6
 
 
+def assert_only_top_block_moved(before, tuned_backbone, fixture):
+    """Only ``layer.5`` of ``tuned_backbone`` left the weights in ``before``, and the shared
+    ``fixture`` backbone itself was copied, never trained."""
+    import torch
+
+    tuned = dict(tuned_backbone.layer_groups())
+    for name, state in before.items():
+        moved = max(float((tuned[name].state_dict()[k] - v).abs().max()) for k, v in state.items())
+        assert (moved > 1e-4) if name == "layer.5" else (moved == 0.0), (name, moved)
+    fixture_top = dict(fixture.layer_groups())["layer.5"].state_dict()
+    assert all(torch.equal(v, fixture_top[k]) for k, v in before["layer.5"].items())
+
+
 def copy_state(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 def test_source_finetune_tunes_the_top_block_on_source_rows_then_adapts_its_features(
         books_kitchen, minilm, tmp_path):
-    import torch
 
     src, tgt = (replace(d, inputs=[t[:250] for t in d.inputs]) for d in books_kitchen)
     before = {n: copy_state(g) for n, g in minilm.layer_groups()}
@@ -138,12 +144,7 @@ def test_source_finetune_tunes_the_top_block_on_source_rows_then_adapts_its_feat
     assert tuned_rec["n_source_rows"] == len(src) - len(src) // 10
     assert tuned_rec["trainable_groups"] == ["layer.5"] and tuned_rec["head_init"] == "probe"
     assert tuned_rec["epochs_run"] == 2 and 0.5 < tuned_rec["val_accuracy"] <= 1.0
-    tuned = dict(model.backbone_.layer_groups())
-    for name, state in before.items():
-        moved = max(float((tuned[name].state_dict()[k] - v).abs().max()) for k, v in state.items())
-        assert (moved > 1e-4) if name == "layer.5" else (moved == 0.0), (name, moved)
-    fixture_top = dict(minilm.layer_groups())["layer.5"].state_dict()
-    assert all(torch.equal(v, fixture_top[k]) for k, v in before["layer.5"].items())
+    assert_only_top_block_moved(before, model.backbone_, minilm)
     # Every candidate adapted the tuned encoder's features and left it frozen.
     for c in model.candidates_.values():
         assert c["backbone"] is model.backbone_ and not c["model"].trains_backbone
