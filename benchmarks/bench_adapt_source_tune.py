@@ -101,8 +101,9 @@ def sst2_line(raw: dict) -> str:
                      f"{acc['source-net:im_weight=1']:.1f}, CDAN + IM "
                      f"{acc['cdan:im_weight=1']:.1f}, auto's pick {r['auto']}{ref}; fit "
                      f"{r['fit_seconds']:.0f} s")
+    settings = sorted({k.split("|", 1)[1].rsplit("|", 1)[0].replace("|", ", ") for k in runs})
     return ("\n\n**SST-2 (2,000 movie sentences) → Amazon (2,000 reviews of all four domains)**, "
-            "same setting: " + " | ".join(parts) + ".")
+            f"`{'; '.join(settings)}`: " + " | ".join(parts) + ".")
 
 
 def table(raw: dict, setting: str) -> str:
