@@ -21,8 +21,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from ..backbones.base import Backbone
 from ..data.dataset import Dataset
 from ..exceptions import ConfigError
 from ..utils.fingerprint import hash_array, hash_json
+from ..utils.io import atomic_open
 
 __all__ = ["tune_on_source", "SOURCE_EPOCHS", "tuned_cache_path"]
 
@@ -123,20 +122,16 @@ def tuned_cache_path(bb: Backbone, source: Dataset, settings: dict[str, Any]) ->
 
 def _store_tuned(bb: Backbone, tuned: Backbone, record: dict[str, Any], path: Path) -> None:
     """Write the tensors that tuning changed, and the stage's record, atomically."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     before = bb.state_dict()
     changed = {k: v.detach().cpu().contiguous() for k, v in tuned.state_dict().items()
                if not torch.equal(v, before[k])}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    os.close(fd)
     try:
-        save_file(changed, tmp, metadata={"record": json.dumps(record)})
-        os.replace(tmp, path)
+        with atomic_open(path, "wb") as f:
+            f.write(save(changed, metadata={"record": json.dumps(record)}))
     except OSError as e:  # a full or read-only disk costs the cache, never the fit
         log.warning("could not cache the source-tuned weights in %s: %s", path.parent, e)
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _load_tuned(bb: Backbone, path: Path) -> tuple[Backbone | None, dict[str, Any]]:
