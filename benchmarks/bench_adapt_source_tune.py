@@ -35,6 +35,7 @@ from bench_adapt import DOMAINS, SECTION, _load_raw, _save_raw, fit_quietly  # n
 
 PART = "amazon-source-tune"
 CANDIDATES = ("source", "source-net:im_weight=1", "cdan:im_weight=1")
+PICK_LETTER = {"source": "P", "source-net:im_weight=1": "N", "cdan:im_weight=1": "C"}
 
 
 def run(args: argparse.Namespace) -> None:
@@ -50,7 +51,8 @@ def run(args: argparse.Namespace) -> None:
     out = raw.setdefault(PART, {"runs": {}})
     out.update(date=today(), machine=machine(), threads=args.threads)
     setting = f"source_finetune={args.unfreeze}|source_epochs={args.epochs}"
-    for s, seed in itertools.product(sources, range(args.seeds)):
+    # Seed-major, so an interrupted run leaves whole seeds (all 12 pairs) rather than whole sources.
+    for seed, s in itertools.product(range(args.seeds), sources):
         for t, S, T in _pairs(tk, ds, dom, s):
             key = f"{s}->{t}|{setting}|{seed}"
             if key in out["runs"] and not args.force:
@@ -106,49 +108,85 @@ def sst2_line(raw: dict) -> str:
             f"`{'; '.join(settings)}`: " + " | ".join(parts) + ".")
 
 
+def _pm(values: list[float]) -> str:
+    """Mean, with the sample standard deviation when there is more than one value."""
+    v = np.asarray(values, dtype=float)
+    return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v.mean():.1f}"
+
+
 def table(raw: dict, setting: str) -> str:
+    """One row per pair (mean ± std over its seeds), then the 12-pair average as mean ± std of
+    the per-seed averages, counting only seeds that have every pair."""
     runs = {k: r for k, r in raw[PART]["runs"].items()
             if not k.startswith("sst2->") and k.split("|", 1)[1].rsplit("|", 1)[0] == setting}
     frozen_im = raw.get("amazon-im", {}).get("runs", {})
     frozen = raw.get("amazon", {}).get("runs", {})
     short = {d: d[0].upper() for d in DOMAINS}
-    head = ["pair", "tuned: source probe", "tuned: source-net + IM", "tuned: CDAN + IM",
-            "auto's pick", "frozen: source probe", "frozen: CDAN + IM", "gain (CDAN + IM)",
-            "fit s"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    cols: dict[str, list[float]] = {c: [] for c in (*CANDIDATES, "auto", "frozen-source",
-                                                    "frozen-cdan")}
-    for key, r in sorted(runs.items()):
+    cols = (*CANDIDATES, "auto", "frozen-source", "frozen-cdan")
+    # acc[column][pair][seed], in %
+    acc: dict[str, dict[str, dict[str, float]]] = {c: {} for c in cols}
+    fit_s: dict[str, list[float]] = {}
+    picks: dict[str, dict[str, str]] = {}
+    for key, r in runs.items():
         pair, _, _, seed = key.split("|")
-        s, t = pair.split("->")
-        acc = {n: 100 * a for n, a in r["accuracy"].items()}
+        for c in CANDIDATES:
+            acc[c].setdefault(pair, {})[seed] = 100 * r["accuracy"][c]
+        acc["auto"].setdefault(pair, {})[seed] = 100 * r["accuracy"][r["auto"]]
+        picks.setdefault(pair, {})[seed] = PICK_LETTER[r["auto"]]
         probe = frozen.get(f"{pair}|{seed}", {}).get("accuracy", {}).get("source")
         cdan = frozen_im.get(f"{pair}|cdan:im_weight=1|{seed}", {}).get("accuracy")
-        for c in CANDIDATES:
-            cols[c].append(acc[c])
-        cols["auto"].append(acc[r["auto"]])
         if probe is not None and cdan is not None:
-            cols["frozen-source"].append(100 * probe)
-            cols["frozen-cdan"].append(100 * cdan)
-        fz = (f"{100 * probe:.1f}" if probe is not None else "",
-              f"{100 * cdan:.1f}" if cdan is not None else "",
-              f"{acc['cdan:im_weight=1'] - 100 * cdan:+.1f}" if cdan is not None else "")
-        lines.append(f"| {short[s]} → {short[t]} | {acc['source']:.1f} "
-                     f"| {acc['source-net:im_weight=1']:.1f} | {acc['cdan:im_weight=1']:.1f} "
-                     f"| {r['auto']} ({acc[r['auto']]:.1f}) | {fz[0]} | {fz[1]} | {fz[2]} "
-                     f"| {r['fit_seconds']:.0f}{' (tuned)' if not r['tune_cached'] else ''} |")
-    n = len(runs)
-    if n:
-        def mean(c: str) -> str:
-            return f"{np.mean(cols[c]):.1f}" if len(cols[c]) == n else ""
+            acc["frozen-source"].setdefault(pair, {})[seed] = 100 * probe
+            acc["frozen-cdan"].setdefault(pair, {})[seed] = 100 * cdan
+        if not r["tune_cached"]:
+            fit_s.setdefault(pair, []).append(r["fit_seconds"])
+    head = ["pair", "tuned: source probe", "tuned: source-net + IM", "tuned: CDAN + IM",
+            "auto's pick", "frozen: source probe", "frozen: CDAN + IM", "gain (CDAN + IM)",
+            "seeds", "fit s (tuning fits)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    pairs = sorted(acc["cdan:im_weight=1"])
+    for pair in pairs:
+        s, t = pair.split("->")
+        seeds = sorted(acc["cdan:im_weight=1"][pair])
+        cell = {c: _pm(list(acc[c][pair].values())) if len(acc[c].get(pair, {})) == len(seeds)
+                else "" for c in cols}
+        cell["auto"] += f" ({' '.join(picks[pair][sd] for sd in seeds)})"
+        gain = ""
+        if cell["frozen-cdan"]:
+            gain = _pm([acc["cdan:im_weight=1"][pair][sd] - acc["frozen-cdan"][pair][sd]
+                        for sd in seeds])
+            gain = ("+" if not gain.startswith("-") else "") + gain
+        lines.append(f"| {short[s]} → {short[t]} | " + " | ".join(cell[c] for c in cols)
+                     + f" | {gain} | {len(seeds)} | "
+                     + ", ".join(f"{x:.0f}" for x in fit_s.get(pair, [])) + " |")
+    complete = sorted(sd for sd in {k.rsplit("|", 1)[1] for k in runs}
+                      if all(sd in acc["cdan:im_weight=1"][p] for p in pairs))
+    if complete:
+        def avg(c: str) -> str:
+            if not all(sd in acc[c].get(p, {}) for p in pairs for sd in complete):
+                return ""
+            return _pm([np.mean([acc[c][p][sd] for p in pairs]) for sd in complete])
 
-        gain = (f"{np.mean(cols['cdan:im_weight=1']) - np.mean(cols['frozen-cdan']):+.1f}"
-                if len(cols["frozen-cdan"]) == n else "")
-        lines.append(f"| **average of {n}** | **{mean('source')}** "
-                     f"| **{mean('source-net:im_weight=1')}** | **{mean('cdan:im_weight=1')}** "
-                     f"| **{mean('auto')}** | {mean('frozen-source')} | {mean('frozen-cdan')} "
-                     f"| {gain} | |")
-    return "\n".join(lines)
+        gain = ""
+        if avg("frozen-cdan"):
+            gain = "+" + _pm([np.mean([acc["cdan:im_weight=1"][p][sd] - acc["frozen-cdan"][p][sd]
+                                       for p in pairs]) for sd in complete])
+        lines.append(f"| **average of {len(pairs)}** | **{avg('source')}** "
+                     f"| **{avg('source-net:im_weight=1')}** | **{avg('cdan:im_weight=1')}** "
+                     f"| **{avg('auto')}** | {avg('frozen-source')} | {avg('frozen-cdan')} "
+                     f"| {gain} | {len(complete)} | |")
+    return "\n".join(lines) + _auto_line(runs)
+
+
+def _auto_line(runs: dict) -> str:
+    """How often auto's label-free pick was the best candidate in hindsight, and its worst regret."""
+    if not runs:
+        return ""
+    regret = [100 * (max(r["accuracy"].values()) - r["accuracy"][r["auto"]]) for r in runs.values()]
+    best = sum(x == 0 for x in regret)
+    return (f"\n\n`auto` picked the best of the three candidates in hindsight in {best} of "
+            f"{len(regret)} runs; it was at most {max(regret):.1f} points below the best "
+            f"(mean {np.mean(regret):.2f}).")
 
 
 def write(raw: dict) -> None:
@@ -167,9 +205,11 @@ def write(raw: dict) -> None:
         "`DomainAdapter(method='auto', source_finetune=K, source_epochs=E)`: MiniLM's top K "
         "blocks fine-tuned on the 1,800 source reviews the methods train on (linear-probe "
         "start), then the three candidates adapt on the tuned encoder's frozen features and "
-        "are evaluated on all 2,000 target reviews (labels read only after fitting). `fit s` "
-        "marks the pair whose fit did the tuning; the other two targets of a source read it "
-        "from the cache. Anchor: DANN on bag-of-words 76.3 average (Ganin et al. 2016); "
+        "are evaluated on all 2,000 target reviews (labels read only after fitting). Cells are "
+        "mean ± std over the seeds; the average row is mean ± std of the per-seed 12-pair "
+        "averages. Auto's picks per seed: P source probe, N source-net + IM, C CDAN + IM. "
+        "`fit s` is the fit that did the tuning, one per source and seed; the other two "
+        "targets of a source read the tuned encoder from the cache. Anchor: DANN on bag-of-words 76.3 average (Ganin et al. 2016); "
         "goal of issue 5: 85 average.\n\n" + tables + sst2_line(raw))
 
 
