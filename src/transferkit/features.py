@@ -41,12 +41,16 @@ def cache_dir() -> Path:
     return Path(base) / "transferkit"
 
 
+#: The entries each cache folder holds; :func:`clear_cache` removes these and nothing else.
+_CACHE_ENTRIES = {"features": "*.npy", "source_tuned": "*.safetensors"}
+
+
 def clear_cache() -> int:
-    """Delete cached features; returns how many files were removed."""
-    d = cache_dir() / "features"
+    """Delete what transferkit cached: extracted features, and encoders tuned on a source
+    (``DomainAdapter(source_finetune=...)``). Returns how many files were removed."""
     n = 0
-    if d.exists():
-        for f in d.glob("*.npy"):
+    for folder, pattern in _CACHE_ENTRIES.items():
+        for f in (cache_dir() / folder).glob(pattern):
             f.unlink(missing_ok=True)
             n += 1
     return n

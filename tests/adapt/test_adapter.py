@@ -225,3 +225,8 @@ def test_source_finetune_is_cached_per_source_and_settings(moons, monkeypatch, t
     for f in (tmp_path / "source_tuned").glob("*.safetensors"):
         f.write_bytes(b"broken")
     assert adapt("coral", tgt).source_tune_["cached"] is False and len(fits) == 4
+    # clear_cache empties the tuned encoders along with the features.
+    entries = [*tmp_path.glob("source_tuned/*.safetensors"), *tmp_path.glob("features/*.npy")]
+    assert len(entries) > 2 and tk.features.clear_cache() == len(entries)
+    assert not any(f.exists() for f in entries)
+    assert adapt("coral", tgt).source_tune_["cached"] is False and len(fits) == 5
