@@ -200,9 +200,9 @@ def write(raw: dict) -> None:
     write_subsection(
         SECTION, "Amazon reviews, 12 pairs: MiniLM tuned on the source, then adapted",
         f"Measured {part['date']} on {part['machine']}, {part.get('threads', 2)} threads, by "
-        f"`benchmarks/bench_adapt_source_tune.py` ({'; '.join(st.replace('|', ', ') for st in settings)}; "
-        f"seed(s) "
-        f"{', '.join(seeds)}; frozen columns from `bench_adapt.py`, same seed).\n\n"
+        f"`benchmarks/bench_adapt_source_tune.py` "
+        f"({'; '.join(st.replace('|', ', ') for st in settings)}; seed(s) {', '.join(seeds)}; "
+        "frozen columns from `bench_adapt.py`, same seed).\n\n"
         "`DomainAdapter(method='auto', source_finetune=K, source_epochs=E)`: MiniLM's top K "
         "blocks fine-tuned on the 1,800 source reviews the methods train on (linear-probe "
         "start), then the three candidates adapt on the tuned encoder's frozen features and "
