@@ -73,6 +73,14 @@ def fit_quietly(model, source, target) -> float:
     return time.perf_counter() - t0
 
 
+def mean_std(values, signed: bool = False) -> str:
+    """``mean ± std`` (sample std) with one decimal, the mean alone for a single value;
+    ``signed`` writes the mean's sign (gains)."""
+    v = np.asarray(values, dtype=float)
+    out = f"{v.mean():+.1f}" if signed else f"{v.mean():.1f}"
+    return out + (f" ± {v.std(ddof=1):.1f}" if len(v) > 1 else "")
+
+
 def _save_raw(raw: dict, key: str) -> None:
     """Write part ``key`` of ``raw``, keeping every other part as the file has it now: two
     sections running side by side each add their own results."""
@@ -159,8 +167,7 @@ def digits_table(d: dict) -> str:
             name = "source only" if method == "source-net" else method.upper()
             if p.get("im_weight") and method != "source-net":
                 name += f" + IM ({p['im_weight']:g})"
-            std = f" ± {acc.std(ddof=1):.1f}" if len(acc) > 1 else ""
-            lines.append(f"| {task.replace('->', ' → ').upper()} | {name} | {acc.mean():.1f}{std} "
+            lines.append(f"| {task.replace('->', ' → ').upper()} | {name} | {mean_std(acc)} "
                          f"| {len(acc)} | {ANCHORS[task][method]} | {np.median(sec):.0f} |")
     lines += ["", "\\* median wall time of `DomainAdapter.fit` (training plus the label-free "
               "validators), on 2 cores shared with other jobs."]

@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cli import run_or_write  # noqa: E402
 from _results import machine, today, write_subsection  # noqa: E402
-from bench_adapt import DOMAINS, SECTION, _load_raw, _save_raw, fit_quietly  # noqa: E402
+from bench_adapt import DOMAINS, SECTION, _load_raw, _save_raw, fit_quietly, mean_std  # noqa: E402
 
 PART = "amazon-source-tune"
 CANDIDATES = ("source", "source-net:im_weight=1", "cdan:im_weight=1")
@@ -103,22 +103,21 @@ def sst2_line(raw: dict) -> str:
                      f"{acc['source-net:im_weight=1']:.1f}, CDAN + IM "
                      f"{acc['cdan:im_weight=1']:.1f}, auto's pick {r['auto']}{ref}; fit "
                      f"{r['fit_seconds']:.0f} s")
-    settings = sorted({k.split("|", 1)[1].rsplit("|", 1)[0].replace("|", ", ") for k in runs})
+    settings = sorted({_setting(k).replace("|", ", ") for k in runs})
     return ("\n\n**SST-2 (2,000 movie sentences) → Amazon (2,000 reviews of all four domains)**, "
             f"`{'; '.join(settings)}`: " + " | ".join(parts) + ".")
 
 
-def _pm(values: list[float]) -> str:
-    """Mean, with the sample standard deviation when there is more than one value."""
-    v = np.asarray(values, dtype=float)
-    return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v.mean():.1f}"
+def _setting(key: str) -> str:
+    """The settings part of a run key ``pair|setting...|seed``."""
+    return key.split("|", 1)[1].rsplit("|", 1)[0]
 
 
 def table(raw: dict, setting: str) -> str:
     """One row per pair (mean ± std over its seeds), then the 12-pair average as mean ± std of
     the per-seed averages, counting only seeds that have every pair."""
     runs = {k: r for k, r in raw[PART]["runs"].items()
-            if not k.startswith("sst2->") and k.split("|", 1)[1].rsplit("|", 1)[0] == setting}
+            if not k.startswith("sst2->") and _setting(k) == setting}
     frozen_im = raw.get("amazon-im", {}).get("runs", {})
     frozen = raw.get("amazon", {}).get("runs", {})
     short = {d: d[0].upper() for d in DOMAINS}
@@ -148,14 +147,11 @@ def table(raw: dict, setting: str) -> str:
     for pair in pairs:
         s, t = pair.split("->")
         seeds = sorted(acc["cdan:im_weight=1"][pair])
-        cell = {c: _pm(list(acc[c][pair].values())) if len(acc[c].get(pair, {})) == len(seeds)
-                else "" for c in cols}
+        cell = {c: mean_std(list(acc[c][pair].values()))
+                if len(acc[c].get(pair, {})) == len(seeds) else "" for c in cols}
         cell["auto"] += f" ({' '.join(picks[pair][sd] for sd in seeds)})"
-        gain = ""
-        if cell["frozen-cdan"]:
-            gain = _pm([acc["cdan:im_weight=1"][pair][sd] - acc["frozen-cdan"][pair][sd]
-                        for sd in seeds])
-            gain = ("+" if not gain.startswith("-") else "") + gain
+        gain = mean_std([acc["cdan:im_weight=1"][pair][sd] - acc["frozen-cdan"][pair][sd]
+                         for sd in seeds], signed=True) if cell["frozen-cdan"] else ""
         lines.append(f"| {short[s]} → {short[t]} | " + " | ".join(cell[c] for c in cols)
                      + f" | {gain} | {len(seeds)} | "
                      + ", ".join(f"{x:.0f}" for x in fit_s.get(pair, [])) + " |")
@@ -165,12 +161,11 @@ def table(raw: dict, setting: str) -> str:
         def avg(c: str) -> str:
             if not all(sd in acc[c].get(p, {}) for p in pairs for sd in complete):
                 return ""
-            return _pm([np.mean([acc[c][p][sd] for p in pairs]) for sd in complete])
+            return mean_std([np.mean([acc[c][p][sd] for p in pairs]) for sd in complete])
 
-        gain = ""
-        if avg("frozen-cdan"):
-            gain = "+" + _pm([np.mean([acc["cdan:im_weight=1"][p][sd] - acc["frozen-cdan"][p][sd]
-                                       for p in pairs]) for sd in complete])
+        gain = mean_std([np.mean([acc["cdan:im_weight=1"][p][sd] - acc["frozen-cdan"][p][sd]
+                                  for p in pairs]) for sd in complete],
+                        signed=True) if avg("frozen-cdan") else ""
         lines.append(f"| **average of {len(pairs)}** | **{avg('source')}** "
                      f"| **{avg('source-net:im_weight=1')}** | **{avg('cdan:im_weight=1')}** "
                      f"| **{avg('auto')}** | {avg('frozen-source')} | {avg('frozen-cdan')} "
@@ -193,7 +188,7 @@ def write(raw: dict) -> None:
     part = raw.get(PART)
     if not part:
         return
-    settings = sorted({k.split("|", 1)[1].rsplit("|", 1)[0] for k in part["runs"]},
+    settings = sorted({_setting(k) for k in part["runs"]},
                       key=lambda st: -sum(k.split("|", 1)[1].startswith(st) for k in part["runs"]))
     seeds = sorted({k.rsplit("|", 1)[1] for k in part["runs"]})
     tables = "\n\n".join(f"`{st.replace('|', ', ')}`:\n\n{table(raw, st)}" for st in settings)
@@ -210,8 +205,8 @@ def write(raw: dict) -> None:
         "mean ± std over the seeds; the average row is mean ± std of the per-seed 12-pair "
         "averages. Auto's picks per seed: P source probe, N source-net + IM, C CDAN + IM. "
         "`fit s` is the fit that did the tuning, one per source and seed; the other two "
-        "targets of a source read the tuned encoder from the cache. Anchor: DANN on bag-of-words 76.3 average (Ganin et al. 2016); "
-        "goal of issue 5: 85 average.\n\n" + tables + sst2_line(raw))
+        "targets of a source read the tuned encoder from the cache. Anchor: DANN on "
+        "bag-of-words 76.3 average (Ganin et al. 2016); goal of issue 5: 85 average.\n\n" + tables + sst2_line(raw))
 
 
 def main() -> None:
