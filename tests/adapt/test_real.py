@@ -131,7 +131,6 @@ def copy_state(module):
 
 def test_source_finetune_tunes_the_top_block_on_source_rows_then_adapts_its_features(
         books_kitchen, minilm, tmp_path):
-
     src, tgt = (replace(d, inputs=[t[:250] for t in d.inputs]) for d in books_kitchen)
     before = {n: copy_state(g) for n, g in minilm.layer_groups()}
     model = tk.DomainAdapter(method="cdan", backbone=minilm, source_finetune=1, source_epochs=2,
