@@ -6,10 +6,8 @@
 >>> model.score(ds.test)  # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
-from .adapt import DomainAdapter  # noqa: E402
-from .backbones import (  # noqa: E402
+from ._version import __version__
+from .backbones import (
     Backbone,
     TorchBackbone,
     create_backbone,
@@ -17,8 +15,8 @@ from .backbones import (  # noqa: E402
     register_backbone,
     register_module,
 )
-from .compare import CompareResult, compare  # noqa: E402
-from .data import (  # noqa: E402
+from .compare import CompareResult, compare
+from .data import (
     Dataset,
     DatasetSplits,
     from_arrays,
@@ -33,26 +31,32 @@ from .data import (  # noqa: E402
     sample_shots,
     train_test_split,
 )
-from .estimator import TransferClassifier  # noqa: E402
-from .exceptions import (  # noqa: E402
+from .exceptions import (
     BackboneError,
     ConfigError,
     DataError,
     NegativeTransferWarning,
     NotFittedError,
     RunError,
+    SourceCollapseWarning,
     TransferKitError,
 )
-from .features import extract_features  # noqa: E402
-from .fewshot import ZeroShotClassifier  # noqa: E402
-from .heads import register_head  # noqa: E402
-from .registry import Registry  # noqa: E402
-from .report import render_report, write_report  # noqa: E402
-from .runs import list_runs, load  # noqa: E402
-from .select import rank  # noqa: E402
-from .shift import ShiftResult, shift  # noqa: E402
-from .strategies import register_strategy  # noqa: E402
-from .utils.seed import seed_everything  # noqa: E402
+from .features import extract_features
+from .heads import register_head
+from .models import (
+    DomainAdapter,
+    TransferClassifier,
+    TransferModel,
+    ZeroShotClassifier,
+    lr_find,
+)
+from .registry import Registry
+from .report import render_report, write_report
+from .runs import list_runs, load
+from .select import rank
+from .shift import ShiftResult, shift
+from .strategies import register_strategy
+from .utils.seed import seed_everything
 
 __all__ = [
     "__version__",
@@ -69,9 +73,11 @@ __all__ = [
     "Registry",
     "RunError",
     "ShiftResult",
+    "SourceCollapseWarning",
     "TorchBackbone",
     "TransferClassifier",
     "TransferKitError",
+    "TransferModel",
     "ZeroShotClassifier",
     "compare",
     "create_backbone",
@@ -88,6 +94,7 @@ __all__ = [
     "list_runs",
     "load",
     "load_dataset",
+    "lr_find",
     "rank",
     "register_backbone",
     "register_head",

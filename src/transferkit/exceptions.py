@@ -15,6 +15,7 @@ __all__ = [
     "RunError",
     "NotFittedError",
     "NegativeTransferWarning",
+    "SourceCollapseWarning",
 ]
 
 
@@ -44,3 +45,7 @@ class NotFittedError(TransferKitError, AttributeError):
 
 class NegativeTransferWarning(UserWarning):
     """Transfer from the pre-trained model did worse than training from scratch, beyond noise."""
+
+
+class SourceCollapseWarning(NegativeTransferWarning):
+    """Domain adaptation cost the model much of its accuracy on held-out source data."""

@@ -147,7 +147,9 @@ def test_save_load_round_trip(tmp_path, method):
     kw = {"target_labels": 3} if method == "tradaboost" else {}
     if method == "mmd":
         kw.update(epochs=2, baseline=False)
-    model = tk.DomainAdapter(method=method, subspace_dim=2, **kw, **FAST).fit(S, T)
+    if method == "subspace":
+        kw.update(subspace_dim=2)
+    model = tk.DomainAdapter(method=method, **kw, **FAST).fit(S, T)
     out = model.save(tmp_path / method)
     back = tk.DomainAdapter.load(out)
     np.testing.assert_allclose(back.predict_proba(T), model.predict_proba(T), atol=1e-6)
@@ -194,14 +196,14 @@ def test_source_finetune_refuses_zero_groups_and_backbones_without_pretrained_we
 
 
 def test_source_finetune_is_cached_per_source_and_settings(moons, monkeypatch, tmp_path):
-    from transferkit import estimator
+    from transferkit.strategies import FineTuneStrategy
 
     monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path))
     src, tgt = moons
     fits: list[int] = []
-    real_fit = estimator.TransferClassifier.fit
-    monkeypatch.setattr(estimator.TransferClassifier, "fit",
-                        lambda self, X, *a, **k: fits.append(len(X)) or real_fit(self, X, *a, **k))
+    real_fit = FineTuneStrategy.fit
+    monkeypatch.setattr(FineTuneStrategy, "fit",
+                        lambda self, ctx: fits.append(len(ctx.train)) or real_fit(self, ctx))
 
     def adapt(method: str, target, **kw):
         return tk.DomainAdapter(method=method, backbone="test-mlp2", source_finetune=1,

@@ -113,5 +113,5 @@ def test_adapt_command_source_finetune_tunes_then_adapts_and_saves_the_tuned_enc
     assert tuned["val_accuracy"] > 0.9 and ad["target_accuracy"] > 0.6
     assert (out / "backbone.safetensors").exists()
     assert "Encoder fine-tuned on the source first" in (out / "report.html").read_text()
-    back = tk.adapt.load_adapter(out)
+    back = tk.DomainAdapter.load(out)
     assert back.adaptation_record()["source_finetune"]["epochs"] == 4

@@ -105,7 +105,7 @@ def test_tuning_the_top_block_reuses_cached_lower_states_and_moves_only_that_blo
         slow = bb.forward_features(bb.preprocess(texts)).detach().numpy()
     np.testing.assert_allclose(bb.features(texts), slow, atol=1e-4)
     # The run folder restores the tuned block: the same predictions after loading.
-    back = tk.adapt.load_adapter(model.save(tmp_path / "run"))
+    back = tk.DomainAdapter.load(model.save(tmp_path / "run"))
     np.testing.assert_allclose(back.predict_proba(tgt), model.predict_proba(tgt), atol=1e-5)
     # Above chance (0.5; 200 reviews) on kitchen after tuning on 180 short book reviews: the
     # run order moves these by a few points (0.62-0.72 seen), so the bar is 0.6.
@@ -150,7 +150,7 @@ def test_source_finetune_tunes_the_top_block_on_source_rows_then_adapts_its_feat
     # The run folder carries the tuned weights: the same predictions after loading.
     folder = model.save(tmp_path / "run")
     assert (tmp_path / "run" / "backbone.safetensors").exists()
-    back = tk.adapt.load_adapter(folder)
+    back = tk.DomainAdapter.load(folder)
     np.testing.assert_allclose(back.predict_proba(tgt), model.predict_proba(tgt), atol=1e-5)
     assert back.adaptation_record()["source_finetune"]["trainable_groups"] == ["layer.5"]
     assert rec["source_only_accuracy"] > 0.6 and rec["target_accuracy"] > 0.6

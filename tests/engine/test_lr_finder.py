@@ -60,7 +60,7 @@ def test_lr_find_with_an_estimator_writes_plot_and_json(digits, tmp_path):
     X, y = digits
     model = tk.TransferClassifier(backbone="tabular-mlp", strategy="finetune", cache=False,
                                   progress=False)
-    res = tk.engine.lr_find(model, X[:500], y[:500], num_steps=40, out=tmp_path)
+    res = tk.lr_find(model, X[:500], y[:500], num_steps=40, out=tmp_path)
     png = tmp_path / "lr_find.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
     saved = json.loads((tmp_path / "lr_find.json").read_text())
@@ -71,7 +71,7 @@ def test_lr_find_with_an_estimator_writes_plot_and_json(digits, tmp_path):
 def test_lr_find_refuses_the_probe(digits):
     X, y = digits
     with pytest.raises(ConfigError, match="gradient descent"):
-        tk.engine.lr_find(tk.TransferClassifier(backbone="tabular-mlp"), X[:100], y[:100])
+        tk.lr_find(tk.TransferClassifier(backbone="tabular-mlp"), X[:100], y[:100])
 
 
 def test_cli_lr_find(capsys, digits, tmp_path):

@@ -112,7 +112,7 @@ def test_strategy_fits_saves_and_loads_with_the_tuned_encoder(tiny_text_backbone
     path = model.save(tmp_path / "c")
     assert (tmp_path / "c" / "backbone.safetensors").exists()
     meta = json.loads((tmp_path / "c" / "model.json").read_text())
-    assert meta["strategy"]["summary"]["pairs"] == s["pairs"]
+    assert meta["state"]["strategy"]["summary"]["pairs"] == s["pairs"]
     back = tk.load(path)
     np.testing.assert_allclose(back.predict_proba(texts), model.predict_proba(texts), atol=1e-6)
 

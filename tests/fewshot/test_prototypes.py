@@ -33,7 +33,7 @@ def _fit_strategy(X, y, **params):
 
 def test_equals_nearest_class_mean_euclidean_and_cosine():
     X, y, Xq = _toy()
-    s, bb = _fit_strategy(X, y, metric="euclidean")
+    s, bb = _fit_strategy(X, y, distance="euclidean")
     means = np.stack([X[y == c].mean(0) for c in range(3)])
     want = ((Xq[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
     got = s.predict_proba(bb, -1, tk.from_arrays(Xq)).argmax(1)
@@ -47,17 +47,17 @@ def test_equals_nearest_class_mean_euclidean_and_cosine():
     cmeans /= np.linalg.norm(cmeans, axis=1, keepdims=True)
     Uq = Xq / np.linalg.norm(Xq, axis=1, keepdims=True)
     np.testing.assert_array_equal(model.predict(Xq), (Uq @ cmeans.T).argmax(1))
-    assert model.strategy_.summary["metric"] == "cosine"
+    assert model.strategy_.summary["distance"] == "cosine"
 
 
 def test_full_shrinkage_is_euclidean_and_auto_shrinkage_runs():
     X, y, Xq = _toy(seed=1, d=5)
-    e, bb = _fit_strategy(X, y, metric="euclidean")
-    m, _ = _fit_strategy(X, y, metric="euclidean", shrinkage=1.0)
+    e, bb = _fit_strategy(X, y, distance="euclidean")
+    m, _ = _fit_strategy(X, y, distance="euclidean", shrinkage=1.0)
     q = tk.from_arrays(Xq)
     np.testing.assert_array_equal(m.predict_proba(bb, -1, q).argmax(1),
                                   e.predict_proba(bb, -1, q).argmax(1))
-    a, _ = _fit_strategy(X, y, metric="euclidean", shrinkage="auto")
+    a, _ = _fit_strategy(X, y, distance="euclidean", shrinkage="auto")
     assert 0 <= a.summary["shrinkage"] <= 1
     # On the training data the LDA-like model is at least as good as chance by far.
     assert (a.predict_proba(bb, -1, tk.from_arrays(X)).argmax(1) == y).mean() > 0.6
@@ -72,7 +72,7 @@ def test_probabilities_are_calibrated_by_leave_one_out_scale():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"metric": "manhattan"}, "metric"),
+    ({"distance": "manhattan"}, "distance"),
     ({"shrinkage": 2.0}, "shrinkage"),
     ({"label_prior": "yes"}, "label_prior"),
     ({"label_prior": True}, "needs a text backbone"),

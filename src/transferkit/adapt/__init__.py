@@ -6,17 +6,19 @@ the training engine): DANN, CDAN(+E), multi-kernel MMD (DAN), self-training with
 pseudo-labels. With a few target labels: TrAdaBoost and target-weighted union training.
 Label-free model selection: DEV, information maximisation, entropy, SND, reverse validation.
 
+The estimator is :class:`transferkit.DomainAdapter` (:mod:`transferkit.models.adapter`).
+
 >>> import transferkit as tk
 >>> model = tk.DomainAdapter(method="coral", backbone="minilm-l6")  # doctest: +SKIP
 >>> model.fit(source, target).evaluate_target(target)              # doctest: +SKIP
 """
 
+from ..exceptions import SourceCollapseWarning
 from .base import ADAPT_METHODS, AdaptContext, AdaptMethod, register_adapt_method
 
 # Importing the modules registers their methods.
 from . import coral, deep, reweight, selftrain, subspace, tradaboost  # noqa: E402,F401  isort: skip
 
-from .adapter import DomainAdapter, SourceCollapseWarning  # noqa: E402
 from .coral import coral_transform  # noqa: E402
 from .losses import (  # noqa: E402
     ConditionalDomainAdversarialLoss,
@@ -26,7 +28,6 @@ from .losses import (  # noqa: E402
     MultipleKernelMMD,
     dann_lambda,
 )
-from .persist import load_adapter  # noqa: E402
 from .reweight import density_ratio_weights, kmm_weights  # noqa: E402
 from .selftrain import ConfidencePseudoLabelLoss  # noqa: E402
 from .subspace import subspace_alignment  # noqa: E402
@@ -38,7 +39,6 @@ __all__ = [
     "AdaptMethod",
     "ConditionalDomainAdversarialLoss",
     "ConfidencePseudoLabelLoss",
-    "DomainAdapter",
     "DomainAdversarialLoss",
     "DomainDiscriminator",
     "GradientReverse",
@@ -50,7 +50,6 @@ __all__ = [
     "density_ratio_weights",
     "kmm_weights",
     "list_methods",
-    "load_adapter",
     "register_adapt_method",
     "subspace_alignment",
     "validator_scores",

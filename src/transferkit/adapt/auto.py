@@ -13,16 +13,22 @@ from __future__ import annotations
 
 from ..exceptions import ConfigError
 from .base import ADAPT_METHODS
+from .params import ADAPT_COMMON
 
-__all__ = ["auto_candidates", "baseline_for", "parse_candidate", "FEATURE_CANDIDATES",
-           "DEEP_CANDIDATES", "FEW_LABEL_CANDIDATES", "TUNABLE"]
+__all__ = ["auto_candidates", "baseline_for", "parse_candidate", "tunable", "FEATURE_CANDIDATES",
+           "DEEP_CANDIDATES", "FEW_LABEL_CANDIDATES"]
 
 FEATURE_CANDIDATES = ("source", "coral", "reweight", "kmm", "subspace")
 DEEP_CANDIDATES = ("source-net", "dann", "cdan", "mmd", "selftrain")
 FEW_LABEL_CANDIDATES = ("tradaboost", "union")
-#: hyper-parameters a candidate may override (``"dann:tradeoff=0.3,epochs=10"``)
-TUNABLE = ("tradeoff", "im_weight", "threshold", "epochs", "lr", "coral_eps", "weight_clip",
-           "subspace_dim", "bottleneck_dim", "n_estimators", "C")
+
+
+def tunable(name: str) -> list[str]:
+    """The numeric settings method ``name`` declares that a candidate may set (``epochs``,
+    ``tradeoff``, ``coral_eps``...): all but the ones every method shares."""
+    table = ADAPT_METHODS.get(name).PARAMS
+    return [n for n, p in table.items()
+            if p.kind in ("int", "float") and n not in ADAPT_COMMON and n != "devices"]
 
 
 def parse_candidate(spec: str) -> tuple[str, dict[str, float | int]]:
@@ -30,25 +36,28 @@ def parse_candidate(spec: str) -> tuple[str, dict[str, float | int]]:
 
     A candidate is a method name, optionally with hyper-parameter overrides, so that ``auto``
     chooses hyper-parameters (the adversarial weight, the number of epochs...) with the same
-    label-free validators it uses to choose methods.
+    label-free validators it uses to choose methods. The keys are the method's declared
+    numeric parameters (:func:`tunable`), checked against their declared bounds.
 
     Raises:
-        ConfigError: an unknown method, an override that is not tunable, or a bad value.
+        ConfigError: an unknown method, an override the method does not declare, or a bad value.
     """
     name, _, opts = str(spec).partition(":")
-    ADAPT_METHODS.get(name)  # unknown name: ConfigError with close matches
+    table = ADAPT_METHODS.get(name).PARAMS  # unknown name: ConfigError with close matches
+    keys = tunable(name)
     out: dict[str, float | int] = {}
     for pair in filter(None, (o.strip() for o in opts.split(","))):
         key, _, text = pair.partition("=")
-        if key not in TUNABLE:
+        if key not in keys:
             raise ConfigError(f"Candidate {spec!r}: {key!r} cannot be set per candidate; "
-                              f"tunable keys are {list(TUNABLE)}.")
+                              f"tunable keys of {name!r} are {keys}.")
         try:
             value = float(text)
         except ValueError:
             raise ConfigError(f"Candidate {spec!r}: {key}={text!r} is not a number.") from None
-        out[key] = int(value) if value.is_integer() and key in (
-            "epochs", "subspace_dim", "bottleneck_dim", "n_estimators") else value
+        p = table[key]
+        out[key] = int(value) if p.kind == "int" and value.is_integer() else value
+        p.validate(f"candidate {spec!r}", out[key])
     return name, out
 
 

@@ -21,6 +21,8 @@ from ..exceptions import DataError
 from ..features import extract_features
 from ..registry import Registry
 from ..strategies.base import Strategy
+from ..utils.params import Params
+from .params import ADAPT_COMMON
 
 if TYPE_CHECKING:
     from ..backbones.base import Backbone
@@ -81,6 +83,8 @@ class AdaptContext:
         self.target = target
         self.n_classes = int(n_classes)
         self.params = params
+        #: the settings every method reads, defaults filled in
+        self.common = ADAPT_COMMON.resolve(params)
         self.target_labelled = target_labelled
         self.yt = None if yt is None else np.asarray(yt, dtype=np.int64)
         self._features: dict[tuple[int, int], tuple[Dataset, np.ndarray]] = {}
@@ -89,7 +93,7 @@ class AdaptContext:
 
     @property
     def seed(self) -> int:
-        return int(self.params.get("seed", 0))
+        return int(self.common.seed)
 
     def features(self, data: Dataset) -> np.ndarray:
         """Frozen-backbone features of ``data`` (cached on disk and, per context, in memory)."""
@@ -99,9 +103,8 @@ class AdaptContext:
             self._features[key] = data, np.asarray(
                 extract_features(
                     self.backbone, data, layer=self.layer,
-                    batch_size=int(self.params.get("batch_size", 64)),
-                    cache=bool(self.params.get("cache", True)),
-                    progress=bool(self.params.get("progress", True)),
+                    batch_size=self.common.batch_size, cache=self.common.cache,
+                    progress=self.common.progress,
                 ),
                 dtype=np.float32,
             )
@@ -130,7 +133,7 @@ class AdaptContext:
         key = self._states_key(split, data)
         if key not in self.shared:
             t0 = time.perf_counter()
-            states = split.encode(data.inputs, batch_size=int(self.params.get("batch_size", 64)))
+            states = split.encode(data.inputs, batch_size=self.common.batch_size)
             log.info("encoded %d rows of %r through the frozen part in %.1f s (%.0f MB)",
                      len(data), data.name, time.perf_counter() - t0, split.nbytes(states) / 1e6)
             self.shared[key] = data, states
@@ -148,6 +151,7 @@ class AdaptMethod(Strategy):
     name: ClassVar[str] = ""
     #: whether the method needs labelled target rows (TrAdaBoost, union fine-tuning)
     needs_target_labels: ClassVar[bool] = False
+    PARAMS: ClassVar[Params] = ADAPT_COMMON
 
     def fit(self, ctx: AdaptContext) -> AdaptMethod:  # type: ignore[override]
         raise NotImplementedError
@@ -156,9 +160,8 @@ class AdaptMethod(Strategy):
         return np.asarray(
             extract_features(
                 backbone, data, layer=layer,
-                batch_size=int(self.params.get("batch_size", 64)),
-                cache=bool(self.params.get("cache", True)),
-                progress=bool(self.params.get("progress", True)),
+                batch_size=self.settings.batch_size, cache=self.settings.cache,
+                progress=self.settings.progress,
             ),
             dtype=np.float32,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils.params import Param, Params
 from .base import AdaptContext, register_adapt_method
 from .feature_method import FeatureMethod
 
@@ -65,9 +66,12 @@ class CoralMethod(FeatureMethod):
     """CORAL on frozen features, then any probe head (``coral_eps`` sets the ridge)."""
 
     name = "coral"
+    PARAMS = Params(FeatureMethod.PARAMS, Param(
+        "coral_eps", "CORAL's covariance ridge, relative to the mean feature variance", 1.0,
+        "float", low=0, low_open=True))
 
     def prepare(self, ctx: AdaptContext, Xs: np.ndarray, Xt: np.ndarray):
-        eps = float(self.params.get("coral_eps", 1.0))
+        eps = float(self.settings.coral_eps)
         mu_s, A, mu_t = coral_map(Xs, Xt, eps)
         self.state = {"mu_s": mu_s.astype(np.float32), "A": A.astype(np.float32),
                       "mu_t": mu_t.astype(np.float32)}

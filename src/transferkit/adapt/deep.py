@@ -41,7 +41,9 @@ from ..engine import ExampleData, TrainConfig, build_param_groups, predict_outpu
 from ..engine import train as engine_train
 from ..engine.freezing import plan_freezing
 from ..exceptions import ConfigError
+from ..utils.params import Params
 from .base import AdaptContext, AdaptMethod, register_adapt_method
+from .params import ADAPT_COMMON, DEEP
 from .training import (
     OBJECTIVES,
     AdaptModule,
@@ -53,27 +55,17 @@ from .training import (
     _Embedder,
 )
 
-__all__ = ["DeepMethod", "DEEP_DEFAULTS", "trains_backbone", "SourceNetMethod", "DANNMethod",
+__all__ = ["DeepMethod", "trains_backbone", "SourceNetMethod", "DANNMethod",
            "CDANMethod", "MMDMethod", "UnionMethod"]
 
 log = logging.getLogger(__name__)
 
-#: what ``None`` means for each training setting of a deep method
-DEEP_DEFAULTS: dict[str, Any] = {
-    "epochs": 20,           # frozen features; end-to-end training uses 10
-    "lr": 1e-3,
-    "batch_size": 64,
-    "bottleneck_dim": 256,  # frozen features; end-to-end training uses none (0)
-    "tradeoff": 1.0,
-    "im_weight": 0.0,
-    "augment": None,
-    "threshold": 0.9,
-    "weight_decay": 5e-4,
-    "steps_per_epoch": None,
-    "backbone_lr_mult": None,  # 1.0 for randomly initialised backbones, else 0.1
-    "unfreeze": None,          # every layer group, when the backbone trains
-    "head_init": None,         # "probe" when a pre-trained encoder tunes
-}
+#: epochs when ``epochs`` is None: on frozen features, and when the backbone trains
+FROZEN_EPOCHS, TRAINED_EPOCHS = 20, 10
+#: the bottleneck's width when ``bottleneck_dim`` is None (none for a backbone from scratch)
+BOTTLENECK_DIM = 256
+#: AdamW weight decay of the deep methods (not a user setting)
+WEIGHT_DECAY = 5e-4
 
 
 def trains_backbone(params: dict[str, Any], bb) -> bool:
@@ -108,14 +100,11 @@ class DeepMethod(AdaptMethod):
     objective: ClassVar[str] = "source"
     uses_engine: ClassVar[bool] = True
 
+    PARAMS: ClassVar[Params] = Params(ADAPT_COMMON, DEEP)
+
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.trains_backbone = False  # decided in fit; an instance attribute from then on
-
-    def setting(self, key: str) -> Any:
-        """The parameter ``key``, or its default from :data:`DEEP_DEFAULTS` when ``None``."""
-        v = self.params.get(key)
-        return DEEP_DEFAULTS.get(key) if v is None else v
 
     def _objective_kwargs(self, ctx: AdaptContext) -> dict[str, Any]:
         return {"seed": ctx.seed}
@@ -137,27 +126,27 @@ class DeepMethod(AdaptMethod):
         t0 = time.perf_counter()
         self.forget_outputs()  # outputs of a previous fit are stale
         bb = ctx.backbone
-        train_bb = trains_backbone(self.params, bb)
-        plan = plan_freezing(bb, "all" if self.params.get("unfreeze") is None
-                             else self.params["unfreeze"]) if train_bb else None
+        s = self.settings
+        train_bb = trains_backbone(s, bb)
+        plan = plan_freezing(bb, "all" if s.unfreeze is None else s.unfreeze) \
+            if train_bb else None
         self.trains_backbone = bool(train_bb)
-        augment = parse_augment(self.params.get("augment"))
+        augment = parse_augment(s.augment)
         if augment is not None and not train_bb:
             raise ConfigError(
-                f"augment={self.params.get('augment')!r} transforms input images, but "
-                f"method={self.name!r} would train on frozen cached features (train_backbone="
-                f"{self.params.get('train_backbone')!r}, unfreeze="
-                f"{self.params.get('unfreeze')!r}). Pass train_backbone=True with unfreeze "
-                "other than 0 (the backbone then trains on augmented images) or augment='none'.")
+                f"augment={s.augment!r} transforms input images, but method={self.name!r} "
+                f"would train on frozen cached features (train_backbone={s.train_backbone!r}, "
+                f"unfreeze={s.unfreeze!r}). Pass train_backbone=True with unfreeze other than 0 "
+                "(the backbone then trains on augmented images) or augment='none'.")
         seed = ctx.seed
-        lr = float(self.setting("lr"))
-        epochs = int(self.params.get("epochs") or (10 if train_bb else self.setting("epochs")))
-        bdim = self.params.get("bottleneck_dim")
+        lr = float(s.lr)
+        epochs = int(s.epochs or (TRAINED_EPOCHS if train_bb else FROZEN_EPOCHS))
+        bdim = s.bottleneck_dim
         if bdim is None:
             # A network trained from scratch learns its own last layer; a pre-trained encoder's
             # output (unit-norm for sentence encoders) needs the BatchNorm bottleneck to give
             # the classifier well-scaled inputs, tuned or not.
-            bdim = 0 if train_bb and not bb.rebuildable else self.setting("bottleneck_dim")
+            bdim = 0 if train_bb and not bb.rebuildable else BOTTLENECK_DIM
         torch.manual_seed(seed)
         tgt_ds = ctx.target_labelled if OBJECTIVES[self.objective].needs_target_labels \
             else ctx.target
@@ -187,12 +176,11 @@ class DeepMethod(AdaptMethod):
         probe = self._probe_start(ctx, net, bb, train_bb)
         objective = OBJECTIVES[self.objective](net.out_features, ctx.n_classes,
                                                **self._objective_kwargs(ctx))
-        module = AdaptModule(net, objective, float(self.setting("tradeoff")),
-                             float(self.setting("im_weight")))
-        wd = float(self.setting("weight_decay"))
+        module = AdaptModule(net, objective, float(s.tradeoff), float(s.im_weight))
+        wd = WEIGHT_DECAY
         top = nn.ModuleList([net.bottleneck, net.head, objective])
         if train_bb:
-            mult = self.params.get("backbone_lr_mult")
+            mult = s.backbone_lr_mult
             if mult is None:
                 mult = 1.0 if not bb.rebuildable else 0.1
             by_group = {name: list(m.parameters()) for name, m in bb.layer_groups()
@@ -206,18 +194,16 @@ class DeepMethod(AdaptMethod):
                                         backbone_lr_mult=float(mult), weight_decay=wd)
         else:
             groups = build_param_groups({}, [], top, lr=lr, weight_decay=wd)
-        bs = int(self.setting("batch_size"))
-        spe = self.params.get("steps_per_epoch")
+        bs = int(s.batch_size)
+        spe = s.steps_per_epoch
         data = PairedData(xs, ctx.ys, xt, preprocess, seed=seed,
                           length=None if not spe else int(spe) * bs,
                           weights=self._source_weights(ctx), target_labels=yt,
                           augment=augment)
         task = AdaptTask(module, groups, data)
         config = TrainConfig(epochs=epochs, batch_size=bs, seed=seed, patience=None,
-                             lr_schedule=str(self.params.get("lr_schedule") or "cosine"),
-                             warmup=0.05, devices=int(self.params.get("devices") or 1),
-                             precision=str(self.params.get("precision") or "auto"),
-                             progress=bool(self.params.get("progress", True)))
+                             lr_schedule="cosine", warmup=0.05, devices=int(s.devices),
+                             precision=str(s.precision), progress=bool(s.progress))
         result = engine_train(task, data, None, config, callbacks=[TrackProgress(task)])
         if split is not None:
             net.backbone = bb  # the whole encoder, tuned top included, for inference
@@ -234,8 +220,8 @@ class DeepMethod(AdaptMethod):
             "batch_size": bs,
             "steps": len(result.history) * int(np.ceil(len(data) / bs)),
             "bottleneck_dim": int(bdim),
-            "tradeoff": float(self.setting("tradeoff")),
-            "im_weight": float(self.setting("im_weight")),
+            "tradeoff": float(s.tradeoff),
+            "im_weight": float(s.im_weight),
             "augment": augment.spec() if augment is not None else None,
             "lr_by_group": result.lr_by_group,
             "trainable_params": int(sum(p.numel() for g in groups for p in g["params"])),
@@ -260,7 +246,7 @@ class DeepMethod(AdaptMethod):
         ``augment``, the start is fitted on the features of the images as they are, and the
         tuning that follows sees them augmented.
         """
-        mode = self.params.get("head_init")
+        mode = self.settings.head_init
         if not train_bb or not bb.rebuildable or mode == "random":
             return None
         t0 = time.perf_counter()
@@ -278,7 +264,7 @@ class DeepMethod(AdaptMethod):
         are augmented (they change every step: nothing frozen to reuse)."""
         if augment is not None:
             return None
-        return split_below(bb, plan, layer, devices=int(self.params.get("devices") or 1))
+        return split_below(bb, plan, layer, devices=int(self.settings.devices))
 
     # --- inference --------------------------------------------------------------------------
     def _outputs(self, backbone, layer, data) -> tuple[np.ndarray, np.ndarray]:
@@ -290,7 +276,7 @@ class DeepMethod(AdaptMethod):
         for k, d, out in recent:
             if k == key and d is data:
                 return out
-        bs = int(self.params.get("batch_size") or 64) * 2
+        bs = int(self.settings.batch_size) * 2
         split, encoded = self.__dict__.get("_encoded") or (None, {})
         held = encoded.get(id(data))
         runs_on = backbone

@@ -14,10 +14,12 @@ from typing import Any, ClassVar
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from ..heads import HEADS
+from ..heads import HEADS, probe_head_kwargs
 from ..heads.base import ProbeHead
+from ..utils.params import Params
 from .base import AdaptContext, AdaptMethod
-from .weighted import fit_head, head_kwargs
+from .params import ADAPT_COMMON, FEATURE_HEAD
+from .weighted import fit_head
 
 __all__ = ["FeatureMethod"]
 
@@ -30,6 +32,7 @@ class FeatureMethod(AdaptMethod):
     """
 
     trains_backbone: ClassVar[bool] = False
+    PARAMS: ClassVar[Params] = Params(ADAPT_COMMON, FEATURE_HEAD)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -57,9 +60,9 @@ class FeatureMethod(AdaptMethod):
         Xs, Xt = ctx.features(ctx.source), ctx.features(ctx.target)
         t1 = time.perf_counter()
         X, y, w = self.prepare(ctx, Xs, Xt)
-        head = self.params.get("head", "logistic")
+        head = self.settings.head
         self.head_ = fit_head(head, X, y, ctx.n_classes, w, seed=ctx.seed,
-                              **head_kwargs(self.params))
+                              **probe_head_kwargs(head, self.settings.C))
         self.summary.update({
             "head": head,
             "head_choice": getattr(self.head_, "chosen", {}),

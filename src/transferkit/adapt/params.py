@@ -1,80 +1,89 @@
-"""Parameter checks of :class:`~transferkit.adapt.DomainAdapter`, run before any fitting.
+"""Declarations of the parameters adaptation methods read (:mod:`transferkit.utils.params`).
 
-Each bad value raises :class:`~transferkit.exceptions.ConfigError` naming the parameter, the
-value that arrived and what it accepts, before a feature is extracted or a run folder written.
+``FEATURE_HEAD`` is read by the feature-level methods (their probe head), ``DEEP`` by every
+method trained on the engine; each method's ``PARAMS`` composes these with its own. The
+estimator-level table of :class:`~transferkit.DomainAdapter` lives with it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..backbones.base import Backbone
 from ..data.augment import parse_augment
-from ..engine.freezing import parse_unfreeze
+from ..engine.params import ENGINE_PARAMS, check_groups, parse_groups
 from ..exceptions import ConfigError
-from ..heads import HEADS
-from ..utils.checks import check_choice, check_number
-from .auto import parse_candidate
-from .base import ADAPT_METHODS
-from .validators import SELECTORS
+from ..strategies.head_init import HEAD_INITS
+from ..strategies.params import COMMON, PROBE_HEAD
+from ..utils.params import Param, Params
 
-__all__ = ["check_adapter_params"]
+__all__ = ["ADAPT_COMMON", "FEATURE_HEAD", "DEEP", "WEIGHT_CLIP", "parse_optional_bool"]
 
 
-def check_adapter_params(est: Any) -> None:
-    """Check every constructor parameter of a ``DomainAdapter`` ``est``."""
-    owner = type(est).__name__
-    if est.method != "auto":
-        ADAPT_METHODS.get(est.method)  # unknown: ConfigError listing close matches
-    check_choice(owner, "selector", est.selector, list(SELECTORS))
-    HEADS.get(est.head)
-    check_number(owner, "batch_size", est.batch_size, low=1, integer=True)
-    check_number(owner, "seed", est.seed, low=0, integer=True)
-    check_number(owner, "tradeoff", est.tradeoff, low=0)
-    check_number(owner, "im_weight", est.im_weight, low=0)
-    parse_augment(est.augment)  # a bad spec fails before any fitting
-    check_number(owner, "threshold", est.threshold, low=0, high=1)
-    check_number(owner, "n_estimators", est.n_estimators, low=1, integer=True)
-    check_number(owner, "weight_clip", est.weight_clip, low=1)
-    check_number(owner, "coral_eps", est.coral_eps, low=0, low_open=True)
-    check_number(owner, "val_fraction", est.val_fraction, low=0, high=0.5)
-    check_number(owner, "collapse_tolerance", est.collapse_tolerance, low=0, high=1)
-    check_number(owner, "devices", est.devices, low=1, integer=True)
-    for k in ("epochs", "steps_per_epoch", "subspace_dim"):
-        if getattr(est, k) is not None:
-            check_number(owner, k, getattr(est, k), low=1, integer=True)
-    if est.bottleneck_dim is not None:
-        check_number(owner, "bottleneck_dim", est.bottleneck_dim, low=0, integer=True)
-    if est.lr is not None:
-        check_number(owner, "lr", est.lr, low=0, low_open=True)
-    if est.backbone_lr_mult is not None:
-        check_number(owner, "backbone_lr_mult", est.backbone_lr_mult, low=0)
-    if est.C is not None:
-        check_number(owner, "C", est.C, low=0, low_open=True)
-    if est.head_init is not None:
-        check_choice(owner, "head_init", est.head_init, ["probe", "random"])
-    if est.unfreeze is not None:
-        parse_unfreeze(est.unfreeze)
-    if est.source_finetune is not None:
-        if est.source_finetune == 0:
-            raise ConfigError(
-                f"The 'source_finetune' parameter of {owner} names the layer groups to tune on "
-                "the source before adapting; got 0 (none). Give K >= 1, 'all' or group names, or "
-                "None to adapt the pre-trained features as they are.")
-        parse_unfreeze(est.source_finetune)
-    if est.source_epochs is not None:
-        check_number(owner, "source_epochs", est.source_epochs, low=1, integer=True)
-    if est.train_backbone not in (None, True, False):
+def parse_optional_bool(text: str) -> bool | None:
+    """A command-line ``true`` / ``false`` / ``none`` (``None``: decide from context)."""
+    t = text.strip().lower()
+    if t in ("none", "auto", ""):
+        return None
+    if t in ("true", "yes", "1"):
+        return True
+    if t in ("false", "no", "0"):
+        return False
+    raise ConfigError(f"Expected true, false or none; got {text!r}.")
+
+
+def _check_optional_bool(owner: str, value: Any) -> None:
+    if value not in (None, True, False):
         raise ConfigError(f"The 'train_backbone' parameter of {owner} must be None, True or "
-                          f"False. Got {est.train_backbone!r} instead.")
-    if est.candidates is not None:
-        if isinstance(est.candidates, str):
-            raise ConfigError(f"The 'candidates' parameter of {owner} must be a list of "
-                              f"method names such as ['coral', 'dann']. Got a string "
-                              f"{est.candidates!r} instead.")
-        for c in est.candidates:
-            parse_candidate(c)
-    if not isinstance(est.backbone, str | Backbone):
-        raise ConfigError(
-            f"The 'backbone' parameter of {owner} must be a backbone name such as "
-            f"'minilm-l6' or a Backbone instance. Got {type(est.backbone).__name__} instead.")
+                          f"False. Got {value!r} instead.")
+
+
+def _check_augment(owner: str, value: Any) -> None:
+    parse_augment(value)  # a bad spec fails before any fitting
+
+
+#: every method reads the encoding batch size, seed, cache and progress settings
+ADAPT_COMMON = COMMON
+
+#: caps importance weights (reweight, KMM's bound B) and the DEV validator's weights
+WEIGHT_CLIP = Param("weight_clip", "largest importance weight relative to the mean (reweight; "
+                    "KMM's bound B; the DEV validator's weights)", 10.0, "float", low=1)
+
+#: the feature-level methods' probe head
+FEATURE_HEAD = PROBE_HEAD.with_("head", help="probe head of the feature-level methods: "
+                                "'logistic', 'ridge', 'svm' or 'knn'")
+
+DEEP = Params(
+    Param("train_backbone", "deep methods train the backbone end to end (True) or only a "
+          "bottleneck and classifier on frozen features (False); None trains randomly "
+          "initialised backbones (lenet, tabular-mlp) and freezes pre-trained ones", None,
+          "any", check=_check_optional_bool, parse=parse_optional_bool),
+    Param("epochs", "training epochs of the deep methods (None: 20 on frozen features, 10 end "
+          "to end)", None, "int", low=1),
+    Param("lr", "learning rate of the deep methods' head", 1e-3, "float", low=0, low_open=True),
+    Param("backbone_lr_mult", "the backbone's learning rate as a fraction of lr when it trains "
+          "(None: 1 for randomly initialised backbones, 0.1 for pre-trained ones)", None,
+          "float", low=0),
+    Param("unfreeze", "the backbone layer groups the deep methods train: an int K (the top K), "
+          "'all' or group names (any of these also turns train_backbone=None into training), "
+          "0 (none: frozen features), or None (every group when the backbone trains)", None,
+          "any", check=check_groups, parse=parse_groups, metavar="K|all|GROUPS"),
+    Param("head_init", "how the classifier starts when a pre-trained encoder tunes: 'probe' "
+          "(None, the default: the same method first fits on the frozen features and tuning "
+          "starts from its bottleneck and classifier; LP-FT) or 'random'", None,
+          choices=HEAD_INITS),
+    Param("steps_per_epoch", "deep methods' steps per epoch (None: one pass over the larger "
+          "domain)", None, "int", low=1),
+    Param("tradeoff", "weight of the adaptation loss (DANN, CDAN, MMD, self-training) or of the "
+          "target loss (union)", 1.0, "float", low=0),
+    Param("im_weight", "weight of information maximisation on the deep methods' target "
+          "predictions (confident rows, classes kept balanced; ramped up like the adversarial "
+          "weight); 0 leaves it out", 0.0, "float", low=0),
+    Param("augment", "random zoom / shift / rotation of the training images of deep methods "
+          "that train the backbone, both domains alike: 'none', 'affine' or "
+          "'affine:scale=0.9-1.5,translate=0.05,degrees=10'", None, "any",
+          check=_check_augment),
+    Param("bottleneck_dim", "width of the deep methods' bottleneck (None: 256, but none for a "
+          "randomly initialised backbone that trains, such as lenet)", None, "int", low=0),
+    ENGINE_PARAMS.without("epochs", "lr_schedule", "warmup", "weight_decay", "patience",
+                          "grad_accum", "checkpoint_dir", "resume"),
+)

@@ -21,8 +21,10 @@ import logging
 import numpy as np
 
 from ..exceptions import ConfigError
+from ..utils.params import Params
 from .base import AdaptContext, register_adapt_method
 from .feature_method import FeatureMethod
+from .params import WEIGHT_CLIP
 
 __all__ = ["density_ratio_weights", "domain_probabilities", "kmm_weights", "ReweightMethod",
            "KMMMethod", "effective_sample_size"]
@@ -212,6 +214,8 @@ def _kmm(Xs: np.ndarray, Xt: np.ndarray, B: float, gamma: float | None, max_rows
 
 
 class _WeightedMethod(FeatureMethod):
+    PARAMS = Params(FeatureMethod.PARAMS, WEIGHT_CLIP)
+
     def weights(self, ctx: AdaptContext, Xs: np.ndarray, Xt: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -237,7 +241,7 @@ class ReweightMethod(_WeightedMethod):
     name = "reweight"
 
     def weights(self, ctx, Xs, Xt) -> np.ndarray:
-        clip = float(self.params.get("weight_clip", 10.0))
+        clip = float(self.settings.weight_clip)
         return density_ratio_weights(Xs, Xt, clip=clip, seed=ctx.seed)
 
 
@@ -249,5 +253,5 @@ class KMMMethod(_WeightedMethod):
     name = "kmm"
 
     def weights(self, ctx, Xs, Xt) -> np.ndarray:
-        B = float(self.params.get("weight_clip", 10.0))
+        B = float(self.settings.weight_clip)
         return kmm_weights(Xs, Xt, B=B, seed=ctx.seed)

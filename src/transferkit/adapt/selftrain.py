@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils.params import Param, Params
 from .base import AdaptContext, register_adapt_method
 from .deep import DeepMethod
 from .training import OBJECTIVES, _Objective
@@ -77,6 +78,9 @@ class SelfTrainingMethod(DeepMethod):
 
     name = "selftrain"
     objective = "selftrain"
+    PARAMS = Params(DeepMethod.PARAMS, Param(
+        "threshold", "confidence a target prediction needs to become a pseudo-label "
+        "(self-training)", 0.9, "float", low=0, high=1))
 
     def _objective_kwargs(self, ctx: AdaptContext) -> dict[str, Any]:
-        return {"seed": ctx.seed, "threshold": float(self.setting("threshold"))}
+        return {"seed": ctx.seed, "threshold": float(self.settings.threshold)}

@@ -31,8 +31,10 @@ import torch
 from ..backbones.base import Backbone
 from ..data.dataset import Dataset
 from ..exceptions import ConfigError
+from ..strategies import FineTuneStrategy, FitContext
 from ..utils.fingerprint import hash_array, hash_json
 from ..utils.io import atomic_open
+from ..utils.seed import seed_everything
 
 __all__ = ["tune_on_source", "SOURCE_EPOCHS", "tuned_cache_path"]
 
@@ -54,20 +56,17 @@ def tune_on_source(bb: Backbone, source: Dataset, params: dict[str, Any]
         ConfigError: ``bb`` has no pre-trained weights (``lenet``, ``tabular-mlp``): it trains
             end to end with the deep methods instead.
     """
-    from ..estimator import TransferClassifier
-
     if not bb.rebuildable:
         raise ConfigError(
             f"source_finetune={params['source_finetune']!r} tunes a pre-trained encoder on the "
             f"source first, but backbone {bb.name!r} has no pre-trained weights. Leave "
             "source_finetune unset: the deep methods (dann, cdan, mmd, selftrain) train a "
             "randomly initialised backbone end to end.")
-    epochs = params.get("source_epochs") or SOURCE_EPOCHS
+    epochs = params["source_epochs"] or SOURCE_EPOCHS
     settings = {"unfreeze": params["source_finetune"], "epochs": epochs, "head_init": "probe",
-                "batch_size": params.get("batch_size") or 64,
-                "devices": params.get("devices") or 1,
-                "precision": params.get("precision") or "auto", "seed": params.get("seed") or 0}
-    path = tuned_cache_path(bb, source, settings) if params.get("cache", True) else None
+                "batch_size": params["batch_size"], "devices": params["devices"],
+                "precision": params["precision"], "seed": params["seed"]}
+    path = tuned_cache_path(bb, source, settings) if params["cache"] else None
     t0 = time.perf_counter()
     if path is not None and path.exists():
         tuned, record = _load_tuned(bb, path)
@@ -76,19 +75,14 @@ def tune_on_source(bb: Backbone, source: Dataset, params: dict[str, Any]
             record.update(cached=True, seconds_when_tuned=record["seconds"],
                           seconds=round(time.perf_counter() - t0, 3))
             return tuned, record
-    clf = TransferClassifier(
-        backbone=bb, strategy="finetune", unfreeze=settings["unfreeze"], epochs=epochs,
-        head_init="probe", batch_size=settings["batch_size"], devices=settings["devices"],
-        precision=settings["precision"], cache=params.get("cache", True),
-        seed=settings["seed"], progress=params.get("progress", False))
     log.info("adapt: fine-tuning the top %s groups of %s on %d source rows",
              params["source_finetune"], bb.name, len(source))
-    clf.fit(source)
-    summary = clf.strategy_.summary
+    tuned, tuner = _finetune(bb, source, {**settings, "cache": params["cache"],
+                                          "progress": params["progress"]})
+    summary = tuner.summary
     best = summary.get("best_epoch")
-    val_acc = next((h.get("val_accuracy") for h in clf.strategy_.history
+    val_acc = next((h.get("val_accuracy") for h in tuner.history
                     if h.get("epoch") == best), None)
-    tuned = clf.backbone_
     tuned.eval()
     record = {
         "unfreeze": params["source_finetune"],
@@ -107,6 +101,19 @@ def tune_on_source(bb: Backbone, source: Dataset, params: dict[str, Any]
         _store_tuned(bb, tuned, record, path)
     record["cached"] = False
     return tuned, record
+
+
+def _finetune(bb: Backbone, source: Dataset, settings: dict[str, Any]
+              ) -> tuple[Backbone, FineTuneStrategy]:
+    """Fine-tune a copy of ``bb`` on ``source`` as ``TransferClassifier(strategy="finetune")``
+    would (seeded the same way, so the numbers are the same); returns the tuned copy and the
+    fitted strategy (its summary and history)."""
+    seed_everything(settings["seed"])
+    classes = np.unique(source.labels)
+    tuned = copy.deepcopy(bb)
+    ctx = FitContext(tuned, -1, source, np.searchsorted(classes, source.labels), len(classes),
+                     settings)
+    return tuned, FineTuneStrategy(**settings).fit(ctx)
 
 
 def tuned_cache_path(bb: Backbone, source: Dataset, settings: dict[str, Any]) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..exceptions import ConfigError
+from ..utils.params import Param, Params
 from .base import AdaptContext, register_adapt_method
 from .feature_method import FeatureMethod
 
@@ -48,10 +49,13 @@ class SubspaceMethod(FeatureMethod):
     """Subspace alignment with ``subspace_dim`` components (default: min(100, D, N-1))."""
 
     name = "subspace"
+    PARAMS = Params(FeatureMethod.PARAMS, Param(
+        "subspace_dim", "PCA dimensions of subspace alignment (None: up to 100)", None, "int",
+        low=1))
 
     def prepare(self, ctx: AdaptContext, Xs: np.ndarray, Xt: np.ndarray):
         cap = min(Xs.shape[1], len(Xs) - 1, len(Xt) - 1)
-        d = self.params.get("subspace_dim") or min(100, cap)
+        d = self.settings.subspace_dim or min(100, cap)
         if not 1 <= int(d) <= cap:
             raise ConfigError(
                 f"The 'subspace_dim' parameter of DomainAdapter must be an int in [1, {cap}] "

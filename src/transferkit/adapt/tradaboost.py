@@ -19,12 +19,13 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from ..exceptions import ConfigError
-from ..heads import HEADS
+from ..heads import HEADS, probe_head_kwargs
 from ..heads.base import ProbeHead
 from ..utils.checks import check_number
+from ..utils.params import Param, Params
 from .base import AdaptContext, AdaptMethod, register_adapt_method
 from .feature_method import FeatureMethod, _jsonable
-from .weighted import fit_head, head_kwargs
+from .weighted import fit_head
 
 __all__ = ["tradaboost", "TrAdaBoostMethod", "SourceProbeMethod"]
 
@@ -80,6 +81,8 @@ class TrAdaBoostMethod(AdaptMethod):
 
     name = "tradaboost"
     needs_target_labels = True
+    PARAMS = Params(FeatureMethod.PARAMS, Param(
+        "n_estimators", "TrAdaBoost rounds", 10, "int", low=1))
 
     def fit(self, ctx: AdaptContext) -> TrAdaBoostMethod:  # type: ignore[override]
         if ctx.target_labelled is None or ctx.yt is None or len(ctx.yt) == 0:
@@ -88,11 +91,11 @@ class TrAdaBoostMethod(AdaptMethod):
                 "(or a number per class) to DomainAdapter, or --target-labels on the command "
                 "line.")
         Xs, Xt = ctx.features(ctx.source), ctx.features(ctx.target_labelled)
-        head = self.params.get("head", "logistic")
-        kw = head_kwargs(self.params)
+        head = self.settings.head
+        kw = probe_head_kwargs(head, self.settings.C)
         if head == "logistic":
             kw.setdefault("C", 1.0)  # a fixed C: choosing it every round costs 7 fits
-        n = int(self.params.get("n_estimators") or 10)
+        n = int(self.settings.n_estimators)
         self.learners_, self.alphas_, self.source_weights_, info = tradaboost(
             Xs, ctx.ys, Xt, ctx.yt, ctx.n_classes, n_estimators=n, head=head, seed=ctx.seed,
             **kw)

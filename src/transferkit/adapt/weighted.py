@@ -19,20 +19,12 @@ from ..heads.base import ProbeHead, holdout_split
 from ..heads.logistic import LogisticHead
 from ..utils.threads import threads_for, torch_threads
 
-__all__ = ["fit_head", "fit_weighted_logistic", "head_kwargs"]
+__all__ = ["fit_head", "fit_weighted_logistic"]
 
 # Wider than the probe head's grid at the strong end: on standardised sentence embeddings the
 # most transferable logistic heads are often strongly regularised (C ~ 1e-3..1e-2), and a
 # source hold-out can only pick what the grid offers.
 _C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-
-
-def head_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for the head named by ``params["head"]`` (``C`` where it applies)."""
-    head = params.get("head", "logistic")
-    if params.get("C") is not None and head in ("logistic", "svm"):
-        return {"C": params["C"]}
-    return {}
 
 
 def _lbfgs(X: torch.Tensor, y: torch.Tensor, w: torch.Tensor, n_classes: int, C: float,

@@ -4,6 +4,7 @@ from .base import Backbone
 from .registry import (
     BACKBONES,
     backbone_catalogue,
+    backbone_for_data,
     create_backbone,
     list_backbones,
     parse_backbone_spec,
@@ -13,7 +14,7 @@ from .registry import (
 # Importing the modules registers their backbones.
 from . import custom, tabular, text  # noqa: E402,F401  isort: skip
 from . import efficientnet, hub, vision  # noqa: E402,F401  isort: skip
-from . import from_run, lenet  # noqa: E402,F401  isort: skip
+from . import lenet  # noqa: E402,F401  isort: skip
 
 from .custom import TorchBackbone, register_module  # noqa: E402
 
@@ -23,6 +24,7 @@ __all__ = [
     "register_module",
     "BACKBONES",
     "backbone_catalogue",
+    "backbone_for_data",
     "create_backbone",
     "list_backbones",
     "parse_backbone_spec",

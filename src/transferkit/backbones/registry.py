@@ -12,6 +12,7 @@ Specs:
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from typing import Any
 
 from ..exceptions import BackboneError, ConfigError
@@ -118,10 +119,16 @@ def create_for_data(spec: str, seed: int, data: Any) -> tuple[Backbone, int]:
 
 
 def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any,
-                      role: str = "data") -> tuple[Backbone, int]:
-    """The backbone (built from a spec, or the object given) and layer to encode ``data`` with.
+                      role: str = "data", fit_on: Any = None, copy: bool = False
+                      ) -> tuple[Backbone, int]:
+    """The backbone (built from a spec, or the object given) and layer to encode ``data`` with,
+    its data-dependent preprocessing fitted: the one place every estimator and workflow gets
+    a backbone for its data.
 
-    Tabular backbones get the data's column count; the spec's ``@layer`` wins over ``layer``.
+    Tabular backbones get the data's column count and standardise on ``fit_on`` (default
+    ``data.inputs``; the domain adapter passes both domains' inputs); the spec's ``@layer``
+    wins over ``layer``. ``copy``: a backbone object given is copied first, so that a fit that
+    trains it leaves the caller's object as it was.
 
     Raises:
         DataError: the backbone encodes another modality than ``data`` holds.
@@ -139,4 +146,9 @@ def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any
             f"is {data.modality}. Pick a {data.modality} backbone (`transferkit zoo` lists them)."
         )
     bb.check_layer(layer)
+    if copy and bb is backbone:
+        bb = deepcopy(bb)
+    fit_preprocessing = getattr(bb, "fit_preprocessing", None)
+    if fit_preprocessing is not None:
+        fit_preprocessing(data.inputs if fit_on is None else fit_on)
     return bb, layer

@@ -13,54 +13,18 @@ from typing import Any
 
 from ..data import Dataset, DatasetSplits
 from ..exceptions import ConfigError
-from .common import (
-    _MODEL_FLAGS,
-    add_data_args,
-    add_model_args,
-    data_kwargs,
-    echo,
-    model_kwargs,
-)
+from ..models import DomainAdapter
+from .common import add_data_args, data_kwargs, echo
+from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
 __all__ = ["add_parser", "run", "parse_target_labels"]
 
-_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "method": ("--method", {}),
-    "backbone": ("--backbone", {}),
-    "head": ("--head", {}),
-    "C": ("--C", {"type": float}),
-    "layer": ("--layer", {"type": int}),
-    "epochs": ("--epochs", {"type": int}),
-    "lr": ("--lr", {"type": float}),
-    "backbone_lr_mult": ("--backbone-lr-mult", {"type": float}),
-    "unfreeze": _MODEL_FLAGS["unfreeze"],
-    "source_finetune": ("--source-finetune", {"type": _MODEL_FLAGS["unfreeze"][1]["type"],
-                                              "metavar": "K|all|GROUPS"}),
-    "source_epochs": ("--source-epochs", {"type": int}),
-    "head_init": _MODEL_FLAGS["head_init"],
-    "batch_size": ("--batch-size", {"type": int}),
-    "steps_per_epoch": ("--steps-per-epoch", {"type": int}),
-    "tradeoff": ("--tradeoff", {"type": float}),
-    "im_weight": ("--im-weight", {"type": float}),
-    "augment": ("--augment", {}),
-    "threshold": ("--threshold", {"type": float}),
-    "bottleneck_dim": ("--bottleneck-dim", {"type": int}),
-    "n_estimators": ("--n-estimators", {"type": int}),
-    "weight_clip": ("--weight-clip", {"type": float}),
-    "subspace_dim": ("--subspace-dim", {"type": int}),
-    "selector": ("--selector", {}),
-    "val_fraction": ("--val-fraction", {"type": float}),
-    "collapse_tolerance": ("--collapse-tolerance", {"type": float}),
-    "devices": ("--devices", {"type": int}),
-    "precision": ("--precision", {}),
-    "seed": ("--seed", {"type": int}),
-}
+# Offered with flags of their own below (the target's label column; a pair of switches).
+_OWN = ("target_labels", "candidates", "train_backbone", "baseline")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..adapt import DomainAdapter
-
     p = sub.add_parser(
         "adapt",
         help="adapt a model from a labelled source domain to an unlabelled target domain",
@@ -94,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "check)")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
-    add_model_args(p, DomainAdapter, _FLAGS)
+    add_param_flags(p, DomainAdapter, skip=_OWN)
     add_report_flag(p)
     p.set_defaults(func=run)
 
@@ -135,7 +99,6 @@ def _fmt(v: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapt import DomainAdapter
     from ..data import load_dataset
 
     t0 = time.perf_counter()
@@ -145,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if label_col is not None:
         tkw["label_col"] = label_col  # a missing column is a clear DataError from the loader
     target, target_test = _split(load_dataset(args.target, **tkw))
-    kwargs = model_kwargs(args, DomainAdapter)
+    kwargs = param_kwargs(args, DomainAdapter)
     kwargs["target_labels"] = target_labels
     if args.candidates:
         kwargs["candidates"] = [c.strip() for c in args.candidates.split(",") if c.strip()]

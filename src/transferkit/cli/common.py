@@ -1,4 +1,4 @@
-"""Shared pieces of the CLI: data arguments, estimator arguments from docstrings, config files."""
+"""Shared pieces of the CLI: data arguments, config files, output (estimator flags: params.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import yaml
 
 from ..exceptions import ConfigError
 
-__all__ = ["add_data_args", "add_model_args", "data_kwargs", "model_kwargs", "apply_config",
-           "echo", "load_source"]
+__all__ = ["add_data_args", "data_kwargs", "apply_config", "echo", "load_source"]
 
 
 def echo(msg: str = "", err: bool = False) -> None:
@@ -48,40 +47,6 @@ def load_source(source: str, args: argparse.Namespace):
     return load_dataset(source, **data_kwargs(args))
 
 
-# Estimator keyword -> (flag, argparse options). The help text comes from the docstring.
-_MODEL_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "backbone": ("--backbone", {}),
-    "strategy": ("--strategy", {}),
-    "head": ("--head", {}),
-    "C": ("--C", {"type": float}),
-    "layer": ("--layer", {"type": int}),
-    "batch_size": ("--batch-size", {"type": int}),
-    "seed": ("--seed", {"type": int}),
-    "shots": ("--shots", {"type": int}),
-    # training by gradient (finetune / lora / scratch / auto)
-    "unfreeze": ("--unfreeze", {"type": lambda v: int(v) if v.strip().isdigit() else v,
-                                "metavar": "K|all|GROUPS"}),
-    "freeze_pattern": ("--freeze-pattern", {"metavar": "REGEX"}),
-    "epochs": ("--epochs", {"type": int}),
-    "lr": ("--lr", {"type": float}),
-    "backbone_lr_mult": ("--backbone-lr-mult", {"type": float}),
-    "layer_decay": ("--layer-decay", {"type": float}),
-    "schedule": ("--schedule", {}),
-    "lr_schedule": ("--lr-schedule", {}),
-    "warmup": ("--warmup", {"type": float}),
-    "weight_decay": ("--weight-decay", {"type": float}),
-    "l2sp": ("--l2sp", {"type": float, "metavar": "ALPHA"}),
-    "head_init": ("--head-init", {"choices": ["probe", "random"]}),
-    "lora_r": ("--lora-r", {"type": int}),
-    "num_iterations": ("--num-iterations", {"type": int}),
-    "patience": ("--patience", {"type": int}),
-    "devices": ("--devices", {"type": int}),
-    "precision": ("--precision", {}),
-    "grad_accum": ("--grad-accum", {"type": int}),
-    "resume": ("--resume", {"metavar": "RUN_DIR"}),
-}
-
-
 def add_analysis_args(p: argparse.ArgumentParser, docs: dict[str, str], out_help: str) -> None:
     """Flags shared by the commands that measure rather than train (rank, shift)."""
     p.add_argument("--max-samples", type=int, default=None, help=docs.get("max_samples", ""))
@@ -92,22 +57,6 @@ def add_analysis_args(p: argparse.ArgumentParser, docs: dict[str, str], out_help
     p.add_argument("--out", help=out_help)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
-
-
-def add_model_args(p: argparse.ArgumentParser, estimator: type, flags: dict | None = None) -> None:
-    from ..utils.docstrings import arg_docs
-
-    docs = arg_docs(estimator)
-    g = p.add_argument_group("model")
-    for dest, (flag, opts) in (flags or _MODEL_FLAGS).items():
-        g.add_argument(flag, dest=dest, default=None, help=docs.get(dest, ""), **opts)
-    g.add_argument("--no-cache", dest="cache", action="store_false", default=None,
-                   help="do not read or write the feature cache")
-
-
-def model_kwargs(args: argparse.Namespace, estimator: type) -> dict[str, Any]:
-    names = estimator._get_param_names()
-    return {k: v for k, v in vars(args).items() if k in names and v is not None}
 
 
 def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:

@@ -7,16 +7,16 @@ import json
 import time
 import warnings
 
-from ..estimator import TransferClassifier
 from ..exceptions import ConfigError, NegativeTransferWarning
-from .common import _MODEL_FLAGS, add_data_args, add_model_args, echo, load_source, model_kwargs
+from ..models import TransferClassifier
+from .common import add_data_args, echo, load_source
+from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
 __all__ = ["add_parser", "run"]
 
 # compare sets the strategy, shots and seed itself: the other estimator flags pass through.
-_PASSED = {k: v for k, v in _MODEL_FLAGS.items()
-           if k not in ("strategy", "shots", "seed", "resume", "checkpoint_dir")}
+_OWN = ("strategy", "shots", "seed", "resume", "checkpoint_dir")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder to write (default runs/compare-<data>)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
-    add_model_args(p, TransferClassifier, _PASSED)
+    add_param_flags(p, TransferClassifier, skip=_OWN)
     add_data_args(p)
     add_report_flag(p)
     p.set_defaults(func=run)
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_source(args.source, args)
     seeds_arg = _numbers(args.seeds, int, "--seeds")
     seeds = seeds_arg[0] if seeds_arg and len(seeds_arg) == 1 else seeds_arg
-    kwargs = {k: v for k, v in model_kwargs(args, TransferClassifier).items()
+    kwargs = {k: v for k, v in param_kwargs(args, TransferClassifier).items()
               if k not in ("strategy", "shots", "seed")}
     backbone = kwargs.pop("backbone", "minilm-l6")
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]

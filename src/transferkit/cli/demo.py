@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..data import load_dataset
-    from ..estimator import TransferClassifier
+    from ..models import TransferClassifier
 
     t0 = time.perf_counter()
     ds = load_dataset("banking77")

@@ -9,9 +9,10 @@ from typing import Any
 
 from ..data import Dataset, DatasetSplits
 from ..engine.distributed import is_global_zero
-from ..estimator import TransferClassifier
+from ..models import TransferClassifier
 from ..strategies import STRATEGIES
-from .common import add_data_args, add_model_args, echo, load_source, model_kwargs
+from .common import add_data_args, echo, load_source
+from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
 
@@ -31,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="held-out fraction when the source has no test split (default 0.2)")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
-    add_model_args(p, TransferClassifier)
+    add_param_flags(p, TransferClassifier)
     add_report_flag(p)
     p.set_defaults(func=run)
 
@@ -52,7 +53,7 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None
                  ) -> tuple[str, dict[str, Any]]:
     t0 = time.perf_counter()
     splits = split_source(load_source(source, args), args.test_size, args.seed or 0)
-    kwargs = model_kwargs(args, TransferClassifier)
+    kwargs = param_kwargs(args, TransferClassifier)
     model = TransferClassifier(**kwargs)
     name = Path(source.split(":")[0]).stem or "data"
     # --resume RUN continues that run and writes it; engine-trained strategies checkpoint

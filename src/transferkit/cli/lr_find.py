@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..estimator import TransferClassifier
-from .common import add_data_args, add_model_args, echo, load_source, model_kwargs
+from ..models import TransferClassifier, lr_find
+from .common import add_data_args, echo, load_source
+from .params import add_param_flags, param_kwargs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,17 +29,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-steps", type=int, default=100, help="steps of the sweep (default 100)")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
-    add_model_args(p, TransferClassifier)
+    add_param_flags(p, TransferClassifier)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..data import Dataset
-    from ..engine import lr_find
 
     obj = load_source(args.source, args)
     train = obj if isinstance(obj, Dataset) else obj.train
-    kwargs = model_kwargs(args, TransferClassifier)
+    kwargs = param_kwargs(args, TransferClassifier)
     kwargs.setdefault("strategy", "finetune")
     model = TransferClassifier(**kwargs)
     name = Path(args.source.split(":")[0]).stem or "data"

@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from .. import __version__
+from .._version import __version__
 from ..exceptions import TransferKitError
 
 __all__ = ["main", "build_parser"]

@@ -10,14 +10,13 @@ import numpy as np
 from ..data import Dataset
 from ..exceptions import ConfigError
 from ..fewshot.labels_file import match_dataset_labels
-from ..fewshot.zeroshot import ZeroShotClassifier
-from ..utils.docstrings import arg_docs
+from ..models import ZeroShotClassifier
 from .common import add_data_args, echo, load_source
+from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    docs = arg_docs(ZeroShotClassifier)
     p = sub.add_parser(
         "zeroshot",
         help="classify text by label names or descriptions, with no training examples",
@@ -33,17 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--labels", help='comma-separated label names, e.g. "positive,negative"')
     g.add_argument("--label-descriptions", metavar="FILE",
                    help="YAML/JSON file mapping each label to a description (or a list of them)")
-    g.add_argument("--template", help=docs.get("template", ""))
-    m = p.add_argument_group("model")
-    m.add_argument("--backbone", default="minilm-l6", help=docs.get("backbone", ""))
-    m.add_argument("--calibrate", choices=["center", "prior"],
-                   help=docs.get("calibrate", "")
-                   + " Calibrates on SOURCE's own (unlabelled) text.")
-    m.add_argument("--multi-label", action="store_true", help=docs.get("multi_label", ""))
-    m.add_argument("--threshold", type=float, help=docs.get("threshold", ""))
-    m.add_argument("--batch-size", type=int, default=64, help=docs.get("batch_size", ""))
-    m.add_argument("--no-cache", dest="cache", action="store_false", default=True,
-                   help="do not read or write the feature cache")
+    # --calibrate calibrates on SOURCE's own text, its labels left unread.
+    add_param_flags(p, ZeroShotClassifier)
     p.add_argument("--out", help="also save the model (and metrics) as this run folder")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     add_data_args(p)
@@ -76,12 +66,7 @@ def run(args: argparse.Namespace) -> int:
     src = load_source(args.source, args)
     data = src if isinstance(src, Dataset) else (src.test or src.train)
     kw = _label_args(args, data)
-    if args.template is not None:
-        kw["template"] = args.template
-    model = ZeroShotClassifier(
-        backbone=args.backbone, calibrate=args.calibrate, multi_label=args.multi_label,
-        threshold=args.threshold, batch_size=args.batch_size, cache=args.cache, **kw,
-    )
+    model = ZeroShotClassifier(**{**param_kwargs(args, ZeroShotClassifier), **kw})
     model._validate_params()
     spec, _ = model._resolve_labels()
     labelled = data.labels is not None and not args.multi_label
@@ -98,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             echo(f"{data.name}: n={metrics['n']}  zero-shot accuracy {metrics['accuracy']:.4f}  "
                  f"macro-F1 {metrics['macro_f1']:.4f}  ({len(model.classes_)} labels, "
-                 f"backbone {args.backbone})")
+                 f"backbone {model.settings().backbone})")
     else:
         _print_predictions(model, data, args.json)
     if args.out:
@@ -113,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 def _print_predictions(model: ZeroShotClassifier, data: Dataset, as_json: bool) -> None:
     proba = model.predict_proba(data)
     for text, row in zip(data.inputs, proba, strict=True):
-        if model.multi_label:
+        if model.settings().multi_label:
             chosen = [(str(model.classes_[j]), float(row[j])) for j in np.flatnonzero(row >= 0.5)]
         else:
             j = int(row.argmax())

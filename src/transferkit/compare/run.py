@@ -21,8 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import Dataset, DatasetSplits, sample_fraction, sample_shots, train_test_split
+from ..data import (
+    Dataset,
+    DatasetSplits,
+    as_dataset,
+    sample_fraction,
+    sample_shots,
+    train_test_split,
+)
 from ..exceptions import ConfigError, DataError, NegativeTransferWarning
+from ..models import TransferClassifier, ZeroShotClassifier
+from ..runs import write_analysis_run
 from ..utils.checks import check_number
 from .stats import cell_summary, data_efficiency, plain, transfer_verdict
 
@@ -81,8 +90,6 @@ class CompareResult:
     def save(self, path: str | os.PathLike, dataset: dict[str, Any] | None = None,
              seconds: float | None = None) -> Path:
         """Write run folder ``path`` atomically: ``record.json`` (kind compare), ``compare.csv``."""
-        from ..runs import write_analysis_run
-
         return write_analysis_run(path, "compare", self.config, dataset or {}, self.to_record(),
                                   extra_files={"compare.csv": self.table.to_csv(index=False)},
                                   seconds=seconds)
@@ -110,8 +117,6 @@ def _amount_label(xkey: str, x: Any) -> str:
 
 
 def _splits(data: Any, seed: int) -> tuple[Dataset, Dataset]:
-    from ..estimator import as_dataset
-
     if isinstance(data, DatasetSplits) or (hasattr(data, "train") and hasattr(data, "test")):
         if data.test is not None:
             return data.train, data.test
@@ -211,12 +216,11 @@ def compare(
     Warns:
         NegativeTransferWarning: the best transfer strategy is worse than scratch beyond noise.
     """
-    from ..estimator import TransferClassifier
-
     t_start = time.perf_counter()
     if metric not in METRICS:
         raise ConfigError(f"compare: metric must be one of {list(METRICS)}; got {metric!r}.")
-    bad = sorted(set(params) - set(TransferClassifier._get_param_names()))
+    known = set(TransferClassifier._get_param_names()) | TransferClassifier.method_param_names()
+    bad = sorted(set(params) - known)
     if bad or "strategy" in params or "shots" in params:
         raise ConfigError(f"compare: unknown or reserved keyword(s) {bad or ['strategy/shots']}: "
                           "give strategies= and shots= / fractions= to compare, other "
@@ -224,6 +228,7 @@ def compare(
     seed_list = _seeds(seeds)
     train, test = _splits(data, seed_list[0])
     names = _check_strategies(strategies, train)
+    per_strategy = _params_per_strategy(names, params)
     xkey, amounts = _amounts(fractions, shots, train)
     n_classes = len(train.classes)
     rows: list[dict[str, Any]] = []
@@ -242,7 +247,7 @@ def compare(
                     m, n_labels = dict(zeroshot_cache), 0
                 else:
                     model = TransferClassifier(backbone=backbone, strategy=name, seed=seed,
-                                               progress=False, **params)
+                                               progress=False, **per_strategy[name])
                     model.fit(sample)
                     m, n_labels = model.evaluate(test), len(sample)
                 row = {"strategy": name, xkey: x, "n_labels": n_labels, "seed": seed,
@@ -276,10 +281,23 @@ def compare(
     return result
 
 
+def _params_per_strategy(names: list[str], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The keywords each compared strategy reads (the others' settings stay with them); a
+    keyword none of them reads is refused, naming the strategies that would."""
+    own = set(TransferClassifier.PARAMS)
+    tables = TransferClassifier.method_tables()
+    out = {n: {k: v for k, v in params.items() if k in own or k in tables.get(n, {})}
+           for n in names}
+    for k, v in params.items():
+        if v is not None and k not in own and not any(k in out[n] for n in names):
+            takers = sorted(n for n, t in tables.items() if k in t)
+            raise ConfigError(f"compare: {k}={v!r} has no effect on the strategies compared "
+                              f"({', '.join(names)}); it is read by {', '.join(takers)}.")
+    return out
+
+
 def _zeroshot_metrics(train: Dataset, test: Dataset, backbone: Any,
                       params: dict[str, Any]) -> dict[str, float]:
-    from ..fewshot import ZeroShotClassifier
-
     kw = {k: params[k] for k in ("batch_size", "cache") if k in params}
     zs = ZeroShotClassifier(backbone=backbone, labels=[str(c) for c in train.classes],
                             progress=False, **kw).fit()

@@ -8,6 +8,7 @@ from .builtin import (
     read_wav,
     register_dataset,
 )
+from .coerce import as_dataset
 from .dataset import MODALITIES, Dataset, DatasetSplits
 from .images import IMAGE_EXTENSIONS, from_image_folder, verify_images
 from .loaders import (
@@ -27,6 +28,7 @@ __all__ = [
     "DatasetSplits",
     "IMAGE_EXTENSIONS",
     "MODALITIES",
+    "as_dataset",
     "check_labels",
     "data_search_paths",
     "find_shared_dataset",

@@ -13,7 +13,7 @@ from .freezing import FreezePlan, Freezer, count_params, plan_freezing, set_trai
 from .inference import predict_outputs
 from .l2sp import L2SPPenalty
 from .loop import FitResult, Loop, TrainConfig, train
-from .lr_finder import LRFinder, lr_find, plot_lr_sweep, suggest_lr, sweep_lr
+from .lr_finder import LRFinder, plot_lr_sweep, suggest_lr, sweep_lr
 from .param_groups import build_param_groups, lrs_by_group
 from .schedules import LRSchedule, lr_factor
 from .task import ClassificationTask, ClassifierModule, Task
@@ -45,7 +45,6 @@ __all__ = [
     "launched_externally",
     "load_checkpoint",
     "lr_factor",
-    "lr_find",
     "lrs_by_group",
     "make_fabric",
     "plan_freezing",

@@ -6,7 +6,9 @@ Train for a few hundred steps while the learning rate grows exponentially from `
 (steepest negative slope against ``log10(lr)``), searched before the loss minimum. The sweep
 runs through the normal training loop (as a callback); the weights are put back afterwards.
 
-The rates swept are the head's ``lr``; discriminative groups keep their ratios to it.
+The rates swept are the head's ``lr``; discriminative groups keep their ratios to it. The
+estimator-level workflow (an unfitted ``TransferClassifier``'s settings on some data) is
+:func:`transferkit.models.lr_find`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from .loop import Loop, TrainConfig
     from .task import Task
 
-__all__ = ["LRFinder", "sweep_lr", "suggest_lr", "plot_lr_sweep", "lr_find"]
+__all__ = ["LRFinder", "sweep_lr", "suggest_lr", "plot_lr_sweep"]
 
 
 class LRFinder(Callback):
@@ -168,55 +170,3 @@ def plot_lr_sweep(result: dict[str, Any], path: str | Path, title: str = "learni
     finally:
         plt.close(fig)
     return path
-
-
-def lr_find(model: Any, X: Any, y: Any = None, min_lr: float = 1e-7, max_lr: float = 1.0,
-            num_steps: int = 100, out: str | Path | None = None) -> dict[str, Any]:
-    """The range test for a :class:`~transferkit.TransferClassifier`'s settings on ``X`` (, ``y``).
-
-    The estimator is not fitted; it only supplies backbone, strategy and settings.
-
-    Args:
-        model: an unfitted (or fitted) TransferClassifier with a gradient-trained strategy.
-        X: a labelled Dataset, or inputs with labels ``y``.
-        min_lr, max_lr, num_steps: the sweep.
-        out: a folder for ``lr_find.png`` and ``lr_find.json`` (``None``: no files).
-
-    Returns:
-        See :func:`sweep_lr`; with ``out``, also ``plot`` (the PNG path).
-    """
-    from ..data import check_labels
-    from ..estimator import as_dataset
-    from ..exceptions import DataError
-    from ..strategies import STRATEGIES, FitContext
-    from ..utils.io import atomic_write_json
-    from ..utils.seed import seed_everything
-
-    model._validate_params()
-    seed_everything(model.seed)
-    data = as_dataset(X, y)
-    if data.labels is None:
-        raise DataError(f"lr_find needs labels; the data {data.name!r} has none.")
-    check_labels(data, None)
-    classes = np.unique(data.labels)
-    strategy = STRATEGIES.get(model.strategy)(**model.strategy_params())
-    if not hasattr(strategy, "prepare"):
-        raise ConfigError(
-            f"lr_find sweeps the learning rate of a strategy trained by gradient descent; "
-            f"strategy={model.strategy!r} is not one. Use strategy='finetune', 'lora' or 'scratch'."
-        )
-    bb, layer = model._make_backbone(data)
-    adapt = getattr(bb, "fit_preprocessing", None)
-    if adapt is not None:
-        adapt(data.inputs)
-    ctx = FitContext(bb, layer, data, np.searchsorted(classes, data.labels), len(classes),
-                     model.strategy_params())
-    prep = strategy.prepare(ctx, for_sweep=True)
-    result = sweep_lr(prep.task, prep.train, prep.config, min_lr, max_lr, num_steps)
-    if out is not None:
-        out = Path(out)
-        result["plot"] = str(plot_lr_sweep(result, out / "lr_find.png",
-                                           f"lr sweep: {bb.name} on {data.name}"))
-        atomic_write_json(out / "lr_find.json", {**result, "backbone": bb.name,
-                                                 "strategy": model.strategy, "data": data.name})
-    return result

@@ -1,5 +1,5 @@
 """Evaluation: metrics, comparisons over data fractions and seeds, the negative-transfer verdict."""
 
-from .metrics import classification_metrics, evaluate_classifier
+from .metrics import classification_metrics
 
-__all__ = ["classification_metrics", "evaluate_classifier"]
+__all__ = ["classification_metrics"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["classification_metrics", "evaluate_classifier"]
+__all__ = ["classification_metrics"]
 
 
 def classification_metrics(
@@ -45,19 +45,3 @@ def classification_metrics(
         p = np.clip(np.asarray(proba)[np.arange(len(y_true)), y_true], 1e-12, 1.0)
         out["log_loss"] = float(-np.log(p).mean())
     return out
-
-
-def evaluate_classifier(model: Any, X: Any, y: Any = None) -> dict[str, Any]:
-    """:func:`classification_metrics` of a fitted transferkit classifier on labelled data.
-
-    ``model`` needs ``predict_proba``, ``classes_`` and ``_encode_labels(labels)``.
-    """
-    from ..estimator import as_dataset
-    from ..exceptions import DataError
-
-    data = as_dataset(X, y)
-    if data.labels is None:
-        raise DataError("evaluate() needs labels: pass a labelled Dataset or y=.")
-    y_true = model._encode_labels(data.labels)
-    proba = model.predict_proba(data)
-    return classification_metrics(y_true, proba.argmax(1), list(model.classes_), proba)

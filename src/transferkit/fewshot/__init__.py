@@ -1,6 +1,7 @@
 """Few-shot and zero-shot transfer: label-name embeddings, prototypes, contrastive tuning.
 
-* :class:`ZeroShotClassifier` — no examples: labels by their names or descriptions.
+* :class:`transferkit.ZeroShotClassifier` — no examples: labels by their names or
+  descriptions (the arithmetic in :mod:`.zeroshot`).
 * strategy ``"prototypes"`` — nearest class mean, optionally with label-name priors.
 * strategy ``"contrastive"`` — SetFit-style pair tuning of the encoder, then a head.
 
@@ -30,17 +31,15 @@ from .contrastive import ContrastiveStrategy, contrastive_tune, cosine_similarit
 from .labels_file import check_label_names, match_dataset_labels, read_label_file
 from .pairs import make_pairs
 from .prototypes import PrototypeStrategy
-from .zeroshot import ZeroShotClassifier, embed_prompts, load_zeroshot
+from .zeroshot import embed_prompts
 
 __all__ = [
     "ContrastiveStrategy",
     "PrototypeStrategy",
-    "ZeroShotClassifier",
     "check_label_names",
     "contrastive_tune",
     "cosine_similarity_loss",
     "embed_prompts",
-    "load_zeroshot",
     "make_pairs",
     "match_dataset_labels",
     "read_label_file",

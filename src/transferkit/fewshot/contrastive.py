@@ -44,10 +44,12 @@ from torch import nn
 
 from ..engine import ExampleData, Freezer, Task, TrainConfig, build_param_groups, plan_freezing
 from ..engine import train as engine_train
+from ..engine.params import ENGINE_PARAMS, FREEZING_PARAMS
 from ..features import extract_features
-from ..heads import HEADS
+from ..heads import HEADS, make_probe_head
 from ..strategies.base import FitContext, Strategy, register_strategy
-from ..utils.checks import check_number
+from ..strategies.params import COMMON, PROBE_HEAD
+from ..utils.params import Param, Params
 from .pairs import make_pairs
 
 __all__ = [
@@ -304,37 +306,23 @@ class ContrastiveStrategy(Strategy):
     name = "contrastive"
     trains_backbone = True
 
-    def _opt(self, key: str, default: Any) -> Any:
-        v = self.params.get(key)
-        return default if v is None else v
-
-    def _options(self) -> dict[str, Any]:
-        owner = "ContrastiveStrategy"
-        o = {
-            "num_iterations": self._opt("num_iterations", 20),
-            "lr": self._opt("lr", 2e-5),
-            "pair_batch_size": self._opt("pair_batch_size", 16),
-            "max_pairs": self.params.get("max_pairs"),
-            "warmup": self._opt("warmup", 0.1),
-            "weight_decay": self._opt("weight_decay", 0.01),
-            "lr_schedule": self._opt("lr_schedule", "linear"),
-            "unfreeze": self._opt("unfreeze", "all"),
-            "freeze_pattern": self.params.get("freeze_pattern"),
-            "patience": self.params.get("patience"),
-            "precision": self._opt("precision", "auto"),
-            "devices": self._opt("devices", 1),
-            "early_stopping": self._opt("early_stopping", True),
-        }
-        check_number(owner, "num_iterations", o["num_iterations"], low=1, integer=True)
-        check_number(owner, "lr", o["lr"], low=0, low_open=True)
-        check_number(owner, "pair_batch_size", o["pair_batch_size"], low=1, integer=True)
-        return o
-
-    def _head_kwargs(self) -> dict[str, Any]:
-        head = self.params.get("head", "logistic")
-        if self.params.get("C") is not None and head in ("logistic", "svm"):
-            return {"C": self.params["C"]}
-        return {}
+    PARAMS = Params(
+        COMMON,
+        PROBE_HEAD,
+        Param("num_iterations", "contrastive: same-class and different-class pairs drawn per "
+              "training example (SetFit's default, 20); more pairs, longer tuning", 20, "int",
+              low=1),
+        Param("lr", "contrastive: learning rate of the encoder's pair tuning", 2e-5, "float",
+              low=0, low_open=True),
+        Param("pair_batch_size", "contrastive: pairs per optimiser step (batch_size stays the "
+              "encoding batch)", 16, "int", low=1),
+        Param("max_pairs", "contrastive: at most this many pairs (None: all drawn)", None,
+              "int", low=1),
+        Param("early_stopping", "contrastive: hold out a shot per class and keep the best "
+              "round (or the untuned encoder)", True, "bool"),
+        ENGINE_PARAMS.without("epochs", "grad_accum", "checkpoint_dir", "resume"),
+        FREEZING_PARAMS.without("schedule", "backbone_lr_mult", "layer_decay"),
+    )
 
     def _validation(self, ctx: FitContext, y: np.ndarray, seed: int, o: dict[str, Any]):
         """Rows for pairs, the held-out pairs (or None), and a note for the record."""
@@ -358,9 +346,8 @@ class ContrastiveStrategy(Strategy):
 
     def fit(self, ctx: FitContext) -> ContrastiveStrategy:
         t0 = time.perf_counter()
-        o = self._options()
-        seed = int(self.params.get("seed", 0))
-        bs = int(self.params.get("batch_size") or 64)
+        o = self.settings
+        seed, bs = o.seed, o.batch_size
         y = np.asarray(ctx.y, dtype=np.int64)
         pair_idx, val, note = self._validation(ctx, y, seed, o)
         a, b, target = make_pairs(y[pair_idx], o["num_iterations"], seed, o["max_pairs"])
@@ -372,14 +359,14 @@ class ContrastiveStrategy(Strategy):
             lr_schedule=str(o["lr_schedule"]), unfreeze=o["unfreeze"],
             freeze_pattern=o["freeze_pattern"], patience=o["patience"],
             precision=str(o["precision"]), devices=int(o["devices"]),
-            progress=bool(self.params.get("progress", True)),
+            progress=o.progress,
         )
         self.history = out["history"]
         t1 = time.perf_counter()
         # The tuned encoder's features are unique to this fit: never cache the training ones.
         X = np.asarray(extract_features(ctx.backbone, ctx.train, layer=ctx.layer, batch_size=bs,
                                         cache=False, progress=False))
-        self.head_ = HEADS.create(self.params.get("head", "logistic"), **self._head_kwargs())
+        self.head_ = make_probe_head(o)
         self.head_.fit(X, y, ctx.n_classes, seed=seed)
         t2 = time.perf_counter()
         vl = [r["val_loss"] for r in self.history if "val_loss" in r]
@@ -405,10 +392,9 @@ class ContrastiveStrategy(Strategy):
         return self
 
     def predict_proba(self, backbone, layer, data) -> np.ndarray:
-        X = extract_features(backbone, data, layer=layer,
-                             batch_size=int(self.params.get("batch_size") or 64),
-                             cache=self.params.get("cache", True),
-                             progress=self.params.get("progress", True))
+        s = self.settings
+        X = extract_features(backbone, data, layer=layer, batch_size=s.batch_size, cache=s.cache,
+                             progress=s.progress)
         return self.head_.predict_proba(np.asarray(X))
 
     def save(self, folder: Path) -> dict[str, Any]:

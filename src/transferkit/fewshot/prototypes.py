@@ -3,7 +3,7 @@
 
 Options, read from the estimator's parameters (defaults in brackets):
 
-* ``metric`` [``"cosine"``]: ``"cosine"`` compares unit-length features with the mean of the
+* ``distance`` [``"cosine"``]: ``"cosine"`` compares unit-length features with the mean of the
   unit-length class examples; ``"euclidean"`` uses squared distance to the raw class mean.
 * ``shrinkage`` [``None``]: a shared within-class covariance, shrunk towards a scaled
   identity by this weight in ``[0, 1]`` or by the Ledoit–Wolf estimate (``"auto"``); the
@@ -29,13 +29,39 @@ from safetensors.numpy import load_file, save_file
 from ..exceptions import ConfigError
 from ..features import extract_features
 from ..strategies.base import FitContext, Strategy, register_strategy
-from ..utils.checks import check_choice, check_number
+from ..strategies.params import COMMON
+from ..utils.checks import check_number
+from ..utils.params import Param, Params
+from .labels_file import check_template
 
 __all__ = ["PrototypeStrategy", "prototype_scores"]
 
 _DEFAULT_TEMPERATURE = 0.05
 _SCALE_GRID = np.exp2(np.arange(-4.0, 4.25, 0.25))
 _AUTO_PRIOR_MAX_SHOTS = 4
+
+
+def _check_shrinkage(owner: str, value: Any) -> None:
+    if value != "auto":
+        check_number(owner, "shrinkage", value, low=0.0, high=1.0)
+
+
+def _parse_shrinkage(text: str) -> float | str:
+    return text if text == "auto" else float(text)
+
+
+def _check_label_prior(owner: str, value: Any) -> None:
+    if value not in ("auto", True, False):
+        raise ConfigError(f"The 'label_prior' parameter of {owner} must be 'auto', True or "
+                          f"False. Got {value!r} instead.")
+
+
+def _parse_label_prior(text: str) -> bool | str:
+    return {"true": True, "false": False}.get(text.strip().lower(), text)
+
+
+def _check_template(owner: str, value: Any) -> None:
+    check_template(value, owner)
 
 
 def _unit(X: np.ndarray) -> np.ndarray:
@@ -98,36 +124,32 @@ class PrototypeStrategy(Strategy):
 
     name = "prototypes"
 
-    # --- options -----------------------------------------------------------------------------
-    def _options(self) -> dict[str, Any]:
-        p = self.params
-        owner = "PrototypeStrategy"
-        metric = p.get("metric") or "cosine"
-        check_choice(owner, "metric", metric, ["cosine", "euclidean"])
-        shrinkage = p.get("shrinkage")
-        if shrinkage is not None and shrinkage != "auto":
-            check_number(owner, "shrinkage", shrinkage, low=0.0, high=1.0)
-        prior = p.get("label_prior", "auto")
-        if prior not in ("auto", True, False, None):
-            raise ConfigError(
-                f"The 'label_prior' parameter of {owner} must be 'auto', True or False. "
-                f"Got {prior!r} instead."
-            )
-        weight = p.get("prior_weight")
-        weight = 1.0 if weight is None else weight
-        check_number(owner, "prior_weight", weight, low=0.0)
-        return {"metric": metric, "shrinkage": shrinkage, "label_prior": prior,
-                "prior_weight": float(weight),
-                "template": p.get("template", "This is about {}.")}
+    PARAMS = Params(
+        COMMON,
+        Param("distance", "prototypes: 'cosine' (unit-length features against the mean of the "
+              "unit-length class examples) or 'euclidean' (squared distance to the raw mean)",
+              "cosine", choices=("cosine", "euclidean")),
+        Param("shrinkage", "prototypes: a shared within-class covariance shrunk toward a scaled "
+              "identity by this weight in [0, 1], or by the Ledoit-Wolf estimate ('auto'); the "
+              "distance is then Mahalanobis. None: no covariance", None, "any",
+              check=_check_shrinkage, parse=_parse_shrinkage),
+        Param("label_prior", "prototypes: add each label name's zero-shot embedding to its class "
+              "as prior_weight pseudo-examples: True, False, or 'auto' (text with at most 4 "
+              "examples in some class and labels that read as names)", "auto", "any",
+              check=_check_label_prior, parse=_parse_label_prior),
+        Param("prior_weight", "prototypes: pseudo-examples each label-name prior counts as",
+              1.0, "float", low=0),
+        Param("template", "prototypes: the prompt of a label name in the prior, with one {} slot",
+              "This is about {}.", check=_check_template),
+    )
 
     def _features(self, backbone, layer, data) -> np.ndarray:
-        return np.asarray(extract_features(
-            backbone, data, layer=layer, batch_size=self.params.get("batch_size", 64),
-            cache=self.params.get("cache", True), progress=self.params.get("progress", True),
-        ))
+        s = self.settings
+        return np.asarray(extract_features(backbone, data, layer=layer, batch_size=s.batch_size,
+                                           cache=s.cache, progress=s.progress))
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        return _unit(X) if self.config_["metric"] == "cosine" else np.asarray(X, np.float64)
+        return _unit(X) if self.config_["distance"] == "cosine" else np.asarray(X, np.float64)
 
     # --- the label-name prior ----------------------------------------------------------------
     @staticmethod
@@ -158,18 +180,18 @@ class PrototypeStrategy(Strategy):
                 "label_prior=True needs a text backbone and labels that read as names (strings, "
                 "or integer codes with meta['label_names']); this data has neither."
             )
-        from .labels_file import check_template
         from .zeroshot import embed_prompts
 
-        tpl = check_template(opts["template"], "PrototypeStrategy")
-        prompts = {i: [tpl.format(n)] for i, n in enumerate(names)}
+        prompts = {i: [opts["template"].format(n)] for i, n in enumerate(names)}
         return embed_prompts(ctx.backbone, prompts, ctx.layer,
-                             self.params.get("batch_size", 64)).astype(np.float64)
+                             self.settings.batch_size).astype(np.float64)
 
     # --- the contract ------------------------------------------------------------------------
     def fit(self, ctx: FitContext) -> PrototypeStrategy:
         t0 = time.perf_counter()
-        opts = self._options()
+        s = self.settings
+        opts = {"distance": s.distance, "shrinkage": s.shrinkage, "label_prior": s.label_prior,
+                "prior_weight": float(s.prior_weight), "template": s.template}
         self.config_ = opts
         X = self._transform(self._features(ctx.backbone, ctx.layer, ctx.train))
         y = np.asarray(ctx.y, dtype=np.int64)
@@ -179,7 +201,7 @@ class PrototypeStrategy(Strategy):
         prior = self._prior(ctx, counts, opts)
         w = opts["prior_weight"] if prior is not None else 0.0
         if prior is not None:
-            if opts["metric"] == "euclidean":
+            if opts["distance"] == "euclidean":
                 # Put the unit label embedding on the scale of this class's features.
                 prior = prior * (np.linalg.norm(sums / counts[:, None], axis=1, keepdims=True))
             sums = sums + w * prior
@@ -188,14 +210,14 @@ class PrototypeStrategy(Strategy):
         if opts["shrinkage"] is not None:
             precision, alpha = _shared_precision(X, y, sums / (counts + w)[:, None],
                                                  opts["shrinkage"])
-        W, b = prototype_scores(X, means, opts["metric"], precision)
-        scale, loo = self._fit_scale(X, y, sums, counts + w, opts["metric"], precision)
+        W, b = prototype_scores(X, means, opts["distance"], precision)
+        scale, loo = self._fit_scale(X, y, sums, counts + w, opts["distance"], precision)
         self.arrays_ = {"coef": (W * scale).astype(np.float32),
                         "intercept": (b * scale).astype(np.float32),
                         "prototypes": means.astype(np.float32)}
         t2 = time.perf_counter()
         self.summary = {
-            "metric": opts["metric"],
+            "distance": opts["distance"],
             "shrinkage": alpha,
             "label_prior": prior is not None,
             "prior_weight": w,
@@ -247,6 +269,8 @@ class PrototypeStrategy(Strategy):
     def load(cls, folder: Path, config: dict[str, Any], backbone) -> PrototypeStrategy:
         self = cls(**config.get("params", {}))
         self.config_ = dict(config["options"])
+        if "metric" in self.config_:  # its name before run-folder format 2
+            self.config_["distance"] = self.config_.pop("metric")
         self.arrays_ = load_file(str(folder / "prototypes.safetensors"))
         return self
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..registry import Registry
 
-__all__ = ["ProbeHead", "HEADS", "register_head", "holdout_split"]
+__all__ = ["ProbeHead", "HEADS", "register_head", "holdout_split", "probe_head_kwargs",
+           "make_probe_head"]
 
 HEADS: Registry[ProbeHead] = Registry("head")
 
@@ -54,6 +55,16 @@ class ProbeHead:
         head = cls(**config)
         head.arrays = {k: np.asarray(v) for k, v in arrays.items()}
         return head
+
+
+def probe_head_kwargs(head: str, C: float | None) -> dict[str, Any]:
+    """Keyword arguments of probe head ``head``: ``C`` where it has one (logistic, SVM)."""
+    return {"C": C} if C is not None and head in ("logistic", "svm") else {}
+
+
+def make_probe_head(settings: Any) -> ProbeHead:
+    """A new probe head as ``settings.head`` and ``settings.C`` describe it."""
+    return HEADS.create(settings.head, **probe_head_kwargs(settings.head, settings.C))
 
 
 def holdout_split(y: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

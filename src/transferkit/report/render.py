@@ -15,7 +15,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..exceptions import RunError
 from ..runs import RECORD_SCHEMA, read_record
 from ..utils.io import atomic_write_text, read_json

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..backbones import BACKBONES, create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
-from ..backbones.registry import create_for_data
+from ..backbones.registry import backbone_for_data
 from ..data.dataset import Dataset, DatasetSplits
 from ..exceptions import BackboneError, ConfigError, DataError
 from ..utils.checks import check_number
@@ -106,21 +106,10 @@ def build_backbone(candidate: str | Backbone, data: Dataset, seed: int = 0) -> B
     """Create ``candidate`` for ``data`` as the estimator does (tabular: sized and standardised).
 
     Raises:
-        BackboneError: unknown spec, or a backbone for another modality than ``data``.
+        BackboneError: unknown spec.
+        DataError: a backbone for another modality than ``data``.
     """
-    if isinstance(candidate, Backbone):
-        bb = candidate
-    else:
-        bb, _ = create_for_data(candidate, seed, data)
-        adapt = getattr(bb, "fit_preprocessing", None)
-        if adapt is not None:
-            adapt(data.inputs)
-    if bb.modality != data.modality:
-        raise BackboneError(
-            f"Backbone {bb.name!r} takes {bb.modality} inputs, but the data {data.name!r} are "
-            f"{data.modality}. Fix: pick a {data.modality} backbone (transferkit zoo lists them)."
-        )
-    return bb
+    return backbone_for_data(candidate, -1, seed, data)[0]
 
 
 def source_probabilities(backbone: Backbone, data: Dataset | Sequence[Any], batch_size: int = 64

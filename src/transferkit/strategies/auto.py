@@ -28,7 +28,10 @@ import numpy as np
 from ..exceptions import ConfigError
 from ..heads import HEADS
 from ..heads.torch_heads import TORCH_HEADS
+from ..utils.params import Param, Params
 from .base import STRATEGIES, FitContext, Strategy, register_strategy
+from .finetune import FineTuneStrategy
+from .params import PROBE_HEAD
 
 __all__ = ["AutoStrategy", "choose_strategy", "TINY_PER_CLASS", "LARGE_PER_CLASS"]
 
@@ -57,6 +60,12 @@ def choose_strategy(per_class: float, shift_score: float | None = None
     return name, dict(over), reason
 
 
+def _check_any_head(owner: str, head: str) -> None:
+    if head not in HEADS and head not in TORCH_HEADS:
+        raise ConfigError(f"The 'head' parameter of {owner} must be a probe head "
+                          f"{HEADS.names()} or a torch head {TORCH_HEADS.names()}; got {head!r}.")
+
+
 @register_strategy("auto", description="probe / top groups / full fine-tune by examples per class")
 class AutoStrategy(Strategy):
     """Choose a strategy by :func:`choose_strategy`, then fit it; see the module docstring."""
@@ -66,15 +75,16 @@ class AutoStrategy(Strategy):
     # backbone instance it was given); after fit this instance attribute says the truth.
     trains_backbone = True
     uses_engine: ClassVar[bool] = True
-
-    @classmethod
-    def check_params(cls, owner: str, params: dict[str, Any]) -> None:
-        head = params.get("head") or "logistic"
-        if head not in HEADS and head not in TORCH_HEADS:
-            raise ConfigError(
-                f"head must be a probe head {HEADS.names()} or a torch head "
-                f"{TORCH_HEADS.names()}; got {head!r}."
-            )
+    # It reads what the strategies it may choose read; the head goes to the one chosen.
+    PARAMS = Params(PROBE_HEAD.without("head"), FineTuneStrategy.PARAMS.without("head"),
+                    Param("head", "the head: a probe head (logistic, ridge, svm, knn) when the "
+                          "probe is chosen, a torch head (linear, mlp) when fine-tuning; a head "
+                          "the chosen strategy lacks becomes its default", "logistic",
+                          check=_check_any_head),
+                    Param("shift_score", "a proxy A-distance in [0, 2] between the data the "
+                          "backbone was trained on and this task's (`transferkit shift`); from "
+                          f"{SHIFT_LARGE} on, the choice moves one step toward more tuning",
+                          None, "float", low=0, high=2))
 
     @staticmethod
     def _inner_params(params: dict[str, Any], name: str, over: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +99,7 @@ class AutoStrategy(Strategy):
     def fit(self, ctx: FitContext) -> AutoStrategy:
         counts = np.bincount(np.asarray(ctx.y, dtype=np.int64), minlength=ctx.n_classes)
         per_class = float(np.median(counts))
-        name, over, reason = choose_strategy(per_class, self.params.get("shift_score"))
+        name, over, reason = choose_strategy(per_class, self.settings.shift_score)
         inner_cls = STRATEGIES.get(name)
         params = self._inner_params(self.params, name, over)
         if hasattr(inner_cls, "check_params"):

@@ -4,6 +4,10 @@ A strategy is created by name from ``STRATEGIES`` with the estimator's parameter
 a training :class:`~transferkit.data.Dataset` with integer labels, and asked for class
 probabilities. It saves its own fitted state (safetensors + JSON, never pickle) into a run
 folder and restores it from there.
+
+Each strategy declares the parameters it reads in ``PARAMS``
+(:mod:`transferkit.utils.params`); the estimator validates them and the command line offers
+them from there, and the strategy reads them, defaults filled in, as ``self.settings.<name>``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..registry import Registry
+from ..utils.params import Params, Settings
+from .params import COMMON
 
 if TYPE_CHECKING:
     from ..backbones.base import Backbone
@@ -59,9 +65,13 @@ class Strategy:
     name: ClassVar[str] = ""
     #: whether fitting changes the backbone's weights (then they are saved with the model)
     trains_backbone: ClassVar[bool] = False
+    #: the parameters the strategy reads
+    PARAMS: ClassVar[Params] = COMMON
 
     def __init__(self, **params: Any) -> None:
+        self.PARAMS.validate(type(self).__name__, params)
         self.params = params
+        self.settings: Settings = self.PARAMS.resolve(params)
         self.history: list[dict[str, Any]] = []
         self.summary: dict[str, Any] = {}
 

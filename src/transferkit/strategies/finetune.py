@@ -18,7 +18,6 @@ Features never come from the feature cache: the backbone changes while it trains
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,100 +39,23 @@ from ..engine import (
     predict_outputs,
     train,
 )
-from ..engine.distributed import PRECISIONS
-from ..engine.freezing import SCHEDULES, parse_unfreeze
-from ..engine.schedules import LR_SCHEDULES
 from ..exceptions import ConfigError
 from ..heads.base import holdout_split
-from ..heads.torch_heads import TORCH_HEADS, make_torch_head
-from ..utils.checks import check_choice, check_number
+from ..heads.torch_heads import make_torch_head
 from ..utils.fingerprint import hash_array
+from ..utils.params import Params
 from .base import FitContext, Strategy, register_strategy
-from .head_init import HEAD_INITS, init_head_from_probe
+from .head_init import init_head_from_probe
+from .params import COMMON, TRAINING
 
-__all__ = ["FineTuneStrategy", "TRAINING_DEFAULTS", "check_training_params", "Prepared"]
+__all__ = ["FineTuneStrategy", "Prepared"]
 
 log = logging.getLogger(__name__)
-
-#: what ``None`` (or a missing key) means for each training setting
-TRAINING_DEFAULTS: dict[str, Any] = {
-    "unfreeze": "all",
-    "freeze_pattern": None,
-    "epochs": 3,
-    "lr": 1e-3,
-    "backbone_lr_mult": 0.1,
-    "layer_decay": 1.0,
-    "schedule": "none",
-    "lr_schedule": "cosine",
-    "warmup": 0.1,
-    "weight_decay": 0.01,
-    "l2sp": None,
-    "lora_r": 8,
-    "patience": 3,
-    "devices": 1,
-    "precision": "auto",
-    "grad_accum": 1,
-    "checkpoint_dir": None,
-    "resume": None,
-    "batch_size": 32,
-    "seed": 0,
-    "progress": True,
-    "head": "linear",
-    "head_init": None,
-}
 
 # Settings a resumed run must share with the interrupted one.
 _IDENTITY_KEYS = ("unfreeze", "freeze_pattern", "epochs", "lr", "backbone_lr_mult", "layer_decay",
                   "schedule", "lr_schedule", "warmup", "weight_decay", "l2sp", "lora_r",
                   "patience", "grad_accum", "batch_size", "seed", "head", "head_init")
-
-
-# The numeric training keywords and their valid ranges (checked in this order).
-_NUMBER_BOUNDS: dict[str, dict[str, Any]] = {
-    "epochs": {"low": 1, "integer": True},
-    "lr": {"low": 0, "low_open": True},
-    "backbone_lr_mult": {"low": 0, "low_open": True},
-    "layer_decay": {"low": 0, "high": 1, "low_open": True},
-    "warmup": {"low": 0, "high": 0.9},
-    "weight_decay": {"low": 0},
-    "l2sp": {"low": 0},
-    "lora_r": {"low": 1, "integer": True},
-    "patience": {"low": 1, "integer": True},
-    "devices": {"low": 1, "integer": True},
-    "grad_accum": {"low": 1, "integer": True},
-}
-
-
-def check_training_params(owner: str, params: dict[str, Any]) -> None:
-    """Validate the training keywords of an estimator (``ConfigError`` saying how to fix)."""
-    def given(k: str) -> bool:
-        return params.get(k) is not None
-
-    for key, bounds in _NUMBER_BOUNDS.items():
-        if given(key):
-            check_number(owner, key, params[key], **bounds)
-    if given("schedule"):
-        check_choice(owner, "schedule", params["schedule"], list(SCHEDULES))
-    if given("lr_schedule"):
-        check_choice(owner, "lr_schedule", params["lr_schedule"], list(LR_SCHEDULES))
-    if given("precision"):
-        check_choice(owner, "precision", params["precision"], list(PRECISIONS))
-    if given("head_init"):
-        check_choice(owner, "head_init", params["head_init"], list(HEAD_INITS))
-    if given("unfreeze"):
-        parse_unfreeze(params["unfreeze"])
-    if given("freeze_pattern"):
-        try:
-            re.compile(params["freeze_pattern"])
-        except (re.error, TypeError) as e:
-            raise ConfigError(
-                f"The 'freeze_pattern' parameter of {owner} must be a regular expression; "
-                f"{params['freeze_pattern']!r} is not ({e})."
-            ) from None
-    for k in ("checkpoint_dir", "resume"):
-        if given(k) and not isinstance(params[k], str | Path):
-            raise ConfigError(f"The {k!r} parameter of {owner} must be a folder path; got "
-                              f"{type(params[k]).__name__}.")
 
 
 @dataclass
@@ -156,32 +78,11 @@ class FineTuneStrategy(Strategy):
     trains_backbone = True
     #: strategies trained by the engine (the CLI gives them a checkpoint folder)
     uses_engine: ClassVar[bool] = True
-    #: ``backbone_lr_mult`` when the user gives none
-    default_backbone_lr_mult: ClassVar[float] = 0.1
-    #: ``head_init`` when the user gives none: start the head from a linear probe (LP-FT)
-    default_head_init: ClassVar[str] = "probe"
-
-    # --- settings -------------------------------------------------------------------------------
-    def setting(self, key: str) -> Any:
-        value = self.params.get(key)
-        if value is None:
-            if key == "backbone_lr_mult":
-                return self.default_backbone_lr_mult
-            if key == "head_init":
-                return self.default_head_init
-            return TRAINING_DEFAULTS.get(key)
-        return value
+    PARAMS = Params(COMMON, TRAINING)
 
     @classmethod
     def check_params(cls, owner: str, params: dict[str, Any]) -> None:
-        """Validation the estimator runs before fitting with this strategy."""
-        head = params.get("head") or "linear"
-        if head not in TORCH_HEADS:
-            raise ConfigError(
-                f"strategy={cls.name!r} trains a torch head: head must be one of "
-                f"{TORCH_HEADS.names()}; got {head!r} (a probe-only head). Use head='linear' "
-                "(the default for fine-tuning; 'logistic' means the same) or head='mlp'."
-            )
+        """Rules across parameters, checked by the estimator before fitting."""
         if params.get("layer", -1) not in (-1, None):
             raise ConfigError(
                 f"strategy={cls.name!r} trains the backbone end to end and uses its last feature "
@@ -199,7 +100,7 @@ class FineTuneStrategy(Strategy):
 
     def _starts_from_probe(self, head: torch.nn.Module) -> bool:
         # Only a linear head is a probe; an MLP head has no closed-form start.
-        return self.setting("head_init") == "probe" and head.config["kind"] == "linear"
+        return self.settings.head_init == "probe" and head.config["kind"] == "linear"
 
     # --- building the job -----------------------------------------------------------------
     def _validation(self, ctx: FitContext
@@ -209,7 +110,7 @@ class FineTuneStrategy(Strategy):
             return ctx.train, ctx.y, None, ctx.val, ctx.y_val, f"given ({len(ctx.val)} rows)"
         n, k = len(ctx.y), ctx.n_classes
         if n >= 20 * k and n >= 100:
-            fit_idx, hold_idx = holdout_split(ctx.y, 0.1, int(self.setting("seed")))
+            fit_idx, hold_idx = holdout_split(ctx.y, 0.1, int(self.settings.seed))
             fit_idx, hold_idx = np.sort(fit_idx), np.sort(hold_idx)
             return (ctx.train.subset(fit_idx), ctx.y[fit_idx], fit_idx, ctx.train.subset(hold_idx),
                     ctx.y[hold_idx], f"held out 10% of train ({len(hold_idx)} rows, stratified)")
@@ -225,20 +126,17 @@ class FineTuneStrategy(Strategy):
                      "labels": hash_array(np.asarray(ctx.y, dtype=np.int64)),
                      "n_classes": int(ctx.n_classes)},
             "strategy": self.name,
-            "settings": {k: self.params.get(k) for k in _IDENTITY_KEYS},
+            "settings": {k: self.settings.get(k) for k in _IDENTITY_KEYS},
         }
 
     def _groups(self, freezer: Freezer, plan: Any, head: torch.nn.Module) -> list[dict[str, Any]]:
-        l2sp = self.setting("l2sp")
-        wd = 0.0 if l2sp else float(self.setting("weight_decay"))
+        l2sp = self.settings.l2sp
+        wd = 0.0 if l2sp else float(self.settings.weight_decay)
         return build_param_groups(
-            freezer.candidates(), plan.all_groups, head, lr=float(self.setting("lr")),
-            backbone_lr_mult=float(self.setting("backbone_lr_mult")),
-            layer_decay=float(self.setting("layer_decay")), weight_decay=wd,
+            freezer.candidates(), plan.all_groups, head, lr=float(self.settings.lr),
+            backbone_lr_mult=float(self.settings.backbone_lr_mult),
+            layer_decay=float(self.settings.layer_decay), weight_decay=wd,
         )
-
-    def _batch_size(self) -> int:
-        return int(self.params.get("batch_size") or TRAINING_DEFAULTS["batch_size"])
 
     def _split(self, backbone: Any, plan: Any, schedule: str, *datasets: Any) -> Any:
         """The backbone's :class:`~transferkit.backbones.split.FrozenSplit` below the trained
@@ -251,7 +149,7 @@ class FineTuneStrategy(Strategy):
         whole forward keeps it on in every block, frozen or not."""
         if schedule != "none" or self.param_filter() is not None:
             return None
-        split = split_below(backbone, plan, devices=int(self.setting("devices")))
+        split = split_below(backbone, plan, devices=int(self.settings.devices))
         if split is None:
             return None
         need = sum(split.estimate_nbytes(ds.inputs) for ds in datasets if ds is not None)
@@ -260,13 +158,13 @@ class FineTuneStrategy(Strategy):
     def prepare(self, ctx: FitContext, for_sweep: bool = False) -> Prepared:
         """Build the task, data and engine settings for ``ctx`` (also used by ``lr_find``)."""
         self.check_params(type(self).__name__, {**self.params, "layer": ctx.layer})
-        seed = int(self.setting("seed"))
+        seed = int(self.settings.seed)
         backbone = self.prepare_backbone(ctx)
-        plan = plan_freezing(backbone, self.setting("unfreeze"), self.setting("freeze_pattern"))
+        plan = plan_freezing(backbone, self.settings.unfreeze, self.settings.freeze_pattern)
         train_ds, y, rows, val_ds, y_val, val_note = self._validation(ctx)
-        head = make_torch_head(self.setting("head"), backbone.num_features, ctx.n_classes,
+        head = make_torch_head(self.settings.head, backbone.num_features, ctx.n_classes,
                                seed=seed)
-        schedule = "none" if for_sweep else self.setting("schedule")
+        schedule = "none" if for_sweep else self.settings.schedule
         freezer = Freezer(backbone, plan, schedule, self.param_filter())
         freezer.apply(0)
         # An LR sweep never validates: no need to encode the validation rows for it.
@@ -276,7 +174,7 @@ class FineTuneStrategy(Strategy):
             module = ClassifierModule(split.top, head, -1)
             train_data, val_data = (
                 None if ds is None else split.examples(
-                    split.encode(ds.inputs, batch_size=max(self._batch_size(), 64)), labels)
+                    split.encode(ds.inputs, batch_size=max(self.settings.batch_size, 64)), labels)
                 for ds, labels in ((train_ds, y), (val_ds, y_val)))
         else:
             module = ClassifierModule(backbone, head, -1)
@@ -285,20 +183,20 @@ class FineTuneStrategy(Strategy):
                                                     backbone.input_lengths(ds.inputs))
                 for ds, labels in ((train_ds, y), (val_ds, y_val)))
         head_init = {"kind": "random"}
-        if self._starts_from_probe(head) and not for_sweep and not self.setting("resume"):
+        if self._starts_from_probe(head) and not for_sweep and not self.settings.resume:
             head_init = init_head_from_probe(
                 module, head, train_data, ctx.train, rows, ctx.backbone, ctx.n_classes,
-                self._batch_size(), seed, cache=bool(self.params.get("cache", True)))
+                self.settings.batch_size, seed, cache=self.settings.cache)
             log.info("%s: head initialised from a linear probe (C=%s)", self.name,
                      head_init.get("C"))
         groups = self._groups(freezer, plan, head)
         l2sp = None
-        if self.setting("l2sp"):
+        if self.settings.l2sp:
             anchored = [p for ps in freezer.candidates().values() for p in ps]
-            l2sp = L2SPPenalty(anchored, list(head.parameters()), float(self.setting("l2sp")))
+            l2sp = L2SPPenalty(anchored, list(head.parameters()), float(self.settings.l2sp))
         task = ClassificationTask(module, groups, freezer, l2sp)
-        resume = self.setting("resume")
-        ckpt_dir = self.setting("checkpoint_dir")
+        resume = self.settings.resume
+        ckpt_dir = self.settings.checkpoint_dir
         if resume and not ckpt_dir:
             ckpt_dir = str(find_checkpoint(resume).parent)
         identity = (self._identity(ctx, backbone, train_ds, y)
@@ -306,22 +204,22 @@ class FineTuneStrategy(Strategy):
         if identity and split is not None:  # its checkpoints hold the top alone
             identity["cached_frozen_part"] = True
         config = TrainConfig(
-            epochs=int(self.setting("epochs")),
-            batch_size=self._batch_size(),
-            accumulate=int(self.setting("grad_accum")),
-            precision=str(self.setting("precision")),
-            devices=int(self.setting("devices")),
+            epochs=int(self.settings.epochs),
+            batch_size=self.settings.batch_size,
+            accumulate=int(self.settings.grad_accum),
+            precision=str(self.settings.precision),
+            devices=int(self.settings.devices),
             seed=seed,
-            patience=self.setting("patience"),
-            lr_schedule=str(self.setting("lr_schedule")),
-            warmup=float(self.setting("warmup")),
+            patience=self.settings.patience,
+            lr_schedule=str(self.settings.lr_schedule),
+            warmup=float(self.settings.warmup),
             checkpoint_dir=None if ckpt_dir is None else str(ckpt_dir),
             resume=None if not resume else str(resume),
             identity=identity,
-            progress=bool(self.setting("progress")),
+            progress=bool(self.settings.progress),
         )
         info = {"freezing": plan.describe(), "schedule": schedule, "validation": val_note,
-                "head": dict(head.config), "l2sp": self.setting("l2sp"),
+                "head": dict(head.config), "l2sp": self.settings.l2sp,
                 "head_init": head_init, "cached_frozen_part": split is not None,
                 "total_params": sum(p.numel() for p in backbone.parameters())
                 + sum(p.numel() for p in head.parameters())}
@@ -340,10 +238,10 @@ class FineTuneStrategy(Strategy):
         self.history = result.history
         self.summary = {
             **prep.info,
-            "unfreeze": self.setting("unfreeze"),
+            "unfreeze": self.settings.unfreeze,
             "lr_by_group": result.lr_by_group,
             "trainable_params": sum(p.numel() for g in prep.task.groups for p in g["params"]),
-            "epochs": int(self.setting("epochs")),
+            "epochs": int(self.settings.epochs),
             "batch_size": prep.config.batch_size,
             **{k: v for k, v in result.summary().items()
                if k not in ("lr_by_group", "trainable_params", "total_params")},
@@ -357,7 +255,7 @@ class FineTuneStrategy(Strategy):
         module = self._predict_module(backbone)
         bb = module.backbone
         ex = ExampleData(data.inputs, None, bb.preprocess, bb.input_lengths(data.inputs))
-        logits = predict_outputs(module, ex, int(self.params.get("batch_size") or 64) * 2)
+        logits = predict_outputs(module, ex, self.settings.batch_size * 2)
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)

@@ -24,8 +24,11 @@ from torch import nn
 
 from ..engine import plan_freezing
 from ..exceptions import BackboneError, ConfigError
+from ..utils.params import Param, Params
 from .base import FitContext, register_strategy
 from .finetune import FineTuneStrategy
+
+LORA_R = Param("lora_r", "rank of the LoRA adapters (alpha = 2 r)", 8, "int", low=1)
 
 __all__ = ["LoRAStrategy", "lora_targets", "shared_copy"]
 
@@ -109,19 +112,19 @@ class LoRAStrategy(FineTuneStrategy):
 
     name = "lora"
     trains_backbone = False
-    default_backbone_lr_mult = 1.0
+    PARAMS = Params(FineTuneStrategy.PARAMS.with_defaults(backbone_lr_mult=1.0), LORA_R)
     dropout = 0.05
 
     def prepare_backbone(self, ctx: FitContext) -> Any:
         base = ctx.backbone
-        plan = plan_freezing(base, self.setting("unfreeze"), None)
+        plan = plan_freezing(base, self.settings.unfreeze, None)
         targets = lora_targets(base, plan.groups)
         if not targets:
             raise BackboneError(
                 f"LoRA found no linear or convolution layer in the layer groups {plan.groups} of "
                 f"backbone {base.name!r}; adapters need one. Use strategy='finetune' instead."
             )
-        r = int(self.setting("lora_r"))
+        r = int(self.settings.lora_r)
         self.lora_config_ = {"r": r, "alpha": 2 * r, "dropout": self.dropout, "targets": targets}
         self.adapted_ = _inject(base, targets, r, 2 * r, self.dropout)
         return self.adapted_

@@ -10,8 +10,10 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from ..features import extract_features
-from ..heads import HEADS
+from ..heads import HEADS, make_probe_head
+from ..utils.params import Params
 from .base import FitContext, Strategy, register_strategy
+from .params import COMMON, PROBE_HEAD
 
 __all__ = ["ProbeStrategy"]
 
@@ -21,28 +23,19 @@ class ProbeStrategy(Strategy):
     """Encode once (cached), then fit a probe head; the backbone never changes."""
 
     name = "probe"
-
-    def _head_kwargs(self) -> dict[str, Any]:
-        kw: dict[str, Any] = {}
-        head = self.params.get("head", "logistic")
-        if self.params.get("C") is not None and head in ("logistic", "svm"):
-            kw["C"] = self.params["C"]
-        return kw
+    PARAMS = Params(COMMON, PROBE_HEAD)
 
     def _features(self, backbone, layer, data) -> np.ndarray:
-        return extract_features(
-            backbone, data, layer=layer,
-            batch_size=self.params.get("batch_size", 64),
-            cache=self.params.get("cache", True),
-            progress=self.params.get("progress", True),
-        )
+        s = self.settings
+        return extract_features(backbone, data, layer=layer, batch_size=s.batch_size,
+                                cache=s.cache, progress=s.progress)
 
     def fit(self, ctx: FitContext) -> ProbeStrategy:
         t0 = time.perf_counter()
         X = self._features(ctx.backbone, ctx.layer, ctx.train)
         t1 = time.perf_counter()
-        self.head_ = HEADS.create(self.params.get("head", "logistic"), **self._head_kwargs())
-        self.head_.fit(np.asarray(X), ctx.y, ctx.n_classes, seed=self.params.get("seed", 0))
+        self.head_ = make_probe_head(self.settings)
+        self.head_.fit(np.asarray(X), ctx.y, ctx.n_classes, seed=self.settings.seed)
         t2 = time.perf_counter()
         self.summary = {
             "head": self.head_.name,

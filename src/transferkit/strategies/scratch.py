@@ -23,9 +23,9 @@ class ScratchStrategy(FineTuneStrategy):
 
     name = "scratch"
     trains_backbone = True
-    default_backbone_lr_mult = 1.0
-    # Random features give a probe nothing to start from; the baseline starts from nothing.
-    default_head_init = "random"
+    # Nothing pre-trained to preserve: the backbone trains at the head's rate; and random
+    # features give a probe nothing to start from, so the head starts from nothing too.
+    PARAMS = FineTuneStrategy.PARAMS.with_defaults(backbone_lr_mult=1.0, head_init="random")
 
     @classmethod
     def check_params(cls, owner: str, params: dict[str, Any]) -> None:
@@ -38,5 +38,5 @@ class ScratchStrategy(FineTuneStrategy):
 
     def prepare_backbone(self, ctx: FitContext) -> Any:
         bb = ctx.backbone
-        bb.reinitialize(seed=int(self.setting("seed")))
+        bb.reinitialize(seed=int(self.settings.seed))
         return bb

@@ -4,6 +4,9 @@ A fine-tuned or adapted backbone carries its trained weights; a probe's backbone
 pre-trained one it used. Either way the run's classifier comes along as the backbone's
 *source-task head* (``source_model``), so LEEP and NCE can score the transfer from that run's
 task to a new one, as they do for EfficientNet's ImageNet head.
+
+The spec prefix is registered here, by the run-folder format, rather than among the backbones:
+reading a run is this layer's business, and backbones never import upward.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import BackboneError
-from .base import Backbone
-from .registry import register_prefix
+from ..backbones.base import Backbone
+from ..backbones.registry import register_prefix
+from ..exceptions import BackboneError, RunError
+from .model_folder import load
 
 __all__ = ["run_backbone"]
 
@@ -25,9 +29,6 @@ def run_backbone(folder: str, **_: Any) -> Backbone:
     Raises:
         BackboneError: no run folder there, or a run without a backbone.
     """
-    from ..exceptions import RunError
-    from ..runs import load
-
     path = Path(folder)
     try:
         model = load(path)

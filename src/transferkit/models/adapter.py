@@ -14,119 +14,80 @@ import copy
 import logging
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
+from ..adapt import ADAPT_METHODS, AdaptContext, AdaptMethod
+from ..adapt.auto import auto_candidates, baseline_for, parse_candidate
+from ..adapt.checks import check_domains, check_label_subset, pick_target_labels
+from ..adapt.deep import trains_backbone
+from ..adapt.params import WEIGHT_CLIP
+from ..adapt.reference import Reference
+from ..adapt.source_tune import tune_on_source
+from ..adapt.validators import SELECTORS, choose_candidate, ensemble_agreement
+from ..backbones import backbone_for_data
 from ..backbones.base import Backbone
-from ..data.dataset import Dataset
-from ..data.validate import check_labels
+from ..data import Dataset, as_dataset, check_labels
 from ..engine.freezing import plan_freezing
-from ..estimator import as_dataset
-from ..exceptions import ConfigError, DataError, NegativeTransferWarning, NotFittedError
+from ..engine.params import ENGINE_PARAMS, check_groups, parse_groups
+from ..exceptions import ConfigError, DataError, SourceCollapseWarning
 from ..heads.base import holdout_split
+from ..runs import register_model_kind
+from ..strategies.params import COMMON, LAYER
+from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
-from .auto import auto_candidates, baseline_for, parse_candidate
-from .base import ADAPT_METHODS, AdaptContext, AdaptMethod
-from .checks import check_domains, check_label_subset, pick_target_labels
-from .deep import trains_backbone
-from .params import check_adapter_params
-from .reference import Reference
-from .source_tune import tune_on_source
-from .validators import DEFAULT_SELECTOR, VALIDATORS, choose_candidate, ensemble_agreement
+from .adapter_record import adaptation_record
+from .base import TransferModel, check_backbone_param
+from .docs import document_params
 
 __all__ = ["DomainAdapter", "SourceCollapseWarning"]
 
 log = logging.getLogger(__name__)
 
 
-class SourceCollapseWarning(NegativeTransferWarning):
-    """Adaptation cost the model much of its accuracy on held-out source data."""
+def _check_candidates(owner: str, value: Any) -> None:
+    if isinstance(value, str):
+        raise ConfigError(f"The 'candidates' parameter of {owner} must be a list of method "
+                          f"names such as ['coral', 'dann']. Got a string {value!r} instead.")
+    for c in value:
+        parse_candidate(c)
 
 
-class DomainAdapter(ClassifierMixin, BaseEstimator):
+def _check_source_finetune(owner: str, value: Any) -> None:
+    if value == 0:
+        raise ConfigError(
+            f"The 'source_finetune' parameter of {owner} names the layer groups to tune on the "
+            "source before adapting; got 0 (none). Give K >= 1, 'all' or group names, or None "
+            "to adapt the pre-trained features as they are.")
+    check_groups(owner, value)
+
+
+def _check_target_labels(owner: str, value: Any) -> None:
+    if isinstance(value, str) and value.lower() in ("none", "all"):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ConfigError(
+            f"The 'target_labels' parameter of {owner} must be None (never read target labels), "
+            f"'all', or an int k >= 1 (k labelled rows per class). Got {value!r} instead.")
+
+
+def _parse_target_labels(text: str) -> int | str:
+    return int(text) if text.strip().isdigit() else text
+
+
+@register_model_kind
+class DomainAdapter(TransferModel):
     """Adapt a classifier from a labelled source domain to a (mostly) unlabelled target domain.
 
+    Each adaptation method registered with :func:`~transferkit.adapt.register_adapt_method`
+    declares the parameters it reads; a keyword that none of the methods this adapter will
+    fit reads (the method, its no-adaptation baseline, or ``auto``'s candidates) is refused,
+    naming the methods that do.
+
     Args:
-        method: ``"coral"``, ``"reweight"`` (domain-classifier density ratio), ``"kmm"``,
-            ``"subspace"``, ``"dann"``, ``"cdan"``, ``"mmd"``, ``"selftrain"``,
-            ``"tradaboost"`` / ``"union"`` (need a few target labels), ``"source"`` /
-            ``"source-net"`` (no adaptation), or ``"auto"``: try the applicable methods and
-            pick one with label-free validators.
-        backbone: a backbone spec (``"minilm-l6"``, ``"lenet"``, ``"tabular-mlp"``...) or a
-            :class:`~transferkit.backbones.Backbone` instance.
-        head: probe head of the feature-level methods (``logistic``, ``ridge``, ``svm``,
-            ``knn``).
-        C: inverse regularisation of the logistic / SVM head (``None``: chosen on held-out
-            source rows).
-        layer: backbone feature layer of the feature-level methods.
-        target_labels: ``None`` / ``"none"``: never read the target's labels; ``"all"``: use
-            every target label for training (TrAdaBoost, union); an int ``k``: use ``k``
-            labelled target rows per class (seeded), the rest stay unlabelled.
-        train_backbone: deep methods train the backbone end to end (``True``) or only a
-            bottleneck and classifier on frozen features (``False``); ``None`` trains
-            randomly initialised backbones (``lenet``, ``tabular-mlp``) and freezes
-            pre-trained ones.
-        epochs: training epochs of the deep methods (``None``: 20 frozen, 10 end to end).
-        lr: learning rate of the deep methods' head (``None``: 1e-3).
-        backbone_lr_mult: the backbone's learning rate as a fraction of ``lr`` when it trains
-            (``None``: 1 for randomly initialised backbones, 0.1 for pre-trained ones).
-        unfreeze: the backbone layer groups the deep methods train: an int ``K`` (the top
-            ``K``), ``"all"`` or a list of group names (any of these also turns
-            ``train_backbone=None`` into training), ``0`` (none: frozen features), or ``None``
-            (every group when the backbone trains). BERT-layout text encoders run the frozen
-            lower groups once per fit and train on their cached output.
-        source_finetune: before any method runs, fine-tune the pre-trained backbone's top
-            ``K`` layer groups (an int, ``"all"`` or group names) on the labelled source rows,
-            from a linear-probe start (LP-FT); every method then adapts on the tuned encoder's
-            features (frozen unless ``train_backbone`` / ``unfreeze`` say otherwise). ``None``
-            (default): adapt the pre-trained features as they are.
-        source_epochs: epochs of that source fine-tuning (``None``: 3).
-        head_init: how the classifier starts when a pre-trained encoder tunes: ``"probe"``
-            (``None``, the default: the same method first fits on the frozen features, and
-            tuning starts from its bottleneck and classifier; LP-FT) or ``"random"``.
-        batch_size: source rows per step (as many target rows join them), and inputs per
-            forward pass when encoding.
-        steps_per_epoch: deep methods' steps per epoch (``None``: one pass over the larger
-            domain).
-        tradeoff: weight of the adaptation loss (DANN, CDAN, MMD, self-training) or of the
-            target loss (union).
-        im_weight: weight of information maximisation on the deep methods' target
-            predictions (confident rows, classes kept balanced; ramped up like the
-            adversarial weight). ``0`` (default) leaves it out.
-        augment: random zoom / shift / rotation of the training images of deep methods that
-            train the backbone, both domains alike: ``"none"`` (default), ``"affine"`` or
-            ``"affine:scale=0.9-1.5,translate=0.05,degrees=10"``
-            (:mod:`transferkit.data.augment`).
-        threshold: confidence a target prediction needs to become a pseudo-label
-            (self-training).
-        bottleneck_dim: width of the deep methods' bottleneck (``None``: 256, but none for
-            a randomly initialised backbone that trains, such as ``lenet``).
-        n_estimators: TrAdaBoost rounds.
-        weight_clip: largest importance weight relative to the mean (reweight; KMM's bound).
-        coral_eps: CORAL's covariance ridge, relative to the mean feature variance.
-        subspace_dim: PCA dimensions of subspace alignment (``None``: up to 100).
-        candidates: the methods ``auto`` tries (``None``: all applicable ones); a candidate
-            may set hyper-parameters, ``"dann:tradeoff=0.3"``, so that ``auto`` also chooses
-            those without target labels.
-        selector: how ``auto`` chooses: ``"ensv"`` (default: the candidate that agrees most
-            with the pool's mean prediction; ``"rank"`` when fewer than three candidates),
-            ``"rank"`` (best mean rank over the validators anchored in held-out source labels,
-            ``dev`` and ``rv``, then no adaptation unless the winner beats it on both),
-            ``"rank-all"`` (over every validator), or one validator name (``dev``, ``im``,
-            ``entropy``, ``snd``, ``rv``).
-        baseline: also fit the no-adaptation baseline, to report source-only accuracy and
-            detect a collapse of source accuracy.
-        val_fraction: fraction of source rows held out (stratified) for validators and the
-            collapse check.
-        collapse_tolerance: a drop of held-out source accuracy larger than this (absolute)
-            relative to the baseline raises :class:`SourceCollapseWarning`.
-        devices: training processes of the deep methods (through the engine).
-        precision: training precision of the deep methods (``"auto"``, ``"32-true"``...).
-        cache: keep frozen features in the on-disk cache.
-        seed: seeds every random choice; the same seed gives the same model.
-        progress: show progress bars (only ever in a terminal).
+{params}
 
     Example:
         >>> import transferkit as tk
@@ -136,13 +97,59 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         >>> model.evaluate_target(tgt)["target_accuracy"]  # doctest: +SKIP
     """
 
+    fit_call = "fit(source, target)"
+    record_kind = "adapt"
+    PARAMS = Params(
+        Param("method", "'coral', 'reweight' (domain-classifier density ratio), 'kmm', "
+              "'subspace', 'dann', 'cdan', 'mmd', 'selftrain', 'tradaboost' / 'union' (need a "
+              "few target labels), 'source' / 'source-net' (no adaptation), or 'auto': try the "
+              "applicable methods and pick one with label-free validators", "auto",
+              choices=lambda: ["auto", *ADAPT_METHODS.names()]),
+        Param("backbone", "a backbone spec ('minilm-l6', 'lenet', 'tabular-mlp'...) or a "
+              "Backbone instance", "minilm-l6", "any", check=check_backbone_param),
+        LAYER,
+        COMMON,
+        Param("target_labels", "None / 'none': never read the target's labels; 'all': use every "
+              "target label for training (TrAdaBoost, union); an int k: use k labelled target "
+              "rows per class (seeded), the rest stay unlabelled", None, "any",
+              check=_check_target_labels, parse=_parse_target_labels),
+        Param("source_finetune", "before any method runs, fine-tune the pre-trained backbone's "
+              "top K layer groups (an int, 'all' or group names) on the labelled source rows, "
+              "from a linear-probe start (LP-FT); every method then adapts on the tuned "
+              "encoder's features. None: adapt the pre-trained features as they are", None,
+              "any", check=_check_source_finetune, parse=parse_groups, metavar="K|all|GROUPS"),
+        Param("source_epochs", "epochs of that source fine-tuning (default 3)", None, "int",
+              low=1),
+        Param("candidates", "the methods 'auto' tries (None: all applicable ones); a candidate "
+              "may set hyper-parameters, 'dann:tradeoff=0.3', so that 'auto' also chooses those "
+              "without target labels", None, "any", check=_check_candidates,
+              parse=lambda text: [c.strip() for c in text.split(";" if ";" in text else ",")
+                                  if c.strip()]),
+        Param("selector", "how 'auto' chooses: 'ensv' (the candidate that agrees most with the "
+              "pool's mean prediction; 'rank' when fewer than three candidates), 'rank' (best "
+              "mean rank over the validators anchored in held-out source labels, dev and rv, "
+              "then no adaptation unless the winner beats it on both), 'rank-all' (over every "
+              "validator), or one validator name (dev, im, entropy, snd, rv)", "ensv",
+              choices=SELECTORS),
+        Param("baseline", "also fit the no-adaptation baseline, to report source-only accuracy "
+              "and detect a collapse of source accuracy", True, "bool"),
+        Param("val_fraction", "fraction of source rows held out (stratified) for validators and "
+              "the collapse check", 0.1, "float", low=0, high=0.5),
+        Param("collapse_tolerance", "a drop of held-out source accuracy larger than this "
+              "(absolute) relative to the baseline raises SourceCollapseWarning", 0.1, "float",
+              low=0, high=1),
+        WEIGHT_CLIP,
+        ENGINE_PARAMS.without("epochs", "lr_schedule", "warmup", "weight_decay", "patience",
+                              "grad_accum", "checkpoint_dir", "resume"),
+    )
+
     def __init__(
         self,
         method: str = "auto",
         backbone: str | Backbone = "minilm-l6",
-        head: str = "logistic",
+        head: str | None = None,
         C: float | None = None,
-        layer: int = -1,
+        layer: int | None = None,
         target_labels: str | int | None = None,
         train_backbone: bool | None = None,
         epochs: int | None = None,
@@ -152,27 +159,28 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         source_finetune: int | str | list[str] | None = None,
         source_epochs: int | None = None,
         head_init: str | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         steps_per_epoch: int | None = None,
-        tradeoff: float = 1.0,
-        im_weight: float = 0.0,
+        tradeoff: float | None = None,
+        im_weight: float | None = None,
         augment: str | None = None,
-        threshold: float = 0.9,
+        threshold: float | None = None,
         bottleneck_dim: int | None = None,
-        n_estimators: int = 10,
-        weight_clip: float = 10.0,
-        coral_eps: float = 1.0,
+        n_estimators: int | None = None,
+        weight_clip: float | None = None,
+        coral_eps: float | None = None,
         subspace_dim: int | None = None,
         candidates: list[str] | None = None,
-        selector: str = DEFAULT_SELECTOR,
-        baseline: bool = True,
-        val_fraction: float = 0.1,
-        collapse_tolerance: float = 0.1,
-        devices: int = 1,
-        precision: str = "auto",
-        cache: bool = True,
-        seed: int = 0,
-        progress: bool = True,
+        selector: str | None = None,
+        baseline: bool | None = None,
+        val_fraction: float | None = None,
+        collapse_tolerance: float | None = None,
+        devices: int | None = None,
+        precision: str | None = None,
+        cache: bool | None = None,
+        seed: int | None = None,
+        progress: bool | None = None,
+        **params: Any,
     ) -> None:
         self.method = method
         self.backbone = backbone
@@ -209,8 +217,32 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.cache = cache
         self.seed = seed
         self.progress = progress
+        self._set_method_params(params)
 
     # --- parameters -------------------------------------------------------------------------
+    @classmethod
+    def method_tables(cls) -> dict[str, Params]:
+        return {name: ADAPT_METHODS.get(name).PARAMS for name in ADAPT_METHODS.names()}
+
+    def chosen_methods(self) -> list[str]:
+        """The methods this adapter may fit: ``auto``'s candidates (every method when none
+        are listed), or the method and, with ``baseline``, its no-adaptation baseline."""
+        if self.method == "auto":
+            if self.candidates is None or isinstance(self.candidates, str):
+                return ADAPT_METHODS.names()
+            names = [str(c).partition(":")[0] for c in self.candidates]
+        else:
+            names = [self.method]
+        if self.baseline is not False:
+            names += [baseline_for(n) for n in names if n in ADAPT_METHODS]
+        return [n for n in dict.fromkeys(names) if n in ADAPT_METHODS]
+
+    def chosen_phrase(self) -> str:
+        if self.method == "auto":
+            return f"method='auto' and candidates={self.candidates!r}"
+        return f"method={self.method!r}" + (" (and its baseline)" if self.baseline is not False
+                                            else "")
+
     @property
     def strategy(self) -> str:
         """``"adapt:<method>"``: the name run records show as the strategy."""
@@ -218,27 +250,22 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         return f"adapt:{name}"
 
     def strategy_params(self) -> dict[str, Any]:
-        """Parameters handed to the methods (all estimator parameters but the backbone)."""
-        return {k: v for k, v in self.get_params(deep=False).items() if k != "backbone"}
-
-    def _validate_params(self) -> None:
-        check_adapter_params(self)
+        """Parameters handed to the methods (every declared setting, resolved, but the
+        backbone)."""
+        return {k: v for k, v in self.settings().items() if k != "backbone"}
 
     def _make_backbone(self, source: Dataset, target: Dataset) -> tuple[Backbone, int]:
-        from ..backbones.registry import backbone_for_data
-
-        bb, layer = backbone_for_data(self.backbone, self.layer, self.seed, source, "source")
-        fit_pre = getattr(bb, "fit_preprocessing", None)
-        if fit_pre is not None:
-            # Standardise with both domains' inputs: no labels involved.
-            fit_pre(np.concatenate([np.asarray(source.inputs), np.asarray(target.inputs)]))
-        return bb, layer
+        s = self.settings()
+        # Tabular standardisation sees both domains' inputs: no labels involved.
+        both = (np.concatenate([np.asarray(source.inputs), np.asarray(target.inputs)])
+                if source.modality == "tabular" else None)
+        return backbone_for_data(self.backbone, s.layer, s.seed, source, "source", fit_on=both)
 
     def _trains_backbone(self, name: str, bb: Backbone) -> bool:
         name, _ = parse_candidate(name)
         if not ADAPT_METHODS.info(name).get("deep"):
             return False
-        return trains_backbone(self.strategy_params(), bb)
+        return trains_backbone(self.settings(), bb)
 
     # --- fitting ----------------------------------------------------------------------------
     def fit(self, source: Any, target: Any) -> DomainAdapter:
@@ -256,7 +283,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             ConfigError: a bad parameter, or a method that needs target labels without them.
         """
         self._validate_params()
-        seed_everything(self.seed)
+        s = self.settings()
+        seed_everything(s.seed)
         t0 = time.perf_counter()
         source = as_dataset(source, what="source")
         target = as_dataset(target, what="target")
@@ -264,7 +292,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         classes = check_labels(source)
         # The only place target labels may be read, and only when target_labels= says so.
         labelled, yt, self.target_label_rows_ = pick_target_labels(
-            target, self.target_labels, classes, self.seed)
+            target, self.target_labels, classes, s.seed)
         target = target.without_labels()
         self.target_fingerprint_ = target.fingerprint()
         self.classes_ = classes
@@ -286,7 +314,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self.source_tune_: dict[str, Any] | None = None
         if self.source_finetune is not None:
             bb, self.source_tune_ = tune_on_source(bb, src_fit, params)
-        ref = Reference(bb, layer, params, src_fit, y_fit, src_val, y_val, target, self.seed)
+        ref = Reference(bb, layer, params, src_fit, y_fit, src_val, y_val, target, s.seed)
         shared: dict[Any, Any] = {}  # frozen-part states, reused by every candidate
         self.candidates_: dict[str, dict[str, Any]] = {}
         try:
@@ -336,14 +364,15 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             zt = self.strategy_.embed(self.backbone_, self.layer_, target)
         except NotImplementedError:  # a method without a shared representation
             return None
-        return pca_projection(np.asarray(zs), np.asarray(zt), self.seed)
+        return pca_projection(np.asarray(zs), np.asarray(zt), self.settings().seed)
 
     def _split_source(self, source: Dataset, ys: np.ndarray):
-        frac = float(self.val_fraction)
+        s = self.settings()
+        frac = float(s.val_fraction)
         counts = np.bincount(ys)
         if frac <= 0 or len(ys) < 20 or counts.min() < 2:
             return source, ys, None, None
-        fit_idx, val_idx = holdout_split(ys, frac, self.seed)
+        fit_idx, val_idx = holdout_split(ys, frac, s.seed)
         fit_idx, val_idx = np.sort(fit_idx), np.sort(val_idx)
         return (source.subset(fit_idx), ys[fit_idx], source.subset(val_idx, name=f"{source.name}"
                 ":val"), ys[val_idx])
@@ -353,14 +382,15 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             return auto_candidates(bb.rebuildable, has_labels, self.candidates)
         names = [self.method]
         base = baseline_for(self.method)
-        if self.baseline and base != self.method:
+        if self.settings().baseline and base != self.method:
             names.insert(0, base)
         return names
 
     def _choose(self, names: list[str]) -> None:
         scores = {n: self.candidates_[n]["validators"] for n in names}
         if self.method == "auto":
-            self.chosen_, reason, self.selection_ = choose_candidate(scores, self.selector)
+            selector = self.settings().selector
+            self.chosen_, reason, self.selection_ = choose_candidate(scores, selector)
             self.reason_ = f"chose {self.chosen_!r} from {names}: {reason}"
         else:
             self.chosen_, self.selection_ = self.method, {}
@@ -371,6 +401,7 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
 
     def _check_collapse(self) -> None:
         chosen = self.candidates_[self.chosen_]
+        tolerance = self.settings().collapse_tolerance
         self.collapse_ = {"baseline": self.baseline_name_, "collapsed": False}
         if self.baseline_name_ is None or self.baseline_name_ == self.chosen_:
             return
@@ -379,9 +410,9 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         drop = before - after
         self.collapse_.update({"source_accuracy_before": round(before, 4),
                                "source_accuracy_after": round(after, 4),
-                               "drop": round(drop, 4), "tolerance": self.collapse_tolerance,
+                               "drop": round(drop, 4), "tolerance": tolerance,
                                "measured_on": chosen["source_accuracy_on"]})
-        if drop > self.collapse_tolerance:
+        if drop > tolerance:
             self.collapse_["collapsed"] = True
             warnings.warn(SourceCollapseWarning(
                 f"Adaptation with {self.chosen_!r} dropped the accuracy on held-out source rows "
@@ -390,45 +421,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
                 "use the baseline."), stacklevel=3)
 
     # --- inference ----------------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "strategy_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet. Call fit(source, target) first, "
-                "or load a saved run with transferkit.adapt.load_adapter(path).")
-
-    def _data(self, X: Any) -> Dataset:
-        data = as_dataset(X)
-        if data.modality != self.modality_:
-            raise DataError(
-                f"This model was trained on {self.modality_} inputs; got {data.modality} inputs.")
-        return data
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(N, n_classes)``, columns ordered as ``classes_``."""
-        self._check_fitted()
-        return self.strategy_.predict_proba(self.backbone_, self.layer_, self._data(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-    def _encode_labels(self, labels: np.ndarray, what: str = "data") -> np.ndarray:
-        check_label_subset(self.classes_, labels, what)
-        return np.searchsorted(self.classes_, labels)
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Accuracy on a labelled Dataset (or inputs ``X`` with labels ``y``)."""
-        data = as_dataset(X, y)
-        if data.labels is None:
-            raise DataError("score() needs labels: pass a labelled Dataset or y=.")
-        self._encode_labels(data.labels)
-        return float(np.average(self.predict(data) == data.labels, weights=sample_weight))
-
-    def evaluate(self, X: Any, y: Any = None) -> dict[str, Any]:
-        """Accuracy, macro-F1, per-class scores and the confusion matrix on labelled data."""
-        from ..evaluation import evaluate_classifier
-
-        return evaluate_classifier(self, X, y)
+    def _predict_proba(self, data: Dataset) -> np.ndarray:
+        return self.strategy_.predict_proba(self.backbone_, self.layer_, data)
 
     def evaluate_target(self, target: Any) -> dict[str, Any]:
         """After fitting: how every fitted candidate does on the *labelled* target.
@@ -445,7 +439,8 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
             raise DataError(
                 f"evaluate_target() needs target labels; {data.name!r} has none. The adapted "
                 "model still predicts: use predict().")
-        y = self._encode_labels(data.labels, f"target data {data.name!r}")
+        check_label_subset(self.classes_, data.labels, f"target data {data.name!r}")
+        y = np.searchsorted(self.classes_, data.labels)
         rows = np.arange(len(data))
         used = getattr(self, "target_label_rows_", None)
         if used is not None and len(used) and data.fingerprint() == self.target_fingerprint_:
@@ -471,72 +466,40 @@ class DomainAdapter(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         if not hasattr(self, "candidates_"):  # loaded from a run folder
             return dict(getattr(self, "adapt_record_", {}))
-        chosen = self.candidates_[self.chosen_]
-        rec: dict[str, Any] = {
-            "method": self.chosen_,
-            "requested": self.method,
-            "reason": self.reason_,
-            "validators": dict(chosen["validators"]),
-            "candidates": {
-                n: {**c["validators"], "source_accuracy": round(c["source_accuracy"], 4),
-                    **({"target_accuracy": c["target_accuracy"]} if "target_accuracy" in c
-                       else {}),
-                    "seconds": c["seconds"]}
-                for n, c in self.candidates_.items()},
-            "baseline": self.baseline_name_,
-            "source_collapse": dict(self.collapse_),
-            "target_labels": self.target_labels,
-            "n_target_labelled": 0 if self.target_label_rows_ is None
-            else int(len(self.target_label_rows_)),
+        return adaptation_record(self)
+
+    # --- the run folder -----------------------------------------------------------------------
+    def _saves_backbone_weights(self) -> bool:
+        # A source-tuned encoder no longer matches its spec.
+        return (self.strategy_.trains_backbone or not self.backbone_.rebuildable
+                or bool(getattr(self, "source_tune_", None)))
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        cfg = self.strategy_.save(folder)
+        cfg["params"] = self.strategy_params()
+        return {"strategy": cfg}
+
+    def _load_state(self, folder: Path, state: dict[str, Any], record: dict[str, Any]) -> None:
+        super()._load_state(folder, state, record)
+        cfg = state["strategy"]
+        self.strategy_ = ADAPT_METHODS.get(cfg["method"]).load(folder, cfg, self.backbone_)
+        self.target_summary_ = record.get("dataset", {}).get("target", {})
+        self.adapt_record_ = record.get("adapt", {})
+        self.source_tune_ = self.adapt_record_.get("source_finetune")
+
+    def _record_fields(self) -> dict[str, Any]:
+        summary = self.strategy_.summary
+        return {
+            "kind": self.record_kind,
+            "seed": self.settings().seed,
+            "dataset": {"train": self.train_summary_, "target": self.target_summary_},
+            "backbone": {**self.backbone_.info(),
+                         "trainable_params": summary.get("trainable_params")},
+            "strategy": {"name": self.strategy, **summary},
+            "history": list(self.strategy_.history),
+            "timings": {"fit_seconds": round(self.fit_seconds_, 3)},
+            "adapt": self.adaptation_record(),
         }
-        if getattr(self, "projection_", None):
-            rec["projection"] = self.projection_
-        if getattr(self, "source_tune_", None):
-            rec["source_finetune"] = dict(self.source_tune_)
-        if self.method == "auto":
-            rec["chosen"] = self.chosen_
-            rec["selection"] = self.selection_
-        ev = getattr(self, "target_eval_", None)
-        if ev:
-            acc = ev["accuracy"]
-            rec["target_accuracy"] = round(acc[self.chosen_], 4)
-            rec["n_target_evaluated"] = ev["n"]
-            if self.baseline_name_ is not None:
-                rec["source_only_accuracy"] = round(acc[self.baseline_name_], 4)
-                rec["gain"] = round(acc[self.chosen_] - acc[self.baseline_name_], 4)
-            if len(acc) > 1:
-                best = max(acc, key=lambda n: acc[n])
-                rec["best_in_hindsight"] = best
-                rec["choice_matches_best"] = bool(acc[self.chosen_] >= acc[best] - 1e-12)
-                picks = {}
-                for v in VALIDATORS:
-                    have = {n: c["validators"][v] for n, c in self.candidates_.items()
-                            if v in c["validators"]}
-                    if have:
-                        top = max(have, key=lambda n: have[n])
-                        picks[v] = {"picks": top, "picks_best": bool(acc[top] >= acc[best] - 1e-12)}
-                rec["validator_picks"] = picks
-        return rec
 
-    # --- persistence ----------------------------------------------------------------------------
-    def save(self, path: str, metrics: dict[str, Any] | None = None,
-             record: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> str:
-        """Write the chosen model into run folder ``path`` (record kind ``"adapt"``)."""
-        from ..runs import save_model
 
-        self._check_fitted()
-        rec = {"kind": "adapt", "adapt": self.adaptation_record(),
-               "dataset": {"train": self.train_summary_, "target": self.target_summary_}}
-        for k, v in (record or {}).items():
-            if isinstance(v, dict) and isinstance(rec.get(k), dict):
-                rec[k] = {**rec[k], **v}
-            else:
-                rec[k] = v
-        return str(save_model(self, path, metrics=metrics, record=rec, config=config))
-
-    @classmethod
-    def load(cls, path: str) -> DomainAdapter:
-        """Restore a model saved by :meth:`save` (or ``transferkit adapt``)."""
-        from .persist import load_adapter
-
-        return load_adapter(path)
+document_params(DomainAdapter)
