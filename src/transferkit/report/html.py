@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from .formatting import fmt, is_number
 
 __all__ = ["esc", "fmt", "table", "kv_table", "section", "note", "figure", "is_number",
            "json_block"]
@@ -15,39 +16,6 @@ __all__ = ["esc", "fmt", "table", "kv_table", "section", "note", "figure", "is_n
 def esc(value: Any) -> str:
     """``value`` as text, HTML-escaped (quotes included, so it is safe inside attributes too)."""
     return html.escape(value if isinstance(value, str) else str(value), quote=True)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    """A number as the report shows it (escaped): ints with separators, floats to ``digits``.
-
-    Very small or very large floats use scientific notation, so a p-value of 1e-7 or a
-    learning rate of 3e-4 keeps its information.
-    """
-    if value is None:
-        return "&ndash;"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        if math.isinf(value):
-            return "&infin;" if value > 0 else "&minus;&infin;"
-        if value == 0:
-            return "0"
-        if abs(value) < 10 ** (-min(digits, 3)) or abs(value) >= 1e6:
-            return f"{value:.{max(digits - 2, 1)}e}"
-        if float(value).is_integer() and abs(value) >= 1000:
-            return f"{int(value):,}"
-        return f"{value:.{digits}f}"
-    if isinstance(value, (list, tuple, dict)):
-        return esc(json.dumps(value, default=str))
-    return esc(value)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "",
