@@ -1,8 +1,9 @@
-"""The report's figures: matplotlib (Agg, no pyplot state) rendered to inline PNG ``<img>`` tags.
+"""The report's figures: matplotlib (Agg, no pyplot state) rendered to inline PNG data URIs.
 
-Every function takes plain numbers and strings from a record and returns the HTML of one
-image, so the page stays a single self-contained file. Labels from the record are escaped
-twice over: for matplotlib (``$`` would start mathtext) and, in ``alt``, for HTML.
+Every function takes plain numbers and strings from a record and returns a :class:`Plot`: the
+image as a ``data:`` URI and its alt text, so the page stays a single self-contained file.
+Labels from the record are made safe for matplotlib here (``$`` would start mathtext); the
+templates escape the alt text for HTML like any other value.
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .html import esc
-
-__all__ = ["learning_curves", "lr_finder", "confusion_heatmap", "class_balance", "bars",
+__all__ = ["Plot", "learning_curves", "lr_finder", "confusion_heatmap", "class_balance", "bars",
            "data_efficiency", "projection", "shift_gauges", "paired_bars"]
 
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d",
@@ -32,11 +31,18 @@ def _new_figure(width: float = 6.4, height: float = 3.6):
     return fig
 
 
-def _img(fig, alt: str) -> str:
+class Plot(NamedTuple):
+    """One figure: ``src`` is a ``data:image/png;base64`` URI, ``alt`` plain text."""
+
+    src: str
+    alt: str
+
+
+def _img(fig, alt: str) -> Plot:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", facecolor="white")
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img class="plot" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+    return Plot(f"data:image/png;base64,{data}", alt)
 
 
 def _label(text: Any, limit: int = 28) -> str:
@@ -52,7 +58,7 @@ def _style(ax) -> None:
     ax.grid(True, alpha=0.25, linewidth=0.6)
 
 
-def learning_curves(history: Sequence[Mapping[str, Any]]) -> str:
+def learning_curves(history: Sequence[Mapping[str, Any]]) -> Plot:
     """Loss curves (left) and metric curves (right) against the epoch."""
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
     keys: list[str] = []
@@ -82,7 +88,7 @@ def learning_curves(history: Sequence[Mapping[str, Any]]) -> str:
     return _img(fig, "learning curves: " + ", ".join(loss_keys + metric_keys + lr_keys))
 
 
-def lr_finder(lrs: Sequence[float], losses: Sequence[float], suggestion: float | None) -> str:
+def lr_finder(lrs: Sequence[float], losses: Sequence[float], suggestion: float | None) -> Plot:
     fig = _new_figure(6.0, 3.4)
     ax = fig.subplots()
     lrs_a, losses_a = np.asarray(lrs, float), np.asarray(losses, float)
@@ -103,7 +109,7 @@ def lr_finder(lrs: Sequence[float], losses: Sequence[float], suggestion: float |
     return _img(fig, "learning-rate finder: loss against learning rate")
 
 
-def confusion_heatmap(cm: Sequence[Sequence[int]], labels: Sequence[str]) -> str:
+def confusion_heatmap(cm: Sequence[Sequence[int]], labels: Sequence[str]) -> Plot:
     """Row-normalised heat map (each row: where that true class went); counts when small."""
     m = np.asarray(cm, dtype=float)
     k = m.shape[0]
@@ -133,7 +139,7 @@ def confusion_heatmap(cm: Sequence[Sequence[int]], labels: Sequence[str]) -> str
     return _img(fig, f"confusion matrix, {k} classes")
 
 
-def class_balance(counts: Mapping[str, int], title: str) -> str:
+def class_balance(counts: Mapping[str, int], title: str) -> Plot:
     names = list(counts)
     values = [counts[n] for n in names]
     k = len(names)
@@ -152,7 +158,7 @@ def class_balance(counts: Mapping[str, int], title: str) -> str:
     return _img(fig, f"class balance: {title}")
 
 
-def bars(names: Sequence[str], columns: Mapping[str, Sequence[float | None]]) -> str:
+def bars(names: Sequence[str], columns: Mapping[str, Sequence[float | None]]) -> Plot:
     """One horizontal bar panel per score column (e.g. one per transferability score)."""
     cols = list(columns)
     n = len(names)
@@ -171,7 +177,7 @@ def bars(names: Sequence[str], columns: Mapping[str, Sequence[float | None]]) ->
 
 
 def data_efficiency(curves: Mapping[str, Sequence[tuple[float, float, float, int]]],
-                    xlabel: str, ylabel: str) -> str:
+                    xlabel: str, ylabel: str) -> Plot:
     """Mean curve per strategy with a band of +/- one standard deviation over seeds.
 
     ``curves[strategy]`` is a list of ``(x, mean, std, n_seeds)``.
@@ -196,7 +202,7 @@ def data_efficiency(curves: Mapping[str, Sequence[tuple[float, float, float, int
     return _img(fig, f"data efficiency: {ylabel} against {xlabel} per strategy")
 
 
-def projection(groups: Mapping[str, Sequence[Sequence[float]]], title: str) -> str:
+def projection(groups: Mapping[str, Sequence[Sequence[float]]], title: str) -> Plot:
     """2-D scatter of feature projections, one colour per group (source / target)."""
     fig = _new_figure(5.6, 4.4)
     ax = fig.subplots()
@@ -211,7 +217,7 @@ def projection(groups: Mapping[str, Sequence[Sequence[float]]], title: str) -> s
     return _img(fig, f"2-D projection: {title}")
 
 
-def shift_gauges(scores: Sequence[tuple[str, float, float, float, str]]) -> str:
+def shift_gauges(scores: Sequence[tuple[str, float, float, float, str]]) -> Plot:
     """Each shift score on its own scale: ``(name, value, no_shift, full_shift, note)``."""
     fig = _new_figure(6.4, 0.75 * len(scores) + 0.6)
     axes = fig.subplots(len(scores), 1, squeeze=False)[:, 0]
@@ -230,7 +236,7 @@ def shift_gauges(scores: Sequence[tuple[str, float, float, float, str]]) -> str:
     return _img(fig, "shift scores on their scales: " + ", ".join(s[0] for s in scores))
 
 
-def paired_bars(names: Sequence[str], values: Sequence[float], ylabel: str) -> str:
+def paired_bars(names: Sequence[str], values: Sequence[float], ylabel: str) -> Plot:
     fig = _new_figure(4.8, 3.2)
     ax = fig.subplots()
     x = np.arange(len(names))

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-from importlib import resources
 from pathlib import Path
-from string import Template
 from typing import Any
 
 from .._version import __version__
 from ..exceptions import RunError
 from ..runs import RECORD_SCHEMA, read_record
 from ..utils.io import atomic_write_text, read_json
-from .html import esc, note, section
-from .sections import SECTIONS, summary
+from .sections import SECTIONS, SUMMARY, Section
+from .templating import render
 
 __all__ = ["load_run", "render_html", "render_report", "write_report", "REPORT_NAME"]
 
@@ -49,10 +47,6 @@ MEANING = {
     "shift": "the shift measurements",
     "adapt": "the adaptation results",
 }
-
-
-def _template(name: str) -> str:
-    return resources.files("transferkit.report").joinpath("templates", name).read_text("utf-8")
 
 
 def check_schema(record: dict[str, Any], where: str = "this record") -> None:
@@ -150,27 +144,27 @@ def render_html(record: dict[str, Any], missing: list[str] | None = None,
     missing = missing_parts(record) if missing is None else missing
     kind = record.get("kind") or ("incomplete run" if missing else "fit")
     title = f"transferkit {kind} report" + (f": {name}" if name else "")
-    sections, nav = [summary.render(record)], ['<a href="#summary">Summary</a>']
-    for anchor, label, fn in SECTIONS:
-        try:
-            html = fn(record)
-        except Exception as e:  # noqa: BLE001 - one odd part must not cost the whole page
-            log.warning("report section %r failed: %s: %s", anchor, type(e).__name__, e)
-            html = section(anchor, label, note(
-                f"This part of the record could not be rendered ({esc(type(e).__name__)}: "
-                f"{esc(e)}); the other sections are complete.", "bad"))
-        if html:
-            sections.append(html)
-            nav.append(f'<a href="#{anchor}">{esc(label)}</a>')
-    notices = ""
-    if missing:
-        items = "".join(f"<li>{esc(m)}</li>" for m in missing)
-        notices = note(f"<b>This run is incomplete.</b><ul>{items}</ul>", "warn")
-    return Template(_template("page.html")).substitute(
-        title=esc(title), css=_template("report.css"), nav="".join(nav), notices=notices,
-        body="\n".join(sections), version=esc(__version__),
-        schema=esc(record.get("schema_version", "?")),
-    )
+    sections = [s for s in (_section(sec, record) for sec in [SUMMARY, *SECTIONS]) if s]
+    return str(render("page.html.j2", title=title, sections=sections, missing=missing,
+                      version=__version__, schema=record.get("schema_version", "?")))
+
+
+def _section(sec: Section, record: dict[str, Any]) -> dict[str, Any] | None:
+    """``{"anchor", "label", "html", "error"}`` of one section, or None when it has nothing.
+
+    A section that fails becomes a note naming the error: one odd part of a record must not
+    cost the whole page.
+    """
+    try:
+        data = sec.prepare(record)
+        if data is None:
+            return None
+        return {"anchor": sec.anchor, "label": sec.label, "error": None,
+                "html": render(sec.template, **data)}
+    except Exception as e:  # noqa: BLE001
+        log.warning("report section %r failed: %s: %s", sec.anchor, type(e).__name__, e)
+        return {"anchor": sec.anchor, "label": sec.label, "html": None,
+                "error": f"{type(e).__name__}: {e}"}
 
 
 def render_report(path: str | os.PathLike) -> str:

@@ -1,23 +1,38 @@
-"""The page's sections, in page order. Each takes a record and returns HTML, or "" when the
-record has nothing for it: the page shows whatever parts a record holds."""
+"""The page's sections, in page order. A section is one template under
+``templates/sections/`` and one function that turns a record into that template's data (plain
+values, never HTML), or returns None when the record has nothing for it: the page shows
+whatever parts a record holds."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from . import adapt, compare, context, evaluation, rank, shift, summary, training
 
-__all__ = ["SECTIONS", "summary"]
+__all__ = ["SECTIONS", "SUMMARY", "Section"]
 
-SECTIONS: list[tuple[str, str, Callable[[dict], str]]] = [
-    ("compare", "Data efficiency", compare.render),
-    ("rank", "Ranking", rank.render),
-    ("shift", "Shift", shift.render),
-    ("adapt", "Adaptation", adapt.render),
-    ("metrics", "Test metrics", evaluation.render),
-    ("training", "Training", training.render),
-    ("lr-find", "LR finder", training.render_lr_find),
-    ("data", "Data", context.render_data),
-    ("setup", "Setup", context.render_setup),
-    ("other", "Other", context.render_other),
+
+class Section(NamedTuple):
+    anchor: str  # the section's id, and its template: templates/sections/<anchor>.html.j2
+    label: str  # its link in the page's navigation
+    prepare: Callable[[dict], dict[str, Any] | None]
+
+    @property
+    def template(self) -> str:
+        return f"sections/{self.anchor}.html.j2"
+
+
+SUMMARY = Section("summary", "Summary", summary.prepare)
+SECTIONS: list[Section] = [
+    Section("compare", "Data efficiency", compare.prepare),
+    Section("rank", "Ranking", rank.prepare),
+    Section("shift", "Shift", shift.prepare),
+    Section("adapt", "Adaptation", adapt.prepare),
+    Section("metrics", "Test metrics", evaluation.prepare),
+    Section("training", "Training", training.prepare),
+    Section("lr-find", "LR finder", training.prepare_lr_find),
+    Section("data", "Data", context.prepare_data),
+    Section("setup", "Setup", context.prepare_setup),
+    Section("other", "Other", context.prepare_other),
 ]

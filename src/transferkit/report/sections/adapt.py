@@ -2,67 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import plots
-from ..html import esc, figure, fmt, is_number, kv_table, section, table
-from .shift import render_projection
+from ..formatting import is_number
+from .common import columns
+from .shift import projection
 
-__all__ = ["render"]
+__all__ = ["prepare"]
+
+# Parts of record['adapt'] with a view of their own; the rest is listed as is.
+KNOWN = {"method", "source_only_accuracy", "target_accuracy", "validators", "projection",
+         "verdict", "source_finetune"}
 
 
-def _validators(v: object) -> str:
+def _validators(v: Any) -> dict[str, Any] | None:
+    """Validator scores in one of three forms: ``scores`` (a number each), ``table`` (a dict
+    of values each) or ``other`` (listed as is)."""
     if not isinstance(v, dict) or not v:
-        return ""
+        return None
     if all(is_number(x) for x in v.values()):
-        rows = [(k, x) for k, x in v.items()]
-        return "<h3>Validators (model selection without target labels)</h3>" + table(
-            ["validator", "score"], rows)
+        return {"form": "scores", "rows": list(v.items())}
     if all(isinstance(x, dict) for x in v.values()):
-        cols: list[str] = []
-        for x in v.values():
-            cols += [k for k in x if k not in cols]
-        rows = [[k] + [x.get(c) for c in cols] for k, x in v.items()]
-        return ("<h3>Validators (model selection without target labels)</h3>"
-                f'<div class="scroll">{table(["validator"] + cols, rows)}</div>')
-    return "<h3>Validators</h3>" + kv_table(v)
+        cols = columns(v.values())
+        return {"form": "table", "cols": ["validator"] + cols,
+                "rows": [[k] + [x.get(c) for c in cols] for k, x in v.items()]}
+    return {"form": "other", "mapping": v}
 
 
-def render(record: dict) -> str:
+def prepare(record: dict) -> dict[str, Any] | None:
+    """Accuracy on the target before and after adapting, validators, projection; None if empty."""
     ad = record.get("adapt")
     if not isinstance(ad, dict) or not ad:
-        return ""
-    parts = []
+        return None
     method = ad.get("method")
     src, tgt = ad.get("source_only_accuracy"), ad.get("target_accuracy")
-    if method:
-        parts.append(f"<p>Method: <b>{esc(method)}</b></p>")
-    tuned = ad.get("source_finetune")
-    if isinstance(tuned, dict):
-        parts.append("<h3>Encoder fine-tuned on the source first</h3><p>The method adapted "
-                     "the features of this tuned encoder, not the pre-trained ones.</p>"
-                     + kv_table(tuned))
-    if is_number(src) and is_number(tgt):
-        gain = tgt - src
-        parts.append(
-            f'<div class="tiles"><div class="tile"><div class="v">{fmt(float(src))}</div>'
-            '<div class="k">source-only accuracy on target</div></div>'
-            f'<div class="tile"><div class="v">{fmt(float(tgt))}</div>'
-            '<div class="k">adapted accuracy on target</div></div>'
-            f'<div class="tile {"good" if gain >= 0 else "bad"}"><div class="v">'
-            f'{"+" if gain >= 0 else "&minus;"}{fmt(abs(float(gain)))}</div>'
-            '<div class="k">gain from adaptation</div></div></div>')
-        parts.append(figure(plots.paired_bars(["source only", str(method or "adapted")],
-                                              [float(src), float(tgt)], "target accuracy"),
-                            "Accuracy on the target domain before and after adaptation."))
-    elif is_number(tgt):
-        parts.append(f"<p>Target accuracy: <b>{fmt(float(tgt))}</b></p>")
-    parts.append(_validators(ad.get("validators")))
-    parts.append(render_projection(ad.get("projection"), "adapted source and target"))
-    known = {"method", "source_only_accuracy", "target_accuracy", "validators", "projection",
-             "verdict", "source_finetune"}
-    extra = {k: v for k, v in ad.items() if k not in known}
-    if extra:
-        parts.append(kv_table(extra))
-    body = "".join(p for p in parts if p)
-    if not body:
-        return ""
-    return section("adapt", "Domain adaptation", body)
+    both = is_number(src) and is_number(tgt)
+    data = {
+        "method": method or None,
+        "source_finetune": ad.get("source_finetune")
+        if isinstance(ad.get("source_finetune"), dict) else None,
+        "source": float(src) if both else None,
+        "target": float(tgt) if is_number(tgt) else None,
+        "plot": plots.paired_bars(["source only", str(method or "adapted")],
+                                  [float(src), float(tgt)], "target accuracy") if both else None,
+        "validators": _validators(ad.get("validators")),
+        "projection": projection(ad.get("projection"), "adapted source and target"),
+        "extra": {k: v for k, v in ad.items() if k not in KNOWN},
+    }
+    return data if any(v is not None and v != {} for v in data.values()) else None

@@ -5,65 +5,56 @@ from __future__ import annotations
 from typing import Any
 
 from .. import plots
-from ..html import esc, figure, is_number, json_block, kv_table, section
+from ..formatting import is_number
 
-__all__ = ["render_data", "render_setup", "render_other", "KNOWN"]
+__all__ = ["prepare_data", "prepare_setup", "prepare_other", "KNOWN"]
 
 KNOWN = {"schema_version", "kind", "created", "config", "seed", "environment", "dataset",
          "backbone", "strategy", "history", "metrics", "timings", "lr_find", "rank", "shift",
          "compare", "adapt", "verdict", "name"}
 
+SETUP = (("backbone", "Backbone"), ("strategy", "Strategy"), ("timings", "Timings (seconds)"),
+         ("environment", "Environment"), ("config", "Configuration"))
 
-def _flat(d: dict) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if not isinstance(v, dict) or len(v) <= 4}
+
+def _split(name: str, summary: Any) -> dict[str, Any] | None:
+    """One split of the dataset summary: its fields and, from its class counts, a bar chart."""
+    if not isinstance(summary, dict):
+        return None if summary is None else {"name": name, "text": summary}
+    counts = summary.get("class_counts")
+    balance = None
+    if isinstance(counts, dict) and counts and all(is_number(v) for v in counts.values()):
+        balance = {"plot": plots.class_balance(counts, f"{name}: examples per class"),
+                   "classes": len(counts), "lo": min(counts.values()), "hi": max(counts.values())}
+    return {"name": name, "text": None, "balance": balance,
+            "info": {k: v for k, v in summary.items() if k != "class_counts"}}
 
 
-def render_data(record: dict) -> str:
+def prepare_data(record: dict) -> dict[str, Any] | None:
+    """Each split the record describes; None when it describes none."""
     ds = record.get("dataset")
-    if not isinstance(ds, dict) or not ds:
-        return ""
-    parts = []
-    for split, summary in ds.items():
-        if not isinstance(summary, dict):
-            if summary is not None:
-                parts.append(f"<p><b>{esc(split)}</b>: {esc(summary)}</p>")
-            continue
-        counts = summary.get("class_counts")
-        info = {k: v for k, v in summary.items() if k != "class_counts"}
-        parts.append(f"<h3>{esc(split)}</h3>" + kv_table(info))
-        if isinstance(counts, dict) and counts and all(is_number(v) for v in counts.values()):
-            lo, hi = min(counts.values()), max(counts.values())
-            parts.append(figure(plots.class_balance(counts, f"{split}: examples per class"),
-                                f"Class balance of the {esc(split)} split: {len(counts)} classes, "
-                                f"{lo} to {hi} examples each."))
-    if not parts:
-        return ""
-    return section("data", "Data", "".join(parts))
+    if not isinstance(ds, dict):
+        return None
+    splits = [s for s in (_split(str(k), v) for k, v in ds.items()) if s]
+    return {"splits": splits} if splits else None
 
 
-def render_setup(record: dict) -> str:
+def prepare_setup(record: dict) -> dict[str, Any] | None:
+    """Backbone, strategy, timings, environment and config: small values in a table, large
+    nested ones (more than four fields) as collapsible JSON."""
     parts = []
-    for key, title in (("backbone", "Backbone"), ("strategy", "Strategy"),
-                       ("timings", "Timings (seconds)"), ("environment", "Environment"),
-                       ("config", "Configuration")):
+    for key, title in SETUP:
         v = record.get(key)
         if isinstance(v, dict) and v:
-            parts.append(f"<h3>{esc(title)}</h3>" + kv_table(_flat(v)))
-            nested = {k: x for k, x in v.items() if isinstance(x, dict) and len(x) > 4}
-            for k, x in nested.items():
-                parts.append(json_block(x, f"{title}: {k}"))
-    if record.get("seed") is not None:
-        parts.append(f"<p>Seed: <b>{esc(record['seed'])}</b> (the same seed gives the same "
-                     "numbers).</p>")
-    if not parts:
-        return ""
-    return section("setup", "Setup, environment and configuration", "".join(parts))
+            parts.append({
+                "title": title,
+                "fields": {k: x for k, x in v.items() if not isinstance(x, dict) or len(x) <= 4},
+                "nested": [(k, x) for k, x in v.items() if isinstance(x, dict) and len(x) > 4]})
+    seed = record.get("seed")
+    return {"parts": parts, "seed": seed} if parts or seed is not None else None
 
 
-def render_other(record: dict) -> str:
+def prepare_other(record: dict) -> dict[str, Any] | None:
+    """Record parts this version has no view for, shown as JSON so nothing is hidden."""
     extra = {k: v for k, v in record.items() if k not in KNOWN}
-    if not extra:
-        return ""
-    body = "".join(json_block(v, k) for k, v in extra.items())
-    return section("other", "Other parts of the record", body,
-                   intro="Parts this version of the report has no dedicated view for.")
+    return {"parts": extra} if extra else None

@@ -2,63 +2,52 @@
 
 from __future__ import annotations
 
-from .. import plots
-from ..html import esc, figure, fmt, is_number, json_block, kv_table, section, table
+from typing import Any
 
-__all__ = ["render"]
+from .. import plots
+from ..formatting import is_number
+from .common import columns
+
+__all__ = ["prepare"]
 
 NOT_SCORES = {"seconds", "rank", "n", "num_params", "params", "num_features", "time"}
 
 
-def render(record: dict) -> str:
+def _score_names(scores: Any) -> bool:
+    """True when ``scores`` is a list of score column names (not the scores themselves)."""
+    return isinstance(scores, list) and all(isinstance(c, str) for c in scores)
+
+
+def prepare(record: dict) -> dict[str, Any] | None:
+    """The ranking table, its bar chart, the readings and any raw scores; None if empty."""
     rk = record.get("rank")
     if not isinstance(rk, dict) or not rk:
-        return ""
+        return None
     rows = [r for r in rk.get("table") or [] if isinstance(r, dict)]
-    parts = []
-    if rows:
-        cols: list[str] = []
-        for r in rows:
-            cols += [k for k in r if k not in cols]
-        parts.append(f'<div class="scroll">{table(cols, [[r.get(c) for c in cols] for r in rows])}'
-                     "</div>")
-        named = rk.get("scores")
-        if isinstance(named, list) and named and all(isinstance(c, str) for c in named):
-            candidates = [c for c in named if c in cols]  # the record names its score columns
-        else:
-            candidates = [c for c in cols if c not in NOT_SCORES and c != "backbone"]
-        score_cols = [c for c in candidates if any(is_number(r.get(c)) for r in rows)]
-        if score_cols:
-            names = [str(r.get("backbone", i)) for i, r in enumerate(rows)]
-            parts.append(figure(
-                plots.bars(names, {c: [r.get(c) for r in rows] for c in score_cols}),
-                "Scores per candidate backbone (for LogME, LEEP, NCE, H-score and kNN accuracy, "
-                "higher means a better expected transfer)."))
-        secs = [r.get("seconds") for r in rows if is_number(r.get("seconds"))]
-        if secs:
-            parts.append(f"<p>Scoring took {fmt(float(sum(secs)))} s in total.</p>")
-    readings = rk.get("readings")
-    if isinstance(readings, dict) and readings:
-        if all(isinstance(v, str) for v in readings.values()):
-            items = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in readings.items())
-            parts.append(f"<h3>Readings</h3><ul>{items}</ul>")
-        else:
-            parts.append("<h3>Readings</h3>" + kv_table(readings))
+    readings = rk.get("readings") if isinstance(rk.get("readings"), dict) else None
     scores = rk.get("scores")
-    if scores and scores != rows and not (
-            isinstance(scores, list) and all(isinstance(c, str) for c in scores)):
-        if isinstance(scores, list) and all(isinstance(s, dict) for s in scores):
-            cols = []
-            for s in scores:
-                cols += [k for k in s if k not in cols]
-            parts.append("<h3>Scores</h3>" + table(cols, [[s.get(c) for c in cols]
-                                                          for s in scores]))
-        else:
-            parts.append(json_block(scores, "Raw scores"))
+    raw = scores if scores and scores != rows and not _score_names(scores) else None
     extra = {k: v for k, v in rk.items() if k not in ("table", "readings", "scores")}
-    if extra:
-        parts.append(kv_table(extra))
-    if not parts:
-        return ""
-    return section("rank", "Transferability ranking", "".join(parts),
-                   intro="Candidate backbones scored on the target data without fine-tuning.")
+    if not (rows or readings or raw or extra):
+        return None
+    cols = columns(rows)
+    if scores and _score_names(scores):
+        candidates = [c for c in scores if c in cols]  # the record names its score columns
+    else:
+        candidates = [c for c in cols if c not in NOT_SCORES and c != "backbone"]
+    score_cols = [c for c in candidates if any(is_number(r.get(c)) for r in rows)]
+    secs = [r["seconds"] for r in rows if is_number(r.get("seconds"))]
+    raw_rows = isinstance(raw, list) and all(isinstance(s, dict) for s in raw)
+    return {
+        "cols": cols, "rows": [[r.get(c) for c in cols] for r in rows],
+        "plot": plots.bars([str(r.get("backbone", i)) for i, r in enumerate(rows)],
+                           {c: [r.get(c) for r in rows] for c in score_cols})
+        if score_cols else None,
+        "seconds": float(sum(secs)) if secs else None,
+        "readings": readings or None,
+        "readings_are_text": all(isinstance(v, str) for v in (readings or {}).values()),
+        "scores": {"cols": columns(raw), "rows": [[s.get(c) for c in columns(raw)] for s in raw]}
+        if raw_rows else None,
+        "raw_scores": raw if raw is not None and not raw_rows else None,
+        "extra": extra,
+    }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..html import esc, fmt, is_number
+from ..formatting import is_number
+from .common import as_dict
 
-__all__ = ["render", "headline", "verdicts", "task"]
+__all__ = ["prepare", "headline", "verdicts", "task"]
 
 _TASKS = {
     "compare": "transfer vs scratch vs probe over data fractions and seeds",
@@ -16,16 +17,12 @@ _TASKS = {
 }
 
 
-def _d(x: Any) -> dict:
-    return x if isinstance(x, dict) else {}
-
-
 def task(record: dict) -> str:
     """What the run did, in words (plain text)."""
     kind = record.get("kind") or "fit"
-    train = _d(_d(record.get("dataset")).get("train"))
-    k = train.get("n_classes") or len(_d(record.get("metrics")).get("labels") or []) or None
-    modality = train.get("modality") or _d(record.get("backbone")).get("modality") or ""
+    train = as_dict(as_dict(record.get("dataset")).get("train"))
+    k = train.get("n_classes") or len(as_dict(record.get("metrics")).get("labels") or []) or None
+    modality = train.get("modality") or as_dict(record.get("backbone")).get("modality") or ""
     what = f"{k}-class {modality} classification".replace("  ", " ") if k else "classification"
     if kind in _TASKS:
         return f"{_TASKS[kind]} ({what})" if k else _TASKS[kind]
@@ -38,8 +35,8 @@ def _mean(xs: list[float]) -> float:
 
 def headline(record: dict) -> tuple[str, str] | None:
     """The run's main number as ``(label, text)``, plain text (callers escape for HTML)."""
-    metrics = _d(record.get("metrics"))
-    adapt = _d(record.get("adapt"))
+    metrics = as_dict(record.get("metrics"))
+    adapt = as_dict(record.get("adapt"))
     if is_number(adapt.get("target_accuracy")):
         text = f"{adapt['target_accuracy']:.4f}"
         if is_number(adapt.get("source_only_accuracy")):
@@ -50,7 +47,7 @@ def headline(record: dict) -> tuple[str, str] | None:
         if is_number(metrics.get("macro_f1")):
             text += f" (macro-F1 {metrics['macro_f1']:.4f})"
         return "test accuracy", text
-    compare = _d(record.get("compare"))
+    compare = as_dict(record.get("compare"))
     rows = [r for r in compare.get("table") or [] if isinstance(r, dict)]
     metric = compare.get("metric") or "accuracy"
     rows = [r for r in rows if is_number(r.get(metric))]
@@ -67,11 +64,11 @@ def headline(record: dict) -> tuple[str, str] | None:
             where = (f" with {100 * top:g}% of the labels" if xkey == "fraction"
                      else f" with {top:g} labels")
         return f"best mean {metric}", f"{best} {_mean(by[best]):.4f}{where}"
-    rank = _d(record.get("rank"))
+    rank = as_dict(record.get("rank"))
     table = [r for r in rank.get("table") or [] if isinstance(r, dict)]
     if table:
         return "top-ranked backbone", str(table[0].get("backbone", table[0]))
-    shift = _d(record.get("shift"))
+    shift = as_dict(record.get("shift"))
     if shift:
         names = {"proxy_a_distance": "proxy A-distance", "c2st_auc": "classifier AUC",
                  "p_value": "MMD p-value"}
@@ -91,7 +88,7 @@ def verdicts(record: dict) -> list[tuple[str, str]]:
     out = []
     for part, what in (("compare", "transfer vs scratch"), (None, "verdict"),
                        ("adapt", "adaptation"), ("shift", "shift")):
-        src = _d(record.get(part)) if part else record
+        src = as_dict(record.get(part)) if part else record
         v = src.get("verdict")
         if isinstance(v, dict):  # {"text": ..., ...} or {"label": ...}
             v = v.get("text") or v.get("label") or v.get("verdict")
@@ -111,44 +108,36 @@ def verdict_class(text: str, judged: bool = True) -> str:
     return "good" if judged else "neutral"
 
 
-def render(record: dict) -> str:
-    train = _d(_d(record.get("dataset")).get("train"))
-    test = _d(_d(record.get("dataset")).get("test"))
-    bb = _d(record.get("backbone"))
-    strat = _d(record.get("strategy"))
-    rows: list[tuple[str, str]] = [("task", esc(task(record)))]
-    if train:
-        data = esc(train.get("name", "?"))
-        sizes = [f"{fmt(train['n'])} train" if is_number(train.get("n")) else "",
-                 f"{fmt(test['n'])} test" if is_number(test.get("n")) else ""]
-        sizes = [s for s in sizes if s]
-        rows.append(("data", data + (f" ({', '.join(sizes)})" if sizes else "")))
-    if bb.get("name"):
-        extra = []
-        if is_number(bb.get("num_params")):
-            extra.append(f"{fmt(bb['num_params'])} params")
-        if is_number(bb.get("trainable_params")):
-            extra.append(f"{fmt(bb['trainable_params'])} trainable")
-        rows.append(("backbone", esc(bb["name"]) + (f" ({', '.join(extra)})" if extra else "")))
-    if strat.get("name"):
-        head = f" + {esc(strat['head'])} head" if isinstance(strat.get("head"), str) else ""
-        rows.append(("strategy", esc(strat["name"]) + head))
-    init = _d(strat.get("head_init"))
-    if init.get("kind") == "probe":
-        rows.append(("head start", "a linear probe on the frozen features (LP-FT), C = "
-                     f"{fmt(init.get('C'))}, logits / {fmt(init.get('temperature'))}"))
-    hl = headline(record)
-    if hl:
-        rows.append((hl[0], f'<span class="big">{esc(hl[1])}</span>'))
-    for what, text in verdicts(record):
-        cls = verdict_class(text, judged=what in ("transfer vs scratch", "adaptation"))
-        rows.append((f"verdict ({what})", f'<span class="verdict {cls}">{esc(text)}</span>'))
-    meta = [esc(record.get("kind") or "fit")]
-    if record.get("created"):
-        meta.append(esc(str(record["created"]).replace("T", " ")))
-    if record.get("seed") is not None:
-        meta.append(f"seed {fmt(record['seed'])}")
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return (f'<section id="summary" class="card"><h2>Summary</h2>'
-            f'<p class="meta">{" &middot; ".join(meta)}</p>'
-            f'<table class="kv summary"><tbody>{body}</tbody></table></section>')
+def prepare(record: dict) -> dict[str, Any]:
+    """The card's values: what ran, on what, how it scored, and every verdict."""
+    dataset = as_dict(record.get("dataset"))
+    train, test = as_dict(dataset.get("train")), as_dict(dataset.get("test"))
+    bb, strat = as_dict(record.get("backbone")), as_dict(record.get("strategy"))
+    init = as_dict(strat.get("head_init"))
+    return {
+        "kind": record.get("kind") or "fit",
+        "created": str(record["created"]).replace("T", " ") if record.get("created") else None,
+        "seed": record.get("seed"),
+        "task": task(record),
+        "data": {"name": train.get("name", "?"),
+                 "sizes": _counted((train.get("n"), "train"), (test.get("n"), "test"))}
+        if train else None,
+        "backbone": {"name": bb["name"],
+                     "sizes": _counted((bb.get("num_params"), "params"),
+                                       (bb.get("trainable_params"), "trainable"))}
+        if bb.get("name") else None,
+        "strategy": {"name": strat["name"],
+                     "head": strat["head"] if isinstance(strat.get("head"), str) else None}
+        if strat.get("name") else None,
+        "probe_start": {"C": init.get("C"), "temperature": init.get("temperature")}
+        if init.get("kind") == "probe" else None,
+        "headline": headline(record),
+        "verdicts": [(what, text, verdict_class(text, judged=what in ("transfer vs scratch",
+                                                                        "adaptation")))
+                     for what, text in verdicts(record)],
+    }
+
+
+def _counted(*pairs: tuple[Any, str]) -> list[tuple[Any, str]]:
+    """The ``(count, what)`` pairs whose count is a number, e.g. ``(200, "train")``."""
+    return [(n, what) for n, what in pairs if is_number(n)]

@@ -2,60 +2,53 @@
 
 from __future__ import annotations
 
-from .. import plots
-from ..html import esc, figure, fmt, is_number, section, table
+from typing import Any
 
-__all__ = ["render", "render_lr_find"]
+from .. import plots
+from ..formatting import is_number
+from .common import columns
+
+__all__ = ["prepare", "prepare_lr_find"]
 
 MAX_EPOCH_ROWS = 40
 
 
-def _best_epoch(history: list[dict]) -> str:
+def _best_epoch(history: list[dict]) -> dict[str, Any] | None:
+    """The best epoch by validation loss (else accuracy): ``{"key", "epoch", "value"}``."""
     for key, better in (("val_loss", min), ("val_accuracy", max)):
         vals = [(h[key], h.get("epoch", i + 1)) for i, h in enumerate(history)
                 if is_number(h.get(key))]
         if vals:
             v, e = better(vals, key=lambda t: t[0])
-            return (f"Best epoch by {esc(key)}: <b>{fmt(e)}</b> ({esc(key)} = {fmt(v)}); "
-                    f"{fmt(len(history))} epochs run.")
-    return f"{fmt(len(history))} epochs run."
+            return {"key": key, "epoch": e, "value": v}
+    return None
 
 
-def render(record: dict) -> str:
+def prepare(record: dict) -> dict[str, Any] | None:
+    """Learning curves and the per-epoch table (first and last epochs of long runs)."""
     history = [h for h in record.get("history") or [] if isinstance(h, dict)]
     if not history:
-        return ""
-    keys: list[str] = []
-    for h in history:
-        keys += [k for k in h if k not in keys]
+        return None
+    keys = columns(history)
     shown = history if len(history) <= MAX_EPOCH_ROWS else (
         history[:MAX_EPOCH_ROWS // 2] + history[-MAX_EPOCH_ROWS // 2:])
-    rows = [[h.get(k) for k in keys] for h in shown]
-    cut = "" if len(shown) == len(history) else (
-        f"<p class=\"intro\">Showing the first and last {MAX_EPOCH_ROWS // 2} of "
-        f"{fmt(len(history))} epochs.</p>")
-    body = (figure(plots.learning_curves(history),
-                   "Learning curves: training (dashed) and validation (solid) per epoch.")
-            + f'<p>{_best_epoch(history)}</p>{cut}<div class="scroll">{table(keys, rows)}</div>')
-    return section("training", "Training", body)
+    return {"plot": plots.learning_curves(history), "best": _best_epoch(history),
+            "epochs": len(history), "shown_each_end": MAX_EPOCH_ROWS // 2,
+            "cut": len(shown) < len(history),
+            "cols": keys, "rows": [[h.get(k) for k in keys] for h in shown]}
 
 
-def render_lr_find(record: dict) -> str:
+def prepare_lr_find(record: dict) -> dict[str, Any] | None:
+    """The learning-rate finder's curve and suggestion; None when the run did not use it."""
     lf = record.get("lr_find")
     if not isinstance(lf, dict):
-        return ""
+        return None
     lrs, losses = lf.get("lrs") or [], lf.get("losses") or []
-    sug = lf.get("suggestion")
-    parts = []
-    if is_number(sug):
-        parts.append(f'<p>Suggested learning rate: <b class="big">{fmt(float(sug))}</b></p>')
-    if len(lrs) >= 2 and len(lrs) == len(losses):
-        parts.append(figure(plots.lr_finder(lrs, losses, sug if is_number(sug) else None),
-                            "Loss during a short run with an exponentially growing learning "
-                            "rate; the dashed line marks the suggestion."))
-    extra = {k: v for k, v in lf.items() if k not in ("lrs", "losses", "suggestion")}
-    if extra:
-        parts.append(table(["setting", "value"], list(extra.items())))
-    if not parts:
-        return ""
-    return section("lr-find", "Learning-rate finder", "".join(parts))
+    sug = float(lf["suggestion"]) if is_number(lf.get("suggestion")) else None
+    data = {
+        "suggestion": sug,
+        "plot": plots.lr_finder(lrs, losses, sug)
+        if len(lrs) >= 2 and len(lrs) == len(losses) else None,
+        "extra": [(k, v) for k, v in lf.items() if k not in ("lrs", "losses", "suggestion")],
+    }
+    return data if sug is not None or data["plot"] or data["extra"] else None
