@@ -215,11 +215,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self._validate_params()
         seed_everything(self.seed)
         train = as_dataset(X, y)
-        if train.labels is None:
-            raise DataError(
-                f"The training data {train.name!r} has no labels. Give label_col= when loading, "
-                "or pass y= to fit()."
-            )
+        train.require_single_labels(type(self).__name__)
         if self.shots is not None:
             from .data import sample_shots
 
