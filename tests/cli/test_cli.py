@@ -100,3 +100,29 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert "Traceback" not in r.stderr and "Did you mean 'minilm-l6'" in r.stderr
     r = subprocess.run([*exe, "fit", "--help"], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0 and "inverse regularisation" in r.stdout
+
+
+def test_label_flags_become_loader_keywords():
+    import argparse
+
+    from transferkit.cli.common import add_data_args, data_kwargs
+
+    p = argparse.ArgumentParser()
+    add_data_args(p)
+    kw = data_kwargs(p.parse_args(["--label-col", "queue, priority", "--label-sep", "|",
+                                   "--allow-unlabelled"]))
+    assert kw == {"label_col": ["queue", "priority"], "label_sep": "|", "allow_unlabelled": True}
+    assert data_kwargs(p.parse_args(["--label-col", "intent"])) == {"label_col": "intent"}
+    assert "comma-separated" in p.format_help()
+
+
+def test_fit_with_two_label_columns_asks_to_pick_one(capsys, tmp_path):
+    rows = [("card never arrived", "cards", "high"), ("refund my top up", "payments", "low")] * 5
+    pd.DataFrame(rows, columns=["text", "queue", "priority"]).to_csv(tmp_path / "t.csv",
+                                                                    index=False)
+    code, _, err = run_cli(capsys, "fit", tmp_path / "t.csv", "--label-col", "queue,priority",
+                           "--backbone", "minilm-l6", "--strategy", "probe",
+                           "--out", tmp_path / "r")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "['queue', 'priority']" in err and "--label-col queue" in err
+    assert not (tmp_path / "r").exists()

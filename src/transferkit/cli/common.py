@@ -21,7 +21,12 @@ def echo(msg: str = "", err: bool = False) -> None:
 def add_data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--text-col", help="column holding the text (CSV/TSV/JSONL/Parquet)")
-    g.add_argument("--label-col", help="column holding the label")
+    g.add_argument("--label-col", help="column holding the label; a comma-separated list "
+                   "(intent,sentiment) loads several label columns")
+    g.add_argument("--label-sep", metavar="SEP",
+                   help="split label cells on SEP into sets of labels (multi-label), e.g. '|'")
+    g.add_argument("--allow-unlabelled", action="store_true",
+                   help="keep rows without a label instead of failing")
     g.add_argument("--feature-cols", help="comma-separated numeric columns (tabular data)")
     g.add_argument("--domain-col", help="column naming each row's domain")
     g.add_argument("--skip-bad", action="store_true",
@@ -30,9 +35,17 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
 
 def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = {}
-    for k in ("text_col", "label_col", "domain_col"):
+    for k in ("text_col", "domain_col", "label_sep"):
         if getattr(args, k, None):
             kw[k] = getattr(args, k)
+    label_col = getattr(args, "label_col", None)
+    if label_col:
+        # "queue,priority" (or a list from --config) is several label columns.
+        names = label_col.split(",") if isinstance(label_col, str) else list(label_col)
+        names = [str(c).strip() for c in names if str(c).strip()]
+        kw["label_col"] = names if len(names) > 1 else label_col
+    if getattr(args, "allow_unlabelled", False):
+        kw["allow_unlabelled"] = True
     if getattr(args, "feature_cols", None):
         kw["feature_cols"] = [c.strip() for c in args.feature_cols.split(",") if c.strip()]
     if getattr(args, "skip_bad", False):

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from .dataset import MODALITIES, Dataset
-from .validate import check_finite_features, clean_labels, text_values
+from .validate import check_finite_features, clean_label_columns, clean_labels, text_values
 
 __all__ = ["from_arrays"]
 
@@ -21,6 +21,8 @@ def from_arrays(
     name: str = "arrays",
     modality: str | None = None,
     sample_rate: int | None = None,
+    *,
+    allow_unlabelled: bool = False,
 ) -> Dataset:
     """Wrap in-memory data, inferring the modality from its form.
 
@@ -28,11 +30,16 @@ def from_arrays(
         inputs: a list of strings (text; image file paths with ``modality="image"``), an
             ``(N, H, W)`` or ``(N, H, W, C)`` array (images: ``uint8``, or floats in
             ``[0, 1]``), an ``(N, D)`` array (tabular), or a list of 1-D waveforms (audio).
-        labels: one label per input, or ``None``.
+        labels: one label per input, or ``None``; or a dict of label columns, column name
+            -> one label per input (several columns give ``labels=None`` and
+            ``label_columns``). A label that is a list or tuple is a set of labels
+            (multi-label); ``None`` is a missing label.
         domains: one domain name per input, or ``None``.
         name: the dataset name.
         modality: overrides the inferred modality.
         sample_rate: waveform sample rate in Hz; required for audio.
+        allow_unlabelled: keep missing labels (as ``None``) instead of raising; with several
+            columns, also keep rows with no label in any column.
 
     Returns:
         The dataset.
@@ -65,16 +72,48 @@ def from_arrays(
         if sample_rate is None:
             raise DataError("Expected sample_rate= (in Hz) for audio inputs; got none.")
         meta["sample_rate"] = int(sample_rate)
-    if labels is not None:
+    label_columns = None
+    if isinstance(labels, dict):
+        labels, label_columns = _label_columns(labels, len(x), allow_unlabelled, meta)
+    elif labels is not None:
         if len(labels) != len(x):
             raise DataError(
                 f"Expected one label per input ({len(x)} inputs); got {len(labels)} labels."
             )
-        labels = clean_labels(labels, what="labels", base=0)
+        labels = clean_labels(labels, what="labels", base=0, allow_missing=allow_unlabelled)
     if domains is not None:
         domains = np.asarray(domains).astype(str)
-    meta["labelled"] = labels is not None
-    return Dataset(x, labels, modality, name, domains, meta)
+    meta["labelled"] = labels is not None or label_columns is not None
+    return Dataset(x, labels, modality, name, domains, meta, label_columns)
+
+
+def _label_columns(
+    columns: dict, n: int, allow_unlabelled: bool, meta: dict[str, Any]
+) -> tuple[np.ndarray | None, dict[str, np.ndarray] | None]:
+    """``labels={"intent": [...], "sentiment": [...]}``: checked, cleaned, named in ``meta``."""
+    if not columns:
+        raise DataError(
+            "Expected labels= as a sequence, or a dict of column name -> labels with at least "
+            "one column; got an empty dict. Fix: pass labels=None for unlabelled data."
+        )
+    short = {str(k): len(v) for k, v in columns.items() if len(v) != n}
+    if short:
+        raise DataError(
+            f"Expected one label per input ({n} inputs) in every label column; got {short} "
+            "labels. Fix: give each column one label per input (None where it has none)."
+        )
+    names = [str(k) for k in columns]
+    labels, label_columns = clean_label_columns(
+        dict(zip(names, columns.values(), strict=True)),
+        "the labels= dict",
+        0,
+        allow_unlabelled=allow_unlabelled,
+    )
+    if label_columns is None:
+        meta["label_col"] = names[0]
+    else:
+        meta["label_cols"] = names
+    return labels, label_columns
 
 
 def _as_array_if_numeric(inputs: Any) -> Any:

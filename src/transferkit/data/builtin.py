@@ -155,9 +155,11 @@ def load_dataset(name: str | os.PathLike, **kw: Any) -> DatasetSplits:
         name: a registered name (see :func:`list_datasets`), a path to a table
             (``.csv``/``.tsv``/``.jsonl``/``.parquet``), or a folder: class folders of images,
             a ``train``/``test`` image layout, or ``train.csv`` + ``test.csv`` style tables. A
-            suffix ``":domain=books"`` (comma-separated ``key=value`` pairs) adds options.
+            suffix ``":domain=books"`` (comma-separated ``key=value`` pairs) adds options; a
+            value may hold commas (``"tickets.csv:label_col=queue,priority"``).
         **kw: options of the named loader, or of :func:`from_table` /
-            :func:`from_image_folder`; ``domain=`` keeps the rows of one domain in every split.
+            :func:`from_image_folder`; ``domain=`` keeps the rows of one domain in every split;
+            ``label_col="queue,priority"`` loads several label columns.
 
     Returns:
         ``.train`` and ``.test`` (and ``.val`` where the source has one). A single file or an
@@ -178,7 +180,13 @@ def load_dataset(name: str | os.PathLike, **kw: Any) -> DatasetSplits:
         m = _SPEC.match(spec)
         if m:
             spec = m["src"]
-            for pair in m["opts"].split(","):
+            pairs: list[str] = []
+            for piece in m["opts"].split(","):
+                if "=" in piece or not pairs:
+                    pairs.append(piece)
+                else:  # "label_col=a,b": a comma inside a value, not a new option
+                    pairs[-1] += "," + piece
+            for pair in pairs:
                 key, _, text = pair.partition("=")
                 value = _literal(text)
                 if key in kw and kw[key] != value:

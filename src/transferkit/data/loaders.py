@@ -3,7 +3,10 @@
 Column roles, when not given:
 
 * label: the first of ``label, labels, category, class, target, y`` present (any case);
-  none present means unlabelled data (``meta["labelled"] is False``).
+  none present means unlabelled data (``meta["labelled"] is False``). ``label_col`` may name
+  several columns (``"intent,sentiment"`` or a list): ``labels`` is then ``None`` and
+  ``label_columns`` holds each column, with ``None`` where a row has no label in it.
+  ``label_sep="|"`` reads ``"billing|urgent"`` as a set of labels; in JSON lines a list is one.
 * domain: a column named ``domain``.
 * input: with ``feature_cols`` the data are tabular; with ``text_col`` they are text;
   otherwise a single string column is the text, and all-numeric columns are tabular features.
@@ -29,7 +32,7 @@ from .dataset import Dataset
 from .readers import read_table, table_format, table_stem
 from .validate import (
     check_finite_features,
-    clean_labels,
+    clean_label_columns,
     format_items,
     require_path,
     rows_phrase,
@@ -58,13 +61,16 @@ TEXT_COLUMNS = ("text", "sentence", "review_text", "review", "content", "documen
 def from_table(
     path: str | os.PathLike,
     text_col: str | None = None,
-    label_col: str | None = None,
+    label_col: str | Sequence[str] | None = None,
     feature_cols: Sequence[str] | None = None,
     domain_col: str | None = None,
     name: str | None = None,
     sep: str | None = None,
     modality: str | None = None,
     encoding: str = "utf-8",
+    *,
+    label_sep: str | None = None,
+    allow_unlabelled: bool = False,
 ) -> Dataset:
     """Load a table, choosing the reader from the file suffix.
 
@@ -73,20 +79,29 @@ def from_table(
             ``.parquet`` file; CSV/TSV/JSON may be compressed (``.csv.gz``).
         text_col: the text column (or, with ``modality="image"``, a column of image paths
             relative to the table's folder).
-        label_col: the label column; see the module docstring for the default.
+        label_col: the label column; several as ``"a,b"`` or ``["a", "b"]`` (then
+            ``labels`` is ``None`` and ``label_columns`` holds them). See the module docstring
+            for the default.
         feature_cols: numeric columns to use as tabular features.
         domain_col: a column of domain names (``"books"``, ``"dvd"``...).
         name: the dataset name; defaults to the file stem.
         sep: the field separator for CSV/TSV (default ``","`` / ``"\\t"``).
         modality: ``"text"``, ``"tabular"`` or ``"image"`` to override the detection.
         encoding: the text encoding of the file.
+        label_sep: split label cells on this separator into sets of labels (multi-label):
+            ``"billing|urgent"`` with ``label_sep="|"``. It applies to every label column, and
+            a column none of whose cells holds it stays single-label. In JSON lines a list is
+            a set of labels (``[]`` a row labelled with none).
+        allow_unlabelled: keep rows without a label (as ``None``) instead of raising. With
+            several label columns a cell may always be empty; this also keeps rows with no
+            label in any column.
 
     Returns:
         The loaded dataset; ``meta`` records the source and the column roles.
 
     Raises:
         DataError: missing or empty file, unknown suffix, missing column, undecodable text,
-            empty text cells, non-finite features, missing labels.
+            empty text cells, non-finite features, missing labels (see ``allow_unlabelled``).
     """
     p = require_path(path, "file")
     fmt = table_format(p)
@@ -95,124 +110,133 @@ def from_table(
             f"sep= applies to CSV and TSV files only; got sep={sep!r} for {str(p)!r}."
         )
     return _from_format(
-        fmt, p, text_col, label_col, feature_cols, domain_col, name, sep, modality, encoding
+        fmt, p, sep, encoding, name, text_col=text_col, label_col=label_col,
+        feature_cols=feature_cols, domain_col=domain_col, modality=modality,
+        label_sep=label_sep, allow_unlabelled=allow_unlabelled,
     )
 
 
 def from_csv(
     path: str | os.PathLike,
     text_col: str | None = None,
-    label_col: str | None = None,
+    label_col: str | Sequence[str] | None = None,
     feature_cols: Sequence[str] | None = None,
     domain_col: str | None = None,
     name: str | None = None,
     sep: str | None = None,
     modality: str | None = None,
     encoding: str = "utf-8",
+    *,
+    label_sep: str | None = None,
+    allow_unlabelled: bool = False,
 ) -> Dataset:
     """Load a comma-separated file; arguments as :func:`from_table`."""
     return _from_format(
-        "csv", path, text_col, label_col, feature_cols, domain_col, name, sep, modality, encoding
+        "csv", path, sep, encoding, name, text_col=text_col, label_col=label_col,
+        feature_cols=feature_cols, domain_col=domain_col, modality=modality,
+        label_sep=label_sep, allow_unlabelled=allow_unlabelled,
     )
 
 
 def from_tsv(
     path: str | os.PathLike,
     text_col: str | None = None,
-    label_col: str | None = None,
+    label_col: str | Sequence[str] | None = None,
     feature_cols: Sequence[str] | None = None,
     domain_col: str | None = None,
     name: str | None = None,
     sep: str | None = None,
     modality: str | None = None,
     encoding: str = "utf-8",
+    *,
+    label_sep: str | None = None,
+    allow_unlabelled: bool = False,
 ) -> Dataset:
     """Load a tab-separated file; arguments as :func:`from_table`."""
     return _from_format(
-        "tsv", path, text_col, label_col, feature_cols, domain_col, name, sep, modality, encoding
+        "tsv", path, sep, encoding, name, text_col=text_col, label_col=label_col,
+        feature_cols=feature_cols, domain_col=domain_col, modality=modality,
+        label_sep=label_sep, allow_unlabelled=allow_unlabelled,
     )
 
 
 def from_jsonl(
     path: str | os.PathLike,
     text_col: str | None = None,
-    label_col: str | None = None,
+    label_col: str | Sequence[str] | None = None,
     feature_cols: Sequence[str] | None = None,
     domain_col: str | None = None,
     name: str | None = None,
     modality: str | None = None,
     encoding: str = "utf-8",
+    *,
+    label_sep: str | None = None,
+    allow_unlabelled: bool = False,
 ) -> Dataset:
     """Load JSON lines (one object per line) or a JSON list of objects; see :func:`from_table`."""
     return _from_format(
-        "jsonl", path, text_col, label_col, feature_cols, domain_col, name, None, modality, encoding
+        "jsonl", path, None, encoding, name, text_col=text_col, label_col=label_col,
+        feature_cols=feature_cols, domain_col=domain_col, modality=modality,
+        label_sep=label_sep, allow_unlabelled=allow_unlabelled,
     )
 
 
 def from_parquet(
     path: str | os.PathLike,
     text_col: str | None = None,
-    label_col: str | None = None,
+    label_col: str | Sequence[str] | None = None,
     feature_cols: Sequence[str] | None = None,
     domain_col: str | None = None,
     name: str | None = None,
     modality: str | None = None,
+    *,
+    label_sep: str | None = None,
+    allow_unlabelled: bool = False,
 ) -> Dataset:
     """Load a Parquet file (needs ``pyarrow``); arguments as :func:`from_table`."""
     return _from_format(
-        "parquet",
-        path,
-        text_col,
-        label_col,
-        feature_cols,
-        domain_col,
-        name,
-        None,
-        modality,
-        "utf-8",
+        "parquet", path, None, "utf-8", name, text_col=text_col, label_col=label_col,
+        feature_cols=feature_cols, domain_col=domain_col, modality=modality,
+        label_sep=label_sep, allow_unlabelled=allow_unlabelled,
     )
 
 
 def from_dataframe(
     df: pd.DataFrame,
     text_col: str | None = None,
-    label_col: str | None = None,
+    label_col: str | Sequence[str] | None = None,
     feature_cols: Sequence[str] | None = None,
     domain_col: str | None = None,
     name: str = "dataframe",
     modality: str | None = None,
+    *,
+    label_sep: str | None = None,
+    allow_unlabelled: bool = False,
 ) -> Dataset:
     """Build a dataset from a pandas ``DataFrame`` with the same column rules as the files."""
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"Expected a pandas DataFrame; got {type(df).__name__}.")
     return _frame_to_dataset(
         df.reset_index(drop=True),
-        text_col,
-        label_col,
-        feature_cols,
-        domain_col,
-        modality,
         name=name,
         source="dataframe",
         base_dir=None,
+        text_col=text_col,
+        label_col=label_col,
+        feature_cols=feature_cols,
+        domain_col=domain_col,
+        modality=modality,
+        label_sep=label_sep,
+        allow_unlabelled=allow_unlabelled,
     )
 
 
-def _from_format(
-    fmt, path, text_col, label_col, feature_cols, domain_col, name, sep, modality, encoding
-) -> Dataset:
+def _from_format(fmt, path, sep, encoding, name, **roles: Any) -> Dataset:
+    """Read ``path`` as ``fmt``; ``roles`` are the column keywords of :func:`from_table`."""
     p = require_path(path, "file")
     df = read_table(p, fmt, sep, encoding)
     ds = _frame_to_dataset(
-        df,
-        text_col,
-        label_col,
-        feature_cols,
-        domain_col,
-        modality,
-        name=name or table_stem(p),
-        source=str(p),
-        base_dir=p.parent,
+        df, name=name or table_stem(p), source=str(p), base_dir=p.parent, **roles
     )
     ds.meta["format"] = fmt
     return ds
@@ -268,7 +292,18 @@ def _numeric_like(s: pd.Series) -> bool:
 
 
 def _frame_to_dataset(
-    df, text_col, label_col, feature_cols, domain_col, modality, *, name, source, base_dir
+    df,
+    *,
+    name,
+    source,
+    base_dir,
+    text_col,
+    label_col,
+    feature_cols,
+    domain_col,
+    modality,
+    label_sep,
+    allow_unlabelled,
 ) -> Dataset:
     columns = [str(c) for c in df.columns]
     df.columns = columns
@@ -280,15 +315,12 @@ def _frame_to_dataset(
         )
     meta: dict[str, Any] = {"source": source}
 
-    if label_col is not None:
-        label_col = _find_column(columns, label_col, "label", where)
-    else:
-        label_col = _default_column(columns, LABEL_COLUMNS)
+    label_cols = _label_columns(columns, label_col, where)
     if domain_col is not None:
         domain_col = _find_column(columns, domain_col, "domain", where)
     else:
         domain_col = _default_column(columns, DOMAIN_COLUMNS)
-    taken = {label_col, domain_col}
+    taken = {*label_cols, domain_col}
     rest = [c for c in columns if c not in taken]
 
     if feature_cols is not None:
@@ -343,15 +375,26 @@ def _frame_to_dataset(
         x = text_values(df[text_col].tolist(), f"text column {text_col!r} of {where}", 1)
         meta["text_col"] = text_col
 
-    labels = None
-    if label_col is not None:
-        labels = clean_labels(df[label_col].to_numpy(), f"label column {label_col!r} of {where}", 1)
-        meta["label_col"] = label_col
+    labels = label_columns = None
+    if label_cols:
+        labels, label_columns = clean_label_columns(
+            {c: _label_cells(df[c]) for c in label_cols},
+            where,
+            1,
+            sep=label_sep,
+            allow_unlabelled=allow_unlabelled,
+        )
+        if len(label_cols) == 1:
+            meta["label_col"] = label_cols[0]
+        else:
+            meta["label_cols"] = label_cols
+        if label_sep is not None:
+            meta["label_sep"] = label_sep
     else:
         log.info(
             "%s: no label column (looked for %s); the data are unlabelled", name, LABEL_COLUMNS
         )
-    meta["labelled"] = labels is not None
+    meta["labelled"] = bool(label_cols)
     domains = None
     if domain_col is not None:
         col = df[domain_col]
@@ -363,7 +406,41 @@ def _frame_to_dataset(
             )
         domains = col.astype(str).to_numpy().astype(str)
         meta["domain_col"] = domain_col
-    return Dataset(x, labels, modality, name, domains, meta)
+    return Dataset(x, labels, modality, name, domains, meta, label_columns)
+
+
+def _label_columns(columns: list[str], label_col: Any, where: str) -> list[str]:
+    """The label columns named by ``label_col`` (``"a,b"`` or a list), or the default one."""
+    if label_col is None:
+        found = _default_column(columns, LABEL_COLUMNS)
+        return [] if found is None else [found]
+    if isinstance(label_col, str):
+        # A header may itself hold a comma: a name that is a column is never split.
+        names = [label_col] if label_col in columns else label_col.split(",")
+    else:
+        names = list(label_col)
+    names = [str(c).strip() for c in names if str(c).strip()]
+    if not names:
+        raise DataError(
+            f"Expected label_col= to name one or more columns of {where}; got {label_col!r}. "
+            f"Fix: pass a column name, or several as 'a,b' (--label-col a,b); columns are "
+            f"{columns}."
+        )
+    found = [_find_column(columns, c, "label", where) for c in names]
+    repeated = sorted({c for c in found if found.count(c) > 1})
+    if repeated:
+        raise DataError(
+            f"Expected each label column once; got {repeated} more than once in "
+            f"label_col={label_col!r}. Fix: name each column once."
+        )
+    return found
+
+
+def _label_cells(s: pd.Series) -> np.ndarray:
+    """A label column's cells, with every kind of missing value (NaN, NA, None) as ``None``."""
+    if not s.isna().any():
+        return s.to_numpy()
+    return s.astype(object).where(s.notna(), None).to_numpy()
 
 
 def _pick_text_column(candidates: list[str], where: str) -> str:

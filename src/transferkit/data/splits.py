@@ -4,6 +4,12 @@ All samplers draw from ``numpy.random.default_rng(seed)`` and take, per class (i
 class order), a prefix of one random permutation. Two consequences worth knowing: the same
 seed gives the same rows on every machine, and samples are nested — the 8-shot sample is
 contained in the 64-shot sample with the same seed, as a learning curve wants.
+
+Strata are the classes of ``labels``. Rows without a label form one more stratum (after the
+classes), so every split keeps the labelled share. Multi-label ``labels``, and data with
+several label columns and none selected (``labels is None``), are split at random, with every
+label column carried along row by row; ``data.select_labels(name)`` first stratifies on that
+column.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 from ..exceptions import ConfigError, DataError
 from ..utils.checks import check_number
 from .dataset import Dataset, DatasetSplits
+from .labels import missing_mask, tidy_labels
 from .validate import check_labels
 
 __all__ = ["train_test_split", "sample_shots", "sample_fraction", "check_labels"]
@@ -24,10 +31,19 @@ log = logging.getLogger(__name__)
 
 
 def _groups(ds: Dataset, rng: np.random.Generator, stratify: bool) -> list[np.ndarray]:
-    """Row indices per class (one group for unlabelled data or ``stratify=False``), shuffled."""
-    if ds.labels is None or not stratify:
+    """Row indices per class, unlabelled rows last, each shuffled; one group for unlabelled
+    or multi-label data or ``stratify=False``."""
+    if ds.labels is None or not stratify or ds.is_multilabel():
         return [rng.permutation(len(ds))]
-    _, inverse = np.unique(ds.labels, return_inverse=True)
+    missing = missing_mask(ds.labels)
+    if missing.all():
+        return [rng.permutation(len(ds))]
+    if missing.any():
+        _, known = np.unique(tidy_labels(ds.labels[~missing]), return_inverse=True)
+        inverse = np.full(len(ds), known.max() + 1)
+        inverse[~missing] = known
+    else:
+        _, inverse = np.unique(ds.labels, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     bounds = np.cumsum(np.bincount(inverse))[:-1]
     return [g[rng.permutation(len(g))] for g in np.split(order, bounds)]
@@ -69,7 +85,8 @@ def train_test_split(
         test_size: the test fraction in ``(0, 1)``, or a number of rows (int >= 1).
         val_size: the validation fraction or count; ``0`` for no validation split.
         seed: seed of ``numpy.random.default_rng``.
-        stratify: keep each class's share in every split (ignored for unlabelled data).
+        stratify: keep each class's share of ``ds.labels`` in every split (ignored for
+            unlabelled and multi-label data; see the module docstring for label columns).
 
     Returns:
         Splits whose rows keep their original order within each split; every class keeps at
@@ -115,11 +132,12 @@ def train_test_split(
 
 
 def _require_labels(ds: Dataset, fn: str) -> None:
-    if ds.labels is None:
+    if not ds.label_names:
         raise DataError(
             f"{fn} samples per class, so it needs labels; got unlabelled data {ds.name!r}. "
             "Fix: load it with label_col=..."
         )
+    ds.require_single_labels(fn)
 
 
 def sample_shots(ds: Dataset, shots: int, seed: int = 0) -> Dataset:
@@ -136,7 +154,8 @@ def sample_shots(ds: Dataset, shots: int, seed: int = 0) -> Dataset:
 
     Raises:
         ConfigError: ``shots`` not a positive integer.
-        DataError: unlabelled data, or a class with fewer than ``shots`` examples.
+        DataError: unlabelled, multi-label or partly unlabelled data, several label columns
+            and none selected, or a class with fewer than ``shots`` examples.
     """
     check_number("sample_shots", "shots", shots, low=1, integer=True)
     _require_labels(ds, "sample_shots")

@@ -14,12 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import DataError
+from ..exceptions import ConfigError, DataError
 from .dataset import Dataset
+from .labels import (
+    is_multilabel_column,
+    label_values,
+    missing_mask,
+    object_array,
+    tidy_labels,
+)
 
 __all__ = [
     "check_labels",
     "check_finite_features",
+    "clean_label_columns",
     "clean_labels",
     "format_items",
     "format_rows",
@@ -72,56 +80,152 @@ def require_path(path: str | os.PathLike, kind: str = "file or folder") -> Path:
     )
 
 
-def _missing_mask(values: np.ndarray) -> np.ndarray:
-    """True where a label is missing: ``None`` or a float NaN (strings are never missing)."""
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    if values.dtype.kind == "O":
-        return np.fromiter(
-            (v is None or (isinstance(v, float) and v != v) for v in values), bool, len(values)
-        )
-    return np.zeros(len(values), dtype=bool)
+def clean_labels(
+    values: Any,
+    what: str = "labels",
+    base: int = 1,
+    *,
+    sep: str | None = None,
+    allow_missing: bool = False,
+) -> np.ndarray:
+    """Labels as a tidy 1-D array: one type, strings stripped, sets of labels as tuples.
 
-
-def clean_labels(values: Any, what: str = "labels", base: int = 1) -> np.ndarray:
-    """Labels as a tidy 1-D array: no missing values, one type, strings as a ``str`` array.
+    A label column with no missing cell and no set of labels comes back typed (``str``,
+    ``int64``...), as single-label code expects; otherwise as an ``object`` array whose cells
+    are labels, sorted tuples of labels, or ``None`` (see :mod:`transferkit.data.labels`).
 
     Args:
-        values: the labels as read (a sequence, array or pandas column).
+        values: the labels as read (a sequence, array or pandas column); a list, tuple or
+            array cell is a set of labels (multi-label).
         what: how to name them in messages, e.g. ``"label column 'y' of train.csv"``.
         base: offset added to row numbers in messages (1 for 1-based data rows).
+        sep: split string cells on this separator into sets of labels (``"billing|urgent"``).
+            A column none of whose cells holds ``sep`` stays single-label, so one ``sep`` can
+            serve every label column of a table.
+        allow_missing: keep missing labels (empty, blank, NaN) as ``None`` instead of raising.
 
     Raises:
-        DataError: on missing labels or on labels that mix types (``1`` and ``"1"``).
+        DataError: on missing labels (unless ``allow_missing``) or on labels that mix types
+            (``1`` and ``"1"``).
     """
     if isinstance(values, (list, tuple)):
         # np.asarray([1, "1"]) would silently turn both into strings; keep the types to check.
-        arr = np.empty(len(values), dtype=object)
-        arr[:] = values
+        arr = object_array(values)
     else:
         arr = np.asarray(values)
-    if arr.dtype.kind == "O" or arr.dtype.kind == "f":
-        bad = np.flatnonzero(_missing_mask(arr))
-        if len(bad):
-            raise DataError(
-                f"Expected a label for every row in the {what}; got {len(bad)} missing (empty or "
-                f"NaN) at {rows_phrase(bad, base)}. Fix: fill in or drop those rows, "
-                "or load the data without labels."
-            )
-    if arr.dtype.kind == "O":
-        kinds = {type(v) for v in arr}
-        if all(issubclass(k, str) for k in kinds):
-            return arr.astype(str)
-        if all(issubclass(k, (int, np.integer)) and not issubclass(k, bool) for k in kinds):
-            return arr.astype(np.int64)
-        if len(kinds) > 1:
-            names = sorted(k.__name__ for k in kinds)
-            raise DataError(
-                f"Expected {what} of one type; got a mix of {names}. Fix: make them all strings "
-                "or all integers (for example cast with str())."
-            )
-        return np.asarray(arr.tolist())
-    return arr
+    if sep is not None and (not isinstance(sep, str) or not sep):
+        raise ConfigError(
+            f"The label_sep parameter must be a non-empty str such as '|'; got {sep!r}. "
+            "Fix: pass the character that separates labels in a cell, or None."
+        )
+    if sep is not None and not any(isinstance(v, str) and sep in v for v in arr):
+        sep = None  # a single-label column
+    numbers = arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and not np.isnan(arr).any())
+    if numbers and sep is None:
+        return arr  # nothing to strip or split, and nothing missing
+    cells = object_array(_label_cell(v, sep, what) for v in arr)
+    missing = missing_mask(cells)
+    if missing.any() and not allow_missing:
+        bad = np.flatnonzero(missing)
+        raise DataError(
+            f"Expected a label for every row in the {what}; got {len(bad)} missing (empty, blank "
+            f"or NaN) at {rows_phrase(bad, base)}. Fix: fill in or drop those rows, "
+            "or load the data without labels."
+        )
+    flat = label_values(cells)
+    kinds = {type(v) for v in flat}
+    if len(kinds) > 1:
+        names = sorted(k.__name__ for k in kinds)
+        raise DataError(
+            f"Expected {what} of one type; got a mix of {names}. Fix: make them all strings "
+            "or all integers (for example cast with str())."
+        )
+    if missing.any() and kinds == {float} and all(v.is_integer() for v in flat):
+        # A column of integers with empty cells is read as floats: give the integers back.
+        cells = object_array(_to_int(v) for v in cells)
+    if is_multilabel_column(cells):
+        cells = object_array(v if v is None or isinstance(v, tuple) else (v,) for v in cells)
+    return tidy_labels(cells)
+
+
+def _label_cell(v: Any, sep: str | None, what: str) -> Any:
+    """One cell: ``None`` if missing, a stripped label, or a sorted tuple for a set of labels."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, str):
+        v = v.strip()
+        if not v:
+            return None
+        if sep is None:
+            return v
+        return _label_set(v.split(sep), what) or None
+    if isinstance(v, (list, tuple, set, np.ndarray)):
+        # A list cell (JSON lines, Parquet) is a set of labels; [] is a row with none of them.
+        return _label_set(v, what)
+    return v
+
+
+def _label_set(items: Any, what: str) -> tuple:
+    parts = [_label_cell(x, None, what) for x in items]
+    try:
+        return tuple(sorted({x for x in parts if x is not None}))
+    except TypeError:
+        kinds = sorted({type(x).__name__ for x in parts if x is not None})
+        raise DataError(
+            f"Expected the labels in each set of the {what} to be of one type; got a mix of "
+            f"{kinds}. Fix: make them all strings or all integers."
+        ) from None
+
+
+def _to_int(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return tuple(int(x) for x in v)
+    return v if v is None else int(v)
+
+
+def clean_label_columns(
+    columns: dict[str, Any],
+    where: str,
+    base: int,
+    *,
+    sep: str | None = None,
+    allow_unlabelled: bool = False,
+) -> tuple[np.ndarray | None, dict[str, np.ndarray] | None]:
+    """Clean the label columns a loader read; ``(labels, label_columns)`` for :class:`Dataset`.
+
+    One column gives ``(labels, None)``: a missing label raises unless ``allow_unlabelled``.
+    Several give ``(None, {name: labels})``: a missing cell is ``None`` in its column, and
+    a row with no label in any column raises unless ``allow_unlabelled``.
+
+    Args:
+        columns: column name -> the labels as read, in the caller's column order.
+        where: the source, for messages (``"'tickets.csv'"``).
+        base: offset added to row numbers in messages (1 for 1-based data rows).
+        sep: split string cells into sets of labels on this separator.
+        allow_unlabelled: keep rows without labels.
+    """
+    if len(columns) == 1:
+        ((name, values),) = columns.items()
+        what = f"label column {name!r} of {where}"
+        return clean_labels(values, what, base, sep=sep, allow_missing=allow_unlabelled), None
+    out = {
+        name: clean_labels(
+            values, f"label column {name!r} of {where}", base, sep=sep, allow_missing=True
+        )
+        for name, values in columns.items()
+    }
+    none = np.logical_and.reduce([missing_mask(v) for v in out.values()])
+    if none.any() and not allow_unlabelled:
+        bad = np.flatnonzero(none)
+        raise DataError(
+            f"Expected a label in at least one of the label columns {list(out)} on every row of "
+            f"{where}; got {len(bad)} row(s) with none, at {rows_phrase(bad, base)}. Fix: fill "
+            "them in or drop them, or keep them as unlabelled rows with allow_unlabelled=True "
+            "(--allow-unlabelled)."
+        )
+    return None, out
 
 
 def check_finite_features(
@@ -146,7 +250,10 @@ def check_finite_features(
 
 
 def check_labels(
-    train: Dataset, test: Dataset | None = None, val: Dataset | None = None
+    train: Dataset,
+    test: Dataset | None = None,
+    val: Dataset | None = None,
+    owner: str = "a single-label classifier",
 ) -> np.ndarray:
     """Check that ``train`` can teach a classifier and that ``test``/``val`` ask nothing new.
 
@@ -154,19 +261,22 @@ def check_labels(
         train: the training data; it must have labels of at least two classes.
         test: optional evaluation data; if labelled, every label must occur in ``train``.
         val: optional validation data, checked like ``test``.
+        owner: who learns from ``train``, named in messages.
 
     Returns:
         The sorted classes of ``train``.
 
     Raises:
-        DataError: unlabelled training data, missing (NaN) labels, a single class, or
-            evaluation labels never seen in training.
+        DataError: unlabelled training data, several label columns and none selected,
+            multi-label or missing labels, a single class, or evaluation labels never seen
+            in training.
     """
-    if train.labels is None:
+    if train.labels is None and not train.label_columns:
         raise DataError(
             f"Expected labelled training data; got {train.name!r} without labels. Fix: load it "
             "with label_col=... (or name the label column 'label')."
         )
+    train.require_single_labels(owner)
     for part, ds in (("training", train), ("validation", val), ("test", test)):
         if ds is not None and ds.labels is not None:
             clean_labels(ds.labels, what=f"{part} data {ds.name!r}", base=0)

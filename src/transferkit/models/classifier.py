@@ -11,7 +11,6 @@ import numpy as np
 from ..backbones import backbone_for_data
 from ..backbones.base import Backbone
 from ..data import Dataset, as_dataset, check_labels, sample_shots
-from ..exceptions import DataError
 from ..runs import register_model_kind
 from ..strategies import STRATEGIES, FitContext
 from ..strategies.params import COMMON, LAYER
@@ -156,10 +155,7 @@ class TransferClassifier(TransferModel):
     def training_data(self, X: Any, y: Any = None) -> Dataset:
         """The labelled rows ``fit`` trains on: ``shots`` per class when set."""
         train = as_dataset(X, y)
-        if train.labels is None:
-            raise DataError(
-                f"The training data {train.name!r} has no labels. Give label_col= when loading, "
-                "or pass y= to fit().")
+        train.require_single_labels(type(self).__name__)
         if self.shots is not None:
             train = sample_shots(train, self.shots, self.settings().seed)
         return train
