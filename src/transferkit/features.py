@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .backbones.batching import iter_batches, iter_input_batches
+from .data.dataset import Dataset
 from .utils.fingerprint import hash_json
 
 if TYPE_CHECKING:
-    import torch
-
     from .backbones.base import Backbone
     from .data.dataset import Dataset
 
 __all__ = ["extract_features", "cache_dir", "iter_batches", "iter_input_batches",
            "clear_cache"]
+
+# The batching loop lives with the backbones (their own ``features`` runs it); it is part of
+# this module's public face since the first release.
 
 log = logging.getLogger(__name__)
 
@@ -56,54 +58,6 @@ def clear_cache() -> int:
     return n
 
 
-def _show_progress(progress: bool) -> bool:
-    return bool(progress) and sys.stderr.isatty()
-
-
-def iter_input_batches(
-    backbone: Backbone, inputs: Sequence[Any], batch_size: int, progress: bool = False,
-    encoded: Any = None,
-) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
-    """Yield ``(indices, batch)``: ``inputs`` in batches ready for the backbone, on its
-    device; text is batched shortest-first.
-
-    A backbone with a ``pretokenize(inputs)`` method (text backbones) has the whole input
-    tokenised once: batches are sorted by true token length (so each pads to its own longest
-    input) and collated from those tokens, with no second tokenisation. Otherwise inputs are
-    sorted by :meth:`~transferkit.backbones.base.Backbone.input_lengths` and each batch goes
-    through ``preprocess``. ``encoded``: ``backbone.pretokenize(inputs)`` when the caller
-    already has it.
-    """
-    n = len(inputs)
-    pretokenize = getattr(backbone, "pretokenize", None)
-    if encoded is None and callable(pretokenize) and n:
-        encoded = pretokenize(inputs)
-    lengths = encoded.lengths if encoded is not None else backbone.input_lengths(inputs)
-    order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(n)
-    starts = range(0, n, batch_size)
-    if _show_progress(progress):
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc=f"encoding with {backbone.name}", unit="batch", leave=False)
-    device = backbone.device
-    for s in starts:
-        idx = order[s : s + batch_size]
-        if encoded is not None:
-            batch = encoded.collate(idx)
-        else:
-            chunk = inputs[idx] if isinstance(inputs, np.ndarray) else [inputs[i] for i in idx]
-            batch = backbone.preprocess(chunk)
-        yield idx, {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-
-
-def iter_batches(
-    backbone: Backbone, inputs: Sequence[Any], layer: int, batch_size: int, progress: bool = False
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(indices, features)`` batch by batch, batched as :func:`iter_input_batches`."""
-    for idx, batch in iter_input_batches(backbone, inputs, batch_size, progress):
-        yield idx, backbone.forward_features(batch, layer).float().cpu().numpy()
-
-
 def _key(backbone: Backbone, layer: int, data_fp: str) -> str:
     return hash_json(["features-v1", backbone.fingerprint(), int(layer), data_fp])
 
@@ -129,7 +83,6 @@ def extract_features(
     Returns:
         ``(N, F)`` float32 array (memory-mapped, read-only, when it came from the cache).
     """
-    from .data.dataset import Dataset
 
     layer = backbone.check_layer(layer)
     if not isinstance(data, Dataset) or not cache:

@@ -29,8 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from .backbones import parse_backbone_spec
 from .data.dataset import Dataset, DatasetSplits
 from .exceptions import DataError
+from .features import extract_features
+from .select._linalg import one_blas_thread
+from .select.knn import stratified_folds
+from .select.rank import _precheck_backbone, build_backbone
 from .utils.checks import check_number
 
 __all__ = ["ShiftResult", "shift", "shift_features", "mmd2_unbiased", "median_bandwidth"]
@@ -202,8 +207,6 @@ def _check_features(x: Any, what: str) -> np.ndarray:
 
 def _domain_classifier(z: np.ndarray, d: np.ndarray, seed: int) -> np.ndarray:
     """Held-out probability of "target" for every pooled point (5-fold, logistic regression)."""
-    from .select._linalg import one_blas_thread
-    from .select.knn import stratified_folds
 
     fold = stratified_folds(d, _FOLDS, seed)
     p = np.empty(len(z))
@@ -455,9 +458,6 @@ def shift(
         >>> kitchen = tk.load_dataset("amazon:domain=kitchen")
         >>> print(tk.shift(books, kitchen, backbone="minilm-l6").verdict)  # doctest: +SKIP
     """
-    from .backbones import parse_backbone_spec
-    from .features import extract_features
-    from .select.rank import _precheck_backbone, build_backbone
 
     t0 = time.perf_counter()
     src, tgt = _one(source, "source"), _one(target, "target")

@@ -40,9 +40,10 @@ from ..data.augment import parse_augment
 from ..engine import ExampleData, TrainConfig, build_param_groups, predict_outputs
 from ..engine import train as engine_train
 from ..engine.freezing import plan_freezing
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, RunError
 from ..utils.params import Params
 from .base import AdaptContext, AdaptMethod, register_adapt_method
+from .feature_method import _jsonable
 from .params import ADAPT_COMMON, DEEP
 from .training import (
     OBJECTIVES,
@@ -318,7 +319,6 @@ class DeepMethod(AdaptMethod):
         from safetensors.torch import save_file
 
         save_file(self.net_.top_state(), str(folder / "adapt_net.safetensors"))
-        from .feature_method import _jsonable
 
         return {"method": self.name, "net": dict(self.net_.config),
                 "trains_backbone": bool(self.trains_backbone),
@@ -337,8 +337,6 @@ class DeepMethod(AdaptMethod):
             load_file(str(folder / "adapt_net.safetensors")), strict=False)
         bad = [k for k in missing if not k.startswith("backbone.")] + list(unexpected)
         if bad:
-            from ..exceptions import RunError
-
             raise RunError(f"{str(folder)!r}: adapt_net.safetensors does not match the network "
                            f"({bad[:5]}).")
         self.net_.eval()

@@ -16,6 +16,7 @@ from safetensors.numpy import load_file, save_file
 
 from ..heads import HEADS, probe_head_kwargs
 from ..heads.base import ProbeHead
+from ..utils.io import _json_default
 from ..utils.params import Params
 from .base import AdaptContext, AdaptMethod
 from .params import ADAPT_COMMON, FEATURE_HEAD
@@ -109,7 +110,5 @@ def _load_head(path: Path, name: str, config: dict[str, Any]) -> ProbeHead:
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     import json
-
-    from ..utils.io import _json_default
 
     return json.loads(json.dumps(d, default=_json_default))

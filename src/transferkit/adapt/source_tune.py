@@ -31,6 +31,7 @@ import torch
 from ..backbones.base import Backbone
 from ..data.dataset import Dataset
 from ..exceptions import ConfigError
+from ..features import cache_dir
 from ..strategies import FineTuneStrategy, FitContext
 from ..utils.fingerprint import hash_array, hash_json
 from ..utils.io import atomic_open
@@ -118,7 +119,6 @@ def _finetune(bb: Backbone, source: Dataset, settings: dict[str, Any]
 
 def tuned_cache_path(bb: Backbone, source: Dataset, settings: dict[str, Any]) -> Path:
     """Where the source-tuned weights of ``bb`` on ``source`` with ``settings`` are cached."""
-    from ..features import cache_dir
 
     labels = np.asarray(source.labels)
     key = hash_json([bb.fingerprint(), source.fingerprint(),

@@ -54,6 +54,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..heads.logistic import LogisticHead
+
 __all__ = ["VALIDATORS", "ANCHORED", "SELECTORS", "prediction_entropy",
            "information_maximization", "snd", "dev_score", "reverse_validation",
            "validator_scores", "ensemble_agreement", "rank_select", "keep_baseline_unless_beaten",
@@ -125,7 +127,6 @@ def reverse_validation(Xt: np.ndarray, pseudo: np.ndarray, Xv: np.ndarray, yv: n
                        n_classes: int, seed: int = 0) -> float:
     """Accuracy on source validation rows ``(Xv, yv)`` of a logistic classifier trained on
     target features ``Xt`` with the model's predicted labels ``pseudo``."""
-    from ..heads.logistic import LogisticHead
 
     pseudo = np.asarray(pseudo, dtype=np.int64)
     if len(np.unique(pseudo)) < 2:

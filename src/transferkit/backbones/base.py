@@ -17,6 +17,7 @@ from torch import nn
 
 from ..exceptions import BackboneError
 from ..utils.fingerprint import hash_json, hash_state_dict
+from .batching import iter_batches
 
 __all__ = ["Backbone"]
 
@@ -170,7 +171,6 @@ class Backbone(nn.Module):
         Text is sorted by length so each batch pads to its own longest input, then the
         original order is restored. ``out`` may be a preallocated (memory-mapped) array.
         """
-        from ..features import iter_batches
 
         layer = self.check_layer(layer)
         was_training = self.training

@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 from ..exceptions import BackboneError
 from .base import Backbone
 from .registry import register_prefix
+from .text import HFTextBackbone
+from .vision import HFVisionBackbone
 
 __all__ = ["hf_backbone", "hub_reachable"]
 
@@ -217,8 +219,6 @@ def hf_backbone(
         BackboneError: the folder or hub id cannot be found or loaded; the message says what
             was expected and how to fix it.
     """
-    from .text import HFTextBackbone
-    from .vision import HFVisionBackbone
 
     ref = ref.strip()
     if not ref:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 
-from ..exceptions import BackboneError, ConfigError
+from ..exceptions import BackboneError, ConfigError, DataError
 from ..registry import Registry
 from .base import Backbone
 
@@ -133,7 +133,6 @@ def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any
     Raises:
         DataError: the backbone encodes another modality than ``data`` holds.
     """
-    from ..exceptions import DataError
 
     if isinstance(backbone, Backbone):
         bb = backbone

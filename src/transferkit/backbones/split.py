@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..engine.data import ExampleData
+
 __all__ = ["FrozenSplit", "MAX_FROZEN_STATE_BYTES", "split_below", "states_fit_budget"]
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,6 @@ class FrozenSplit:
     def examples(self, states: Sequence[np.ndarray], labels: np.ndarray | None = None) -> Any:
         """Encoded rows as :class:`~transferkit.engine.data.ExampleData` for :attr:`top`,
         with their token counts as lengths (inference batches them shortest-first)."""
-        from ..engine.data import ExampleData
 
         lengths = np.fromiter(map(len, states), dtype=np.int64, count=len(states))
         return ExampleData(states, labels, self.collate, lengths)

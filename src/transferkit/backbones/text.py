@@ -30,6 +30,7 @@ from ..exceptions import BackboneError
 from .base import Backbone
 from .hf_utils import quiet_hf_loading, reinit_hf_model
 from .registry import register_backbone
+from .text_split import TextSplit, pool_tokens
 
 __all__ = ["HFTextBackbone", "minilm_l6_path", "pool_tokens"]
 
@@ -254,20 +255,6 @@ class _PreTokenized:
         return batch
 
 
-def pool_tokens(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str = "mean",
-                normalize: bool = False) -> torch.Tensor:
-    """``(B, T, H)`` token states -> ``(B, H)``: the first token (``"cls"``) or the mean over
-    real tokens (``"mean"``), optionally L2-normalised."""
-    if pooling == "cls":
-        pooled = hidden[:, 0]
-    else:
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-    if normalize:
-        pooled = torch.nn.functional.normalize(pooled, dim=-1)
-    return pooled
-
-
 class HFTextBackbone(Backbone):
     """A Hugging Face ``AutoModel`` encoder with masked mean pooling.
 
@@ -359,7 +346,7 @@ class HFTextBackbone(Backbone):
         return {k: v for k, v in enc.items() if k in keep}
 
     def pretokenize(self, inputs: Sequence[str]) -> _PreTokenized:
-        """Tokenise all of ``inputs`` once, unpadded, for :func:`transferkit.features.iter_batches`.
+        """Tokenise all of ``inputs`` once, unpadded, for :func:`.batching.iter_batches`.
 
         The result's ``lengths`` are true token lengths (for sorting) and its ``collate(idx)``
         gives the same tensors as ``preprocess([inputs[i] for i in idx])``.
@@ -421,8 +408,6 @@ class HFTextBackbone(Backbone):
         """Split below the top ``k`` blocks (:mod:`transferkit.backbones.text_split`), for
         BERT-layout encoders only: others (MPNet's relative-position bias, DeBERTa's relative
         attention, a final norm after the blocks) need inputs a block alone does not get."""
-        from .text_split import TextSplit
-
         if not _FastBertInference.supports(self.model) or not 1 <= k <= len(self._blocks):
             return None
         return TextSplit(self, k)

@@ -16,13 +16,28 @@ import numpy as np
 import torch
 from torch import nn
 
+from .batching import iter_input_batches
 from .split import FrozenSplit
 
 if TYPE_CHECKING:
     from .text import HFTextBackbone
 
-__all__ = ["TextSplit", "TextTop"]
+__all__ = ["TextSplit", "TextTop", "pool_tokens"]
 
+
+
+def pool_tokens(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str = "mean",
+                normalize: bool = False) -> torch.Tensor:
+    """``(B, T, H)`` token states -> ``(B, H)``: the first token (``"cls"``) or the mean over
+    real tokens (``"mean"``), optionally L2-normalised."""
+    if pooling == "cls":
+        pooled = hidden[:, 0]
+    else:
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    if normalize:
+        pooled = torch.nn.functional.normalize(pooled, dim=-1)
+    return pooled
 
 class TextTop(nn.Module):
     """The top ``blocks`` of a text encoder and its pooling, reading cached token states.
@@ -40,8 +55,6 @@ class TextTop(nn.Module):
         self.normalize = bool(normalize)
 
     def forward_features(self, batch: dict[str, torch.Tensor], layer: int = -1) -> torch.Tensor:
-        from .text import pool_tokens
-
         h, mask = batch["hidden"], batch["attention_mask"]
         # Additive mask, (B, 1, 1, T): what eager and SDPA attention of HF encoders both take.
         ext = (1.0 - mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
@@ -75,8 +88,6 @@ class TextSplit(FrozenSplit):
 
     @torch.no_grad()
     def encode(self, inputs: Sequence[Any], batch_size: int = 64) -> list[np.ndarray]:
-        from ..features import iter_input_batches
-
         bb = self.backbone
         was_training = bb.training
         bb.eval()  # the frozen part never drops out; it also enables the fast forward

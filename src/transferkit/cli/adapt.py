@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..data import Dataset, DatasetSplits
+from ..data import Dataset, DatasetSplits, load_dataset
 from ..exceptions import ConfigError
 from ..models import DomainAdapter
 from .common import add_data_args, data_kwargs, echo
@@ -99,8 +99,6 @@ def _fmt(v: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import load_dataset
-
     t0 = time.perf_counter()
     target_labels, label_col = parse_target_labels(args.target_labels)
     source, _ = _split(load_dataset(args.source, **data_kwargs(args)))

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from ..data import load_dataset
 from ..exceptions import ConfigError
 
 __all__ = ["add_data_args", "data_kwargs", "apply_config", "echo", "load_source"]
@@ -55,7 +56,6 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def load_source(source: str, args: argparse.Namespace):
     """A built-in name, a file (``file.csv:domain=books``) or a folder -> splits or a Dataset."""
-    from ..data import load_dataset
 
     return load_dataset(source, **data_kwargs(args))
 

@@ -7,8 +7,10 @@ import json
 import time
 import warnings
 
+from ..compare import compare
 from ..exceptions import ConfigError, NegativeTransferWarning
 from ..models import TransferClassifier
+from ..utils.docstrings import arg_docs
 from .common import add_data_args, echo, load_source
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
@@ -20,9 +22,6 @@ _OWN = ("strategy", "shots", "seed", "resume", "checkpoint_dir")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..compare import compare
-    from ..utils.docstrings import arg_docs
-
     docs = arg_docs(compare)
     p = sub.add_parser(
         "compare",
@@ -66,8 +65,6 @@ def _numbers(text: str | None, kind: type, flag: str) -> list | None:
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
-
-    from ..compare import compare
 
     t0 = time.perf_counter()
     data = load_source(args.source, args)

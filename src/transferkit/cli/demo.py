@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..data import load_dataset
+from ..models import TransferClassifier
 from .common import echo
 
 
@@ -18,9 +20,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import load_dataset
-    from ..models import TransferClassifier
-
     t0 = time.perf_counter()
     ds = load_dataset("banking77")
     echo(f"Banking77: {len(ds.train)} training and {len(ds.test)} test queries, "

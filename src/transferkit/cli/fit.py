@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..data import Dataset, DatasetSplits
+from ..data import Dataset, DatasetSplits, train_test_split
 from ..engine.distributed import is_global_zero
 from ..models import TransferClassifier
 from ..strategies import STRATEGIES
@@ -39,7 +39,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def split_source(obj: Dataset | DatasetSplits, test_size: float, seed: int) -> DatasetSplits:
     """Use the source's own test split, or hold out a stratified ``test_size`` of it."""
-    from ..data import train_test_split
 
     if isinstance(obj, Dataset):
         return train_test_split(obj, test_size=test_size, seed=seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..data import Dataset
 from ..models import TransferClassifier, lr_find
 from .common import add_data_args, echo, load_source
 from .params import add_param_flags, param_kwargs
@@ -34,8 +35,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import Dataset
-
     obj = load_source(args.source, args)
     train = obj if isinstance(obj, Dataset) else obj.train
     kwargs = param_kwargs(args, TransferClassifier)

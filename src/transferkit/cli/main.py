@@ -11,19 +11,19 @@ import sys
 
 from .._version import __version__
 from ..exceptions import TransferKitError
+from . import adapt as adapt_cmd
+from . import compare as compare_cmd
+from . import demo, fit, predict, zeroshot, zoo
+from . import lr_find as lr_find_cmd
+from . import rank as rank_cmd
+from . import report as report_cmd
+from . import shift as shift_cmd
+from .common import apply_config
 
 __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import adapt as adapt_cmd
-    from . import compare as compare_cmd
-    from . import demo, fit, predict, zeroshot, zoo
-    from . import lr_find as lr_find_cmd
-    from . import rank as rank_cmd
-    from . import report as report_cmd
-    from . import shift as shift_cmd
-
     parser = argparse.ArgumentParser(
         prog="transferkit",
         description="Transfer learning you can measure: reuse pre-trained models on small data.",
@@ -46,8 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .common import apply_config
-
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -6,6 +6,9 @@ import argparse
 import json
 import time
 
+from ..runs import write_analysis_run
+from ..select import format_ranking, list_scores, rank, ranking_record
+from ..utils.docstrings import arg_docs
 from .common import add_analysis_args, add_data_args, echo, load_source
 from .report import add_report_flag, auto_report
 
@@ -13,9 +16,6 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..select import list_scores, rank
-    from ..utils.docstrings import arg_docs
-
     docs = arg_docs(rank)
     p = sub.add_parser(
         "rank",
@@ -41,9 +41,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runs import write_analysis_run
-    from ..select import format_ranking, rank, ranking_record
-
     t0 = time.perf_counter()
     obj = load_source(args.source, args)
     ds = obj.train if hasattr(obj, "train") else obj

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import TransferKitError
+from ..report import write_report
+from ..report.sections.summary import headline
+from ..runs import list_runs, read_record
 from .common import echo
 
 __all__ = ["add_parsers", "add_report_flag", "auto_report", "runs_table"]
@@ -53,7 +56,6 @@ def auto_report(args: argparse.Namespace, run_dir: str | Path) -> Path | None:
     """
     if not getattr(args, "report", True):
         return None
-    from ..report import write_report
 
     try:
         path = write_report(run_dir)
@@ -67,8 +69,6 @@ def auto_report(args: argparse.Namespace, run_dir: str | Path) -> Path | None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..report import write_report
-
     echo(str(write_report(args.run, args.out)))
     return 0
 
@@ -93,8 +93,6 @@ def _metric(row: dict[str, Any]) -> str:
         return f"accuracy {row['accuracy']:.4f}"
     if row.get("kind") in ("incomplete", None, ""):
         return "no record.json"
-    from ..report.sections.summary import headline
-    from ..runs import read_record
 
     try:
         hl = headline(read_record(row["path"]))
@@ -106,7 +104,6 @@ def _metric(row: dict[str, Any]) -> str:
 def runs_table(root: str | Path = "runs", filters: list[str] | None = None
                ) -> list[dict[str, str]]:
     """Rows of ``transferkit runs``: one per run folder under ``root``, filtered, newest first."""
-    from ..runs import list_runs
 
     root = Path(root)
     if not root.is_dir():

@@ -6,6 +6,9 @@ import argparse
 import json
 import time
 
+from ..runs import write_analysis_run
+from ..shift import shift
+from ..utils.docstrings import arg_docs
 from .common import add_analysis_args, add_data_args, echo, load_source
 from .report import add_report_flag, auto_report
 
@@ -13,9 +16,6 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..shift import shift
-    from ..utils.docstrings import arg_docs
-
     docs = arg_docs(shift)
     p = sub.add_parser(
         "shift",
@@ -40,9 +40,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runs import write_analysis_run
-    from ..shift import shift
-
     t0 = time.perf_counter()
     src, tgt = load_source(args.source, args), load_source(args.target, args)
     src = src.train if hasattr(src, "train") else src

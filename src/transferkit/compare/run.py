@@ -32,6 +32,7 @@ from ..data import (
 from ..exceptions import ConfigError, DataError, NegativeTransferWarning
 from ..models import TransferClassifier, ZeroShotClassifier
 from ..runs import write_analysis_run
+from ..strategies import STRATEGIES
 from ..utils.checks import check_number
 from .stats import cell_summary, data_efficiency, plain, transfer_verdict
 
@@ -163,8 +164,6 @@ def _amounts(fractions: Sequence[float] | None, shots: Sequence[int] | None,
 
 
 def _check_strategies(strategies: Sequence[str], train: Dataset) -> list[str]:
-    from ..strategies import STRATEGIES
-
     names = [str(s).strip() for s in strategies if str(s).strip()]
     if not names or len(set(names)) != len(names):
         raise ConfigError(f"compare: strategies must be distinct names, e.g. "

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from .dataset import MODALITIES, Dataset
+from .images import verify_images
 from .validate import check_finite_features, clean_label_columns, clean_labels, text_values
 
 __all__ = ["from_arrays"]
@@ -153,8 +154,6 @@ def _infer_modality(x: Any) -> str:
 
 def _image_values(x: Any) -> Any:
     if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
-        from .images import verify_images
-
         paths = text_values(list(x), "image paths", 0)
         verify_images(paths, raise_on_bad=True)
         return paths

@@ -29,6 +29,7 @@ import pandas as pd
 from ..exceptions import ConfigError, DataError
 from .arrays import from_arrays
 from .dataset import Dataset
+from .images import verify_images
 from .readers import read_table, table_format, table_stem
 from .validate import (
     check_finite_features,
@@ -358,7 +359,6 @@ def _frame_to_dataset(
         x: Any = _tabular_frame(df, feature_cols, where)
         meta["feature_cols"] = list(feature_cols)
     elif modality == "image":
-        from .images import verify_images
 
         paths = text_values(df[text_col].tolist(), f"path column {text_col!r} of {where}", 1)
         base = Path(base_dir) if base_dir is not None else Path(".")

@@ -23,6 +23,7 @@ import torch
 from ..exceptions import ConfigError
 from ..utils.checks import check_number
 from .callbacks import Callback
+from .loop import train
 
 if TYPE_CHECKING:
     from .data import ExampleData
@@ -114,8 +115,6 @@ def sweep_lr(task: Task, train_data: ExampleData, config: TrainConfig, min_lr: f
         minimum-loss rate / 10 when the curve is too short) and ``suggestions`` (all three).
     """
     from dataclasses import replace
-
-    from .loop import train
 
     check_number("lr_find", "min_lr", min_lr, low=0, low_open=True)
     check_number("lr_find", "num_steps", num_steps, low=10, integer=True)

@@ -32,7 +32,8 @@ from ..strategies.base import FitContext, Strategy, register_strategy
 from ..strategies.params import COMMON
 from ..utils.checks import check_number
 from ..utils.params import Param, Params
-from .labels_file import check_template
+from .labels_file import check_template, humanize
+from .zeroshot import embed_prompts
 
 __all__ = ["PrototypeStrategy", "prototype_scores"]
 
@@ -154,8 +155,6 @@ class PrototypeStrategy(Strategy):
     # --- the label-name prior ----------------------------------------------------------------
     @staticmethod
     def _label_names(ctx: FitContext) -> list[str] | None:
-        from .labels_file import humanize
-
         classes = np.unique(ctx.train.labels)
         names = ctx.train.meta.get("label_names")
         if names:
@@ -180,7 +179,6 @@ class PrototypeStrategy(Strategy):
                 "label_prior=True needs a text backbone and labels that read as names (strings, "
                 "or integer codes with meta['label_names']); this data has neither."
             )
-        from .zeroshot import embed_prompts
 
         prompts = {i: [opts["template"].format(n)] for i, n in enumerate(names)}
         return embed_prompts(ctx.backbone, prompts, ctx.layer,

@@ -35,6 +35,7 @@ from ..engine.params import ENGINE_PARAMS, check_groups, parse_groups
 from ..exceptions import ConfigError, DataError, SourceCollapseWarning
 from ..heads.base import holdout_split
 from ..runs import register_model_kind
+from ..shift import pca_projection
 from ..strategies.params import COMMON, LAYER
 from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
@@ -356,7 +357,6 @@ class DomainAdapter(TransferModel):
 
     def _projection(self, source: Dataset, target: Dataset) -> dict[str, Any] | None:
         """PCA of the representation the chosen classifier reads, source vs target (report)."""
-        from ..shift import pca_projection
 
         # Whole datasets, not subsets: their frozen features are already in the cache.
         try:

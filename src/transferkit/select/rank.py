@@ -24,8 +24,10 @@ import pandas as pd
 from ..backbones import BACKBONES, create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
 from ..backbones.registry import backbone_for_data
+from ..data import check_labels
 from ..data.dataset import Dataset, DatasetSplits
 from ..exceptions import BackboneError, ConfigError, DataError
+from ..features import extract_features
 from ..utils.checks import check_number
 from .knn import check_cv_labels
 from .scores import SCORES, score_info
@@ -46,7 +48,6 @@ def _as_labelled(data: Any, what: str = "rank") -> Dataset:
             f"{what} expects a Dataset (or DatasetSplits, whose training split is used); got "
             f"{type(data).__name__}. Fix: load it with tk.load_dataset(...) or tk.from_arrays(...)."
         )
-    from ..data import check_labels
 
     check_labels(data)
     return data
@@ -237,8 +238,6 @@ def rank(
             if base != cand.strip():  # an explicit "@k" wins over ``layer``
                 lay = spec_layer
         bb = build_backbone(cand, ds, seed=seed)
-        from ..features import extract_features
-
         feats = np.asarray(extract_features(bb, ds, layer=lay, batch_size=batch_size, cache=cache,
                                             progress=progress))
         row: dict[str, Any] = {"backbone": name}
