@@ -111,14 +111,6 @@ class _Frozen:
         return _Lookup()
 
 
-def _subclass_with(tk, **extra):
-    class Configured(tk.TransferClassifier):
-        def strategy_params(self):
-            return {**super().strategy_params(), **extra}
-
-    return Configured
-
-
 def part_protocol(tk, frozen, ds, seeds, store):
     from sklearn.linear_model import LogisticRegression
 
@@ -154,20 +146,20 @@ def part_protocol(tk, frozen, ds, seeds, store):
 
 def part_curve(tk, frozen, ds, seeds, shots_list, store):
     look = frozen.lookup_backbone()
-    variants = {"probe": (tk.TransferClassifier, "probe"),
-                "prototypes (auto prior)": (tk.TransferClassifier, "prototypes"),
-                "prototypes, no prior": (_subclass_with(tk, label_prior=False), "prototypes"),
-                "prototypes + label prior": (_subclass_with(tk, label_prior=True), "prototypes")}
+    variants = {"probe": ("probe", {}),
+                "prototypes (auto prior)": ("prototypes", {}),
+                "prototypes, no prior": ("prototypes", {"label_prior": False}),
+                "prototypes + label prior": ("prototypes", {"label_prior": True})}
     curve: dict = store.setdefault("curve", {})
     for n in shots_list:
-        for name, (cls, strat) in variants.items():
+        for name, (strat, extra) in variants.items():
             if f"{n}|{name}" in curve:
                 continue
             accs, secs = [], []
             for s in seeds:
                 t0 = time.perf_counter()
-                m = cls(backbone=look, strategy=strat, shots=n, seed=s, cache=False,
-                        progress=False).fit(ds.train)
+                m = tk.TransferClassifier(backbone=look, strategy=strat, shots=n, seed=s,
+                                          cache=False, progress=False, **extra).fit(ds.train)
                 secs.append(time.perf_counter() - t0)
                 accs.append(m.score(ds.test))
             curve[f"{n}|{name}"] = {"acc": accs, "fit_seconds": float(np.median(secs))}
@@ -217,15 +209,15 @@ def _setfit_run(train, test, num_iterations, seed):
 
 def part_contrastive(tk, datasets, seeds, num_iterations, store, with_setfit, shots=8):
     res = store.setdefault("contrastive", {})
-    Ours = _subclass_with(tk, num_iterations=num_iterations)
     for name, ds in datasets.items():
         for s in seeds:
             key = f"{name}|{shots}|{num_iterations}|{s}"
             row = res.get(key, {})
             if "ours" not in row:
                 bb = tk.create_backbone("minilm-l6")
-                m = Ours(backbone=bb, strategy="contrastive", shots=shots, seed=s, cache=False,
-                         progress=False)
+                m = tk.TransferClassifier(backbone=bb, strategy="contrastive", shots=shots, seed=s,
+                                          num_iterations=num_iterations, cache=False,
+                                          progress=False)
                 t0 = time.perf_counter()
                 m.fit(ds.train)
                 row["ours_seconds"] = time.perf_counter() - t0

@@ -135,6 +135,7 @@ def test_shift_end_to_end_with_a_backbone():
 
 @pytest.mark.real_weights
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_amazon_books_vs_kitchen_is_shifted():
     try:
         books = tk.load_dataset("amazon:domain=books")

@@ -232,3 +232,22 @@ def test_source_finetune_is_cached_per_source_and_settings(moons, monkeypatch, t
     assert len(entries) > 2 and tk.features.clear_cache() == len(entries)
     assert not any(f.exists() for f in entries)
     assert adapt("coral", tgt).source_tune_["cached"] is False and len(fits) == 5
+
+
+def test_source_tuning_trains_exactly_what_a_finetuned_classifier_would(moons):
+    """Source tuning runs the finetune strategy itself (no estimator inside the adapt layer):
+    the weights are the ones TransferClassifier(strategy='finetune') gets, bit for bit."""
+    from transferkit.adapt.source_tune import tune_on_source
+
+    src, _ = moons
+    bb = tk.create_backbone("test-mlp2")
+    settings = {"source_finetune": 1, "source_epochs": 2, "batch_size": 32, "devices": 1,
+                "precision": "auto", "seed": 3, "cache": False, "progress": False}
+    tuned, record = tune_on_source(bb, src, settings)
+    clf = tk.TransferClassifier(backbone=bb, strategy="finetune", unfreeze=1, epochs=2,
+                                head_init="probe", batch_size=32, seed=3, cache=False,
+                                progress=False).fit(src)
+    want = clf.backbone_.state_dict()
+    for k, v in tuned.state_dict().items():
+        assert torch.equal(v, want[k]), k
+    assert record["trainable_groups"] == clf.strategy_.summary["freezing"]["trainable_groups"]

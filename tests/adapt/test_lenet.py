@@ -66,6 +66,7 @@ def test_lenet_channels_last_layout_gives_the_same_features_as_the_plain_layout(
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_zoom_augmentation_carries_mnist_digits_to_usps():
     # MNIST digits fill the centre 20x20 of their frame, USPS digits the whole frame: random
     # zoom on the training images lets a network trained on MNIST read USPS.

@@ -7,7 +7,7 @@ import pytest
 
 import transferkit as tk
 
-pytestmark = [pytest.mark.real_weights, pytest.mark.real_data]
+pytestmark = [pytest.mark.real_weights, pytest.mark.real_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

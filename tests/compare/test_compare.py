@@ -52,6 +52,7 @@ def test_verdict_reads_the_paired_differences():
     assert none["verdict"] is None and "add 'scratch'" in none["reason"]
 
 
+@pytest.mark.slow
 def test_pretrained_minilm_beats_scratch_on_real_intents(intents5, tmp_path):
     res = tk.compare(intents5, strategies=["probe", "scratch"], shots=[4, 16], seeds=3,
                      backbone="minilm-l6", epochs=2, progress=False)

@@ -5,7 +5,7 @@ import pytest
 import transferkit as tk
 
 
-@pytest.mark.slow
+@pytest.mark.distributed
 def test_two_process_ddp_matches_one_process(digits):
     X, y = digits
     kw = dict(backbone="tabular-mlp", strategy="finetune", epochs=3, lr=3e-3, cache=False,
@@ -24,7 +24,7 @@ def test_two_process_ddp_matches_one_process(digits):
     assert not any(p.is_shared() for p in two.backbone_.parameters())
 
 
-@pytest.mark.slow
+@pytest.mark.distributed
 def test_the_fit_command_runs_under_torchrun(digits, tmp_path):
     """The README's many-machine recipe on one machine: torchrun (``python -m
     torch.distributed.run``) starts 2 gloo processes; Fabric joins them."""

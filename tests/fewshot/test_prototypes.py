@@ -89,9 +89,7 @@ def test_label_prior_helps_at_one_shot_and_round_trips(minilm, banking20, tmp_pa
     common = dict(backbone=minilm, strategy="prototypes", shots=1, progress=False)
     accs = []
     for seed in range(3):
-        plain = tk.TransferClassifier(seed=seed, **common)
-        plain.strategy_params = lambda p=plain: {**tk.TransferClassifier.strategy_params(p),
-                                                 "label_prior": False}
+        plain = tk.TransferClassifier(seed=seed, label_prior=False, **common)
         with_prior = tk.TransferClassifier(seed=seed, **common).fit(train)
         accs.append((plain.fit(train).score(test), with_prior.score(test)))
         assert with_prior.strategy_.summary["label_prior"] is True  # "auto" at 1 shot

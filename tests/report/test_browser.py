@@ -48,6 +48,8 @@ def artifacts_dir() -> Path:
     return d
 
 
+pytestmark = pytest.mark.browser
+
 @pytest.fixture(scope="module")
 def browser():
     binary = chromium_binary()

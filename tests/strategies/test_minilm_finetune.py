@@ -33,6 +33,7 @@ def test_finetuned_minilm_matches_the_probe_on_banking(minilm, banking77):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_head_starts_from_the_probe(minilm, intents5):
     train, test = intents5
     probe = tk.TransferClassifier(backbone=minilm, progress=False).fit(train).score(test)
@@ -52,6 +53,7 @@ def test_head_starts_from_the_probe(minilm, intents5):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_top_blocks_tune_on_cached_lower_states(minilm, intents5, monkeypatch):
     import torch
 
