@@ -40,7 +40,7 @@ from ..strategies.params import COMMON, LAYER
 from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
 from .adapter_record import adaptation_record
-from .base import TransferModel, check_backbone_param
+from .base import StrategyModel, check_backbone_param
 from .docs import document_params
 
 __all__ = ["DomainAdapter", "SourceCollapseWarning"]
@@ -79,7 +79,7 @@ def _parse_target_labels(text: str) -> int | str:
 
 
 @register_model_kind
-class DomainAdapter(TransferModel):
+class DomainAdapter(StrategyModel):
     """Adapt a classifier from a labelled source domain to a (mostly) unlabelled target domain.
 
     Each adaptation method registered with :func:`~transferkit.adapt.register_adapt_method`
@@ -420,10 +420,7 @@ class DomainAdapter(TransferModel):
                 "no longer separate the classes well. Lower tradeoff, train fewer epochs, or "
                 "use the baseline."), stacklevel=3)
 
-    # --- inference ----------------------------------------------------------------------------
-    def _predict_proba(self, data: Dataset) -> np.ndarray:
-        return self.strategy_.predict_proba(self.backbone_, self.layer_, data)
-
+    # --- evaluation -------------------------------------------------------------------------
     def evaluate_target(self, target: Any) -> dict[str, Any]:
         """After fitting: how every fitted candidate does on the *labelled* target.
 
@@ -471,35 +468,21 @@ class DomainAdapter(TransferModel):
     # --- the run folder -----------------------------------------------------------------------
     def _saves_backbone_weights(self) -> bool:
         # A source-tuned encoder no longer matches its spec.
-        return (self.strategy_.trains_backbone or not self.backbone_.rebuildable
-                or bool(getattr(self, "source_tune_", None)))
+        return super()._saves_backbone_weights() or bool(getattr(self, "source_tune_", None))
 
-    def _save_state(self, folder: Path) -> dict[str, Any]:
-        cfg = self.strategy_.save(folder)
-        cfg["params"] = self.strategy_params()
-        return {"strategy": cfg}
+    def _method_class(self, state: dict[str, Any]) -> type:
+        return ADAPT_METHODS.get(state["method"])
 
     def _load_state(self, folder: Path, state: dict[str, Any], record: dict[str, Any]) -> None:
         super()._load_state(folder, state, record)
-        cfg = state["strategy"]
-        self.strategy_ = ADAPT_METHODS.get(cfg["method"]).load(folder, cfg, self.backbone_)
         self.target_summary_ = record.get("dataset", {}).get("target", {})
         self.adapt_record_ = record.get("adapt", {})
         self.source_tune_ = self.adapt_record_.get("source_finetune")
 
     def _record_fields(self) -> dict[str, Any]:
-        summary = self.strategy_.summary
-        return {
-            "kind": self.record_kind,
-            "seed": self.settings().seed,
-            "dataset": {"train": self.train_summary_, "target": self.target_summary_},
-            "backbone": {**self.backbone_.info(),
-                         "trainable_params": summary.get("trainable_params")},
-            "strategy": {"name": self.strategy, **summary},
-            "history": list(self.strategy_.history),
-            "timings": {"fit_seconds": round(self.fit_seconds_, 3)},
-            "adapt": self.adaptation_record(),
-        }
+        rec = super()._record_fields()
+        rec["dataset"]["target"] = self.target_summary_
+        return {**rec, "adapt": self.adaptation_record()}
 
 
 document_params(DomainAdapter)

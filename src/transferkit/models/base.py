@@ -33,7 +33,7 @@ from ..runs import load as load_run
 from ..runs import save_model
 from ..utils.params import Params, Settings, reject_unused, unknown_keyword
 
-__all__ = ["TransferModel", "check_backbone_param", "backbone_spec"]
+__all__ = ["TransferModel", "StrategyModel", "check_backbone_param", "backbone_spec"]
 
 
 def check_backbone_param(owner: str, value: Any) -> None:
@@ -272,6 +272,48 @@ class TransferModel(ClassifierMixin, BaseEstimator):
             model.set_params(**{k: None for k in model.get_params(deep=False)
                                 if k not in used and k not in ("backbone",)})
         return model
+
+
+class StrategyModel(TransferModel):
+    """A kind whose fitted state is one strategy or adaptation method, in ``strategy_``: it
+    predicts through it, saves its state and records its summary and history."""
+
+    def strategy_params(self) -> dict[str, Any]:
+        """Parameters handed to the strategy (all but the backbone)."""
+        raise NotImplementedError
+
+    def _method_class(self, state: dict[str, Any]) -> type:
+        """The strategy class that ``_save_state``'s output restores."""
+        raise NotImplementedError
+
+    def _predict_proba(self, data: Dataset) -> np.ndarray:
+        return self.strategy_.predict_proba(self.backbone_, self.layer_, data)
+
+    def _saves_backbone_weights(self) -> bool:
+        return self.strategy_.trains_backbone or not self.backbone_.rebuildable
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        cfg = self.strategy_.save(folder)
+        cfg["params"] = self.strategy_params()
+        return {"strategy": cfg}
+
+    def _load_state(self, folder: Path, state: dict[str, Any], record: dict[str, Any]) -> None:
+        super()._load_state(folder, state, record)
+        cfg = state["strategy"]
+        self.strategy_ = self._method_class(cfg).load(folder, cfg, self.backbone_)
+
+    def _record_fields(self) -> dict[str, Any]:
+        summary = self.strategy_.summary
+        return {
+            "kind": self.record_kind,
+            "seed": self.settings().seed,
+            "dataset": {"train": self.train_summary_},
+            "backbone": {**self.backbone_.info(),
+                         "trainable_params": summary.get("trainable_params")},
+            "strategy": {"name": self.strategy, **summary},
+            "history": list(self.strategy_.history),
+            "timings": {"fit_seconds": round(self.fit_seconds_, 3)},
+        }
 
 
 def _plain(v: Any) -> Any:

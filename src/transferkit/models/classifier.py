@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,14 +15,14 @@ from ..strategies import STRATEGIES, FitContext
 from ..strategies.params import COMMON, LAYER
 from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
-from .base import TransferModel, check_backbone_param
+from .base import StrategyModel, check_backbone_param
 from .docs import document_params
 
 __all__ = ["TransferClassifier"]
 
 
 @register_model_kind
-class TransferClassifier(TransferModel):
+class TransferClassifier(StrategyModel):
     """Classify with a pre-trained backbone, reused by a transfer strategy.
 
     Every strategy registered with :func:`~transferkit.register_strategy` declares the
@@ -188,37 +187,8 @@ class TransferClassifier(TransferModel):
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 
-    def _predict_proba(self, data: Dataset) -> np.ndarray:
-        return self.strategy_.predict_proba(self.backbone_, self.layer_, data)
-
-    # --- the run folder -----------------------------------------------------------------------
-    def _saves_backbone_weights(self) -> bool:
-        # A source-tuned encoder (DomainAdapter(source_finetune=K)) no longer matches its spec.
-        return (self.strategy_.trains_backbone or not self.backbone_.rebuildable
-                or bool(getattr(self, "source_tune_", None)))
-
-    def _save_state(self, folder: Path) -> dict[str, Any]:
-        cfg = self.strategy_.save(folder)
-        cfg["params"] = self.strategy_params()
-        return {"strategy": cfg}
-
-    def _load_state(self, folder: Path, state: dict[str, Any], record: dict[str, Any]) -> None:
-        super()._load_state(folder, state, record)
-        self.strategy_ = STRATEGIES.get(self.strategy).load(folder, state["strategy"],
-                                                            self.backbone_)
-
-    def _record_fields(self) -> dict[str, Any]:
-        summary = self.strategy_.summary
-        return {
-            "kind": self.record_kind,
-            "seed": self.settings().seed,
-            "dataset": {"train": self.train_summary_},
-            "backbone": {**self.backbone_.info(),
-                         "trainable_params": summary.get("trainable_params")},
-            "strategy": {"name": self.strategy, **summary},
-            "history": list(self.strategy_.history),
-            "timings": {"fit_seconds": round(self.fit_seconds_, 3)},
-        }
+    def _method_class(self, state: dict[str, Any]) -> type:
+        return STRATEGIES.get(self.strategy)
 
 
 document_params(TransferClassifier)
