@@ -70,6 +70,11 @@ def test_fit_tabular_csv_and_config_file(capsys, tmp_path):
     code, out, err = run_cli(capsys, "predict", tmp_path / "r", tmp_path / "new.csv")
     assert code == 0, err
     assert [ln.split()[0] for ln in out.strip().splitlines()] == [str(v) for v in y[:3]]
+    # The run's own config.yaml (resolved settings, each a flag) works as --config again.
+    code, out, err = run_cli(capsys, "fit", tmp_path / "digits.csv", "--label-col", "digit",
+                             "--config", tmp_path / "r" / "config.yaml", "--out", tmp_path / "r2")
+    assert code == 0, err
+    assert (tmp_path / "r2" / "config.yaml").read_text() == cfg
 
 
 def test_zoo_lists_backbones_without_loading(capsys):
