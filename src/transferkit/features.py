@@ -19,6 +19,7 @@ import numpy as np
 
 from .backbones.batching import iter_batches, iter_input_batches
 from .data.dataset import Dataset
+from .utils.defaults import BATCH_SIZE
 from .utils.fingerprint import hash_json
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def extract_features(
     backbone: Backbone,
     data: Dataset | Sequence[Any],
     layer: int = -1,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     cache: bool = True,
     progress: bool = True,
 ) -> np.ndarray:

@@ -37,6 +37,7 @@ from .select._linalg import one_blas_thread
 from .select.knn import stratified_folds
 from .select.rank import _precheck_backbone, build_backbone
 from .utils.checks import check_number
+from .utils.defaults import BATCH_SIZE
 
 __all__ = ["ShiftResult", "shift", "shift_features", "mmd2_unbiased", "median_bandwidth"]
 
@@ -424,7 +425,7 @@ def shift(
     n_permutations: int = 200,
     max_samples: int = 1000,
     seed: int = 0,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     cache: bool = True,
     progress: bool = True,
 ) -> ShiftResult:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..exceptions import BackboneError
+from ..utils.defaults import BATCH_SIZE
 from ..utils.fingerprint import hash_json, hash_state_dict
 from .batching import iter_batches
 
@@ -162,7 +163,7 @@ class Backbone(nn.Module):
         self,
         inputs: Sequence[Any],
         layer: int = -1,
-        batch_size: int = 64,
+        batch_size: int = BATCH_SIZE,
         progress: bool = False,
         out: np.ndarray | None = None,
     ) -> np.ndarray:

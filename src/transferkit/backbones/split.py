@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..engine.data import ExampleData
+from ..utils.defaults import BATCH_SIZE
 
 __all__ = ["FrozenSplit", "MAX_FROZEN_STATE_BYTES", "split_below", "states_fit_budget"]
 
@@ -47,7 +48,7 @@ class FrozenSplit:
     k: int
     top: nn.Module
 
-    def encode(self, inputs: Sequence[Any], batch_size: int = 64) -> list[np.ndarray]:
+    def encode(self, inputs: Sequence[Any], batch_size: int = BATCH_SIZE) -> list[np.ndarray]:
         """The frozen part's output for every input, one array per row, in input order."""
         raise NotImplementedError
 

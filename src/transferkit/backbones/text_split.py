@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..utils.defaults import BATCH_SIZE
 from .batching import iter_input_batches
 from .split import FrozenSplit
 
@@ -87,7 +88,7 @@ class TextSplit(FrozenSplit):
         self._tokens: dict[int, tuple[Any, Any]] = {}
 
     @torch.no_grad()
-    def encode(self, inputs: Sequence[Any], batch_size: int = 64) -> list[np.ndarray]:
+    def encode(self, inputs: Sequence[Any], batch_size: int = BATCH_SIZE) -> list[np.ndarray]:
         bb = self.backbone
         was_training = bb.training
         bb.eval()  # the frozen part never drops out; it also enables the fast forward

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..utils.defaults import BATCH_SIZE
 from .data import ExampleData
 
 __all__ = ["predict_outputs", "inference_device"]
@@ -16,7 +17,8 @@ def inference_device() -> torch.device:
 
 
 @torch.inference_mode()
-def predict_outputs(module: nn.Module, data: ExampleData, batch_size: int = 64) -> np.ndarray:
+def predict_outputs(module: nn.Module, data: ExampleData, batch_size: int = BATCH_SIZE
+                    ) -> np.ndarray:
     """``module(batch["inputs"])`` for every row of ``data``, as float32, in input order.
 
     The module runs in eval mode on the GPU when there is one and is returned to its

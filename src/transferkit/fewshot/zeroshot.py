@@ -27,6 +27,7 @@ import numpy as np
 
 from ..backbones.base import Backbone
 from ..exceptions import ConfigError
+from ..utils.defaults import BATCH_SIZE
 
 __all__ = ["embed_prompts", "prior_bias", "softmax", "unit"]
 
@@ -38,7 +39,7 @@ def unit(X: np.ndarray) -> np.ndarray:
 
 def embed_prompts(
     backbone: Backbone, prompts: Mapping[Any, Sequence[str]], layer: int = -1,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
 ) -> np.ndarray:
     """One unit vector per label: the normalised mean of its prompts' unit embeddings.
 

@@ -29,6 +29,7 @@ from ..data.dataset import Dataset, DatasetSplits
 from ..exceptions import BackboneError, ConfigError, DataError
 from ..features import extract_features
 from ..utils.checks import check_number
+from ..utils.defaults import BATCH_SIZE
 from .knn import check_cv_labels
 from .scores import SCORES, score_info
 
@@ -113,8 +114,8 @@ def build_backbone(candidate: str | Backbone, data: Dataset, seed: int = 0) -> B
     return backbone_for_data(candidate, -1, seed, data)[0]
 
 
-def source_probabilities(backbone: Backbone, data: Dataset | Sequence[Any], batch_size: int = 64
-                         ) -> np.ndarray:
+def source_probabilities(backbone: Backbone, data: Dataset | Sequence[Any],
+                         batch_size: int = BATCH_SIZE) -> np.ndarray:
     """``(N, C_source)`` softmax of the backbone's source-task logits, in input order.
 
     Raises:
@@ -160,7 +161,7 @@ def rank(
     scores: Sequence[str] = DEFAULT_SCORES,
     layer: int | None = None,
     max_samples: int | None = None,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     cache: bool = True,
     progress: bool = True,
     seed: int = 0,

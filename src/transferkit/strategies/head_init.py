@@ -24,6 +24,7 @@ from ..engine.data import ExampleData
 from ..features import extract_features
 from ..heads.base import holdout_split
 from ..heads.logistic import LogisticHead
+from ..utils.defaults import BATCH_SIZE
 
 __all__ = ["HEAD_INITS", "held_out_temperature", "init_head_from_probe"]
 
@@ -95,12 +96,12 @@ def init_head_from_probe(
     recalibrated = recalibrate_batchnorm(module, lambda b: module(b["inputs"]), train,
                                          batch_size, seed=seed)
     if recalibrated == 0:
-        feats = extract_features(source_backbone, train_dataset, batch_size=64, cache=cache,
+        feats = extract_features(source_backbone, train_dataset, batch_size=BATCH_SIZE, cache=cache,
                                  progress=False)
         X = np.asarray(feats if rows is None else feats[rows], dtype=np.float32)
     else:
         backbone = module.backbone  # type: ignore[union-attr]
-        X = backbone.features(train.inputs, batch_size=64)
+        X = backbone.features(train.inputs, batch_size=BATCH_SIZE)
     t1 = time.perf_counter()
     with torch.no_grad():
         # Cached features arrive read-only (memory-mapped); torch wants a writable array.

@@ -10,6 +10,7 @@ from ..engine.params import ENGINE_PARAMS, FREEZING_PARAMS
 from ..exceptions import ConfigError
 from ..heads import HEADS
 from ..heads.torch_heads import TORCH_HEADS
+from ..utils.defaults import BATCH_SIZE as DEFAULT_BATCH_SIZE
 from ..utils.params import Param, Params
 from .head_init import HEAD_INITS
 
@@ -19,7 +20,8 @@ __all__ = ["BATCH_SIZE", "COMMON", "PROBE_HEAD", "TORCH_HEAD", "TRAINING", "SEED
 #: inputs per forward pass when encoding; examples per optimiser step when training
 BATCH_SIZE = Param(
     "batch_size", "inputs per forward pass when encoding; when training by gradient, examples "
-    "per optimiser step (summed over devices and accumulation steps)", 64, "int", low=1)
+    "per optimiser step (summed over devices and accumulation steps)", DEFAULT_BATCH_SIZE, "int",
+    low=1)
 SEED = Param("seed", "seeds every random choice; the same seed gives the same model", 0, "int",
              low=0)
 CACHE = Param("cache", "keep extracted features in the on-disk cache", True, "bool")
