@@ -26,7 +26,8 @@ class Reference:
     candidate is scored against the same yardstick; reverse validation works in each
     candidate's own representation (its ``embed`` / ``embed_source``). Without
     a source hold-out, source accuracy is measured on (up to 3,000) training rows and the
-    validators that need labelled source rows (``dev``, ``rv``) are left out.
+    validators that need labelled source rows (``dev``, ``rv``) are left out. ``params`` are
+    the adapter's resolved settings (``weight_clip`` caps the DEV weights).
     """
 
     def __init__(self, bb: Backbone, layer: int, params: dict[str, Any], src_fit: Dataset,
@@ -54,7 +55,7 @@ class Reference:
                 p_v, _, _ = domain_probabilities(self.ref_v, self.ref_t, seed=seed)
                 p_v = np.clip(p_v, 1e-6, 1 - 1e-6)
                 w = p_v / (1 - p_v) * (len(self.ref_v) / len(self.ref_t))
-                self.weights_v = _clip_normalise(w, float(params.get("weight_clip") or 10.0))
+                self.weights_v = _clip_normalise(w, float(params["weight_clip"]))
 
     def score(self, m: AdaptMethod, bb: Backbone, layer: int) -> dict[str, Any]:
         probs_t = m.predict_proba(bb, layer, self.target)
