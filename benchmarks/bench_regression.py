@@ -106,8 +106,9 @@ def _side(src: Path | None, args: argparse.Namespace, cache: str) -> dict:
         env["PYTHONPATH"] = str(src)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--seeds", str(args.seeds),
            "--pairs", args.pairs]
+    # From the checkout, so that both sides find ../shared/datasets the same way.
     done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, check=True, text=True,
-                          cwd=tempfile.gettempdir())
+                          cwd=HERE.parent)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -12,6 +12,7 @@ import torch
 
 import transferkit as tk
 from transferkit.compare import paired_test, transfer_verdict
+from transferkit.exceptions import DataError
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +164,10 @@ def test_zero_shot_is_a_flat_line_and_no_scratch_means_no_verdict(intents5):
     assert zs.accuracy.iloc[0] > 0.5  # label names alone, 5 intents
     assert res.verdict is None and "add 'scratch'" in res.reason
     assert len(res.summary) == 4 and "zeroshot" in str(res)
+
+
+def test_data_with_two_label_columns_is_asked_to_pick_one():
+    texts = [f"text {i}" for i in range(40)]
+    data = tk.from_arrays(texts, {"intent": np.arange(40) % 2, "queue": np.arange(40) % 4})
+    with pytest.raises(DataError, match=r"label columns \['intent', 'queue'\]; compare learns one"):
+        tk.compare(data, strategies=["probe"], fractions=[1.0], seeds=1)

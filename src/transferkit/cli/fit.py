@@ -60,6 +60,7 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None
     out = out or model.resume or f"runs/{name}-{model.strategy}"
     if getattr(STRATEGIES.get(model.strategy), "uses_engine", False) and not model.checkpoint_dir:
         model.set_params(checkpoint_dir=str(Path(out) / "checkpoints"))
+    splits.train.require_single_labels("transferkit fit")  # before "fitting ... N classes"
     shots = f" ({model.shots} per class used)" if model.shots else ""
     echo(f"fitting {model.strategy} with {model.backbone} on {splits.train.name}: "
          f"{len(splits.train)} training examples{shots}, {len(splits.train.classes)} classes")

@@ -120,12 +120,11 @@ def _amount_label(xkey: str, x: Any) -> str:
 def _splits(data: Any, seed: int) -> tuple[Dataset, Dataset]:
     if isinstance(data, DatasetSplits) or (hasattr(data, "train") and hasattr(data, "test")):
         if data.test is not None:
+            data.train.require_single_labels("compare")
             return data.train, data.test
         data = data.train
     ds = as_dataset(data)
-    if ds.labels is None:
-        raise DataError(f"compare needs labelled data; {ds.name!r} has no labels. Give "
-                        "label_col= when loading.")
+    ds.require_single_labels("compare")  # no labels, or several columns: say which to pick
     sp = train_test_split(ds, test_size=0.2, seed=seed)
     log.info("no test split given: holding out 20%% of %s (%d rows) for testing", ds.name,
              len(sp.test))
