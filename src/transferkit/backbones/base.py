@@ -139,11 +139,24 @@ class Backbone(nn.Module):
             )
         return int(layer) % n if layer != -1 else -1
 
-    def fingerprint(self) -> str:
-        """Hash of the architecture name, preprocessing and current weights."""
-        return hash_json(
-            [type(self).__name__, self.preprocess_config, hash_state_dict(self.state_dict())]
-        )
+    def fingerprint(self, with_location: bool = False) -> str:
+        """Hash of the architecture name, preprocessing, current weights and any other file the
+        features depend on (:meth:`files_fingerprint`: a tokenizer's vocabulary).
+
+        Where the files were loaded from (``preprocess_config["path"]``) is not part of it: the
+        same weights installed in another environment give the same fingerprint, so features
+        cached and runs saved there are recognised here. ``with_location=True`` gives the
+        fingerprint as run folders saved before 2026-12 stored it (the path in, no files).
+        """
+        weights = hash_state_dict(self.state_dict())
+        if with_location:
+            return hash_json([type(self).__name__, self.preprocess_config, weights])
+        config = {k: v for k, v in self.preprocess_config.items() if k != "path"}
+        return hash_json([type(self).__name__, config, weights, self.files_fingerprint()])
+
+    def files_fingerprint(self) -> str:
+        """What the features depend on beyond weights and preprocessing settings (none here)."""
+        return ""
 
     def info(self) -> dict[str, Any]:
         return {

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..exceptions import BackboneError
+from ..utils.fingerprint import hash_json
 from .base import Backbone
 from .hf_utils import quiet_hf_loading, reinit_hf_model
 from .registry import register_backbone
@@ -315,6 +316,11 @@ class HFTextBackbone(Backbone):
         #: matrix multiplies of the fast path: "auto" (oneDNN where it works), "onednn", "torch"
         self.linear_backend = "auto"
         self._fast: _FastBertInference | None = None
+
+    def files_fingerprint(self) -> str:
+        """The tokenizer's class and vocabulary: what it is, wherever it was installed."""
+        vocab = sorted(self.tokenizer.get_vocab().items())
+        return hash_json([type(self.tokenizer).__name__, vocab])
 
     @property
     def _blocks(self) -> nn.ModuleList:

@@ -159,7 +159,8 @@ def _restore_backbone(folder: Path, bb_meta: dict[str, Any]) -> Backbone:
         from safetensors.torch import load_file
 
         bb.load_state_dict(load_file(str(weights)), strict=True)
-    elif bb_meta.get("fingerprint") and bb.fingerprint() != bb_meta["fingerprint"]:
+    elif bb_meta.get("fingerprint") and bb_meta["fingerprint"] not in (
+            bb.fingerprint(), bb.fingerprint(with_location=True)):
         warnings.warn(
             f"The weights of backbone {bb_meta['spec']!r} differ from those the run was fitted "
             "with (installed package changed?); predictions may differ from the recorded metrics.",
