@@ -8,6 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
+
+import transferkit as tk
+from transferkit.backbones.registry import BACKBONES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -66,3 +71,35 @@ def shared_dataset(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared/datasets/{name} is not present in this checkout")
     return path
+
+
+# --- a tiny trainable text backbone: letter counts -> 16 -> 8 (instant, deterministic) ----------
+ALPHABET = "abcdefghijklmnopqrstuvwxyz "
+TINY_TEXT_BACKBONE = "tiny-chars"
+
+
+def char_counts(texts) -> dict[str, torch.Tensor]:
+    """Letter counts per text: a bag-of-characters input."""
+    x = np.zeros((len(texts), len(ALPHABET)), dtype=np.float32)
+    for i, t in enumerate(texts):
+        for ch in str(t).lower():
+            j = ALPHABET.find(ch)
+            if j >= 0:
+                x[i, j] += 1
+    return {"x": torch.from_numpy(x)}
+
+
+def _tiny_text_module() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(len(ALPHABET), 16), nn.Tanh(), nn.Linear(16, 8))
+
+
+if TINY_TEXT_BACKBONE not in BACKBONES:
+    tk.register_module(TINY_TEXT_BACKBONE, lambda **kw: _tiny_text_module(), modality="text",
+                       num_features=8, preprocess=char_counts)
+
+
+@pytest.fixture(scope="session")
+def tiny_text_backbone_name() -> str:
+    """A registered 8-d text backbone on letter counts (trainable, instant)."""
+    return TINY_TEXT_BACKBONE

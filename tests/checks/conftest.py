@@ -1,5 +1,6 @@
-"""Tiny registered backbones and tiny data for the common check suite: every registered
-strategy, adaptation method, backbone and model kind is checked on them in seconds."""
+"""A tiny registered table backbone and tiny data for the common check suite (the tiny text
+backbone comes from tests/conftest.py): every registered strategy, adaptation method, backbone
+and model kind is checked on them in seconds."""
 
 from __future__ import annotations
 
@@ -11,25 +12,9 @@ from torch import nn
 import transferkit as tk
 from transferkit.backbones.registry import BACKBONES
 
-ALPHABET = "abcdefghijklmnopqrstuvwxyz "
-TEXT_BACKBONE = "checks-chars"
+#: the letter-count text backbone that tests/conftest.py registers
+TEXT_BACKBONE = "tiny-chars"
 TABLE_BACKBONE = "checks-mlp2"
-
-
-def char_counts(texts) -> dict[str, torch.Tensor]:
-    """Letter counts per text: a bag-of-characters input."""
-    x = np.zeros((len(texts), len(ALPHABET)), dtype=np.float32)
-    for i, t in enumerate(texts):
-        for ch in str(t).lower():
-            j = ALPHABET.find(ch)
-            if j >= 0:
-                x[i, j] += 1
-    return {"x": torch.from_numpy(x)}
-
-
-def _chars_module() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(len(ALPHABET), 16), nn.Tanh(), nn.Linear(16, 8))
 
 
 def _mlp_module() -> nn.Module:
@@ -37,9 +22,6 @@ def _mlp_module() -> nn.Module:
     return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU())
 
 
-if TEXT_BACKBONE not in BACKBONES:
-    tk.register_module(TEXT_BACKBONE, lambda **kw: _chars_module(), modality="text",
-                       num_features=8, preprocess=char_counts)
 if TABLE_BACKBONE not in BACKBONES:
     tk.register_module(TABLE_BACKBONE, lambda **kw: _mlp_module(), modality="tabular",
                        num_features=16)
