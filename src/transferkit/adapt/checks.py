@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..data.dataset import Dataset
+from ..data.validate import unseen_labels
 from ..exceptions import ConfigError, DataError
 
 __all__ = ["check_domains", "check_label_subset", "pick_target_labels"]
@@ -63,19 +64,10 @@ def check_label_subset(classes: np.ndarray, labels: np.ndarray, what: str = "tar
     The source may have classes the target lacks (partial adaptation is fine); the target may
     not have classes the source lacks: a classifier trained on the source cannot predict them.
     """
-    values, counts = np.unique(np.asarray(labels), return_counts=True)
-    known = set(_plain(c) for c in classes)
-    unseen = [(_plain(v), int(n)) for v, n in zip(values, counts, strict=True)
-              if _plain(v) not in known]
-    if unseen:
-        listed = ", ".join(f"{v!r} ({n} rows)" for v, n in unseen[:10])
-        more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
-        hint = ""
-        if np.asarray(labels).dtype.kind != np.asarray(classes).dtype.kind:
-            hint = (f" The source labels are {np.asarray(classes).dtype} and the {what} labels "
-                    f"{np.asarray(labels).dtype}: make them the same type.")
+    n, listed, hint = unseen_labels(classes, labels, "source", what)
+    if n:
         raise DataError(
-            f"The {what} has {len(unseen)} label(s) the source lacks: {listed}{more}. The "
+            f"The {what} has {n} label(s) the source lacks: {listed}. The "
             f"source has {[_plain(c) for c in classes][:20]}.{hint} The target's classes must "
             "be a subset of the source's: drop those target rows or add source examples of "
             "those classes.")

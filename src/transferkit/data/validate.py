@@ -27,6 +27,7 @@ from .labels import (
 __all__ = [
     "check_labels",
     "check_finite_features",
+    "unseen_labels",
     "clean_label_columns",
     "clean_labels",
     "format_items",
@@ -287,29 +288,46 @@ def check_labels(
             f"({int(counts[0])} examples) in {train.name!r}. Fix: check label_col, or add "
             "examples of the other classes."
         )
-    seen = set(_plain(c) for c in classes)
     for part, ds in (("validation", val), ("test", test)):
         if ds is None or ds.labels is None:
             continue
-        values, n = np.unique(ds.labels, return_counts=True)
-        unseen = [
-            (_plain(v), int(c)) for v, c in zip(values, n, strict=True) if _plain(v) not in seen
-        ]
-        if unseen:
-            listed = ", ".join(f"{v!r} ({c} rows)" for v, c in unseen[:10])
-            more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
-            hint = ""
-            if ds.labels.dtype.kind != train.labels.dtype.kind:
-                hint = (
-                    f" The training labels are {train.labels.dtype} and the {part} labels "
-                    f"{ds.labels.dtype}: make them the same type."
-                )
+        n, listed, hint = unseen_labels(classes, ds.labels, "training", part)
+        if n:
             raise DataError(
                 f"Expected every {part} label to occur in the training data; got "
-                f"{len(unseen)} unseen label(s) in {ds.name!r}: {listed}{more}.{hint} Fix: move "
+                f"{n} unseen label(s) in {ds.name!r}: {listed}.{hint} Fix: move "
                 f"examples of these classes into training, or drop them from the {part} data."
             )
     return classes
+
+
+def unseen_labels(classes: Any, labels: Any, classes_of: str, labels_of: str
+                  ) -> tuple[int, str, str]:
+    """The labels of ``labels`` that ``classes`` lacks, for an error message.
+
+    Args:
+        classes: the known classes.
+        labels: the labels to check.
+        classes_of, labels_of: whose they are, for the type hint ("training", "test").
+
+    Returns:
+        ``(how many, "'d' (3 rows), 'e' (2 rows) and 4 more", type hint)``: 0 when every label
+        is known; the hint (" The training labels are int64 and the test labels <U1: make them
+        the same type.") only when their types differ, else "".
+    """
+    classes, labels = np.asarray(classes), np.asarray(labels)
+    values, counts = np.unique(labels, return_counts=True)
+    known = set(_plain(c) for c in classes)
+    unseen = [(_plain(v), int(c)) for v, c in zip(values, counts, strict=True)
+              if _plain(v) not in known]
+    listed = ", ".join(f"{v!r} ({c} rows)" for v, c in unseen[:10])
+    if len(unseen) > 10:
+        listed += f" and {len(unseen) - 10} more"
+    hint = ""
+    if unseen and labels.dtype.kind != classes.dtype.kind:
+        hint = (f" The {classes_of} labels are {classes.dtype} and the {labels_of} labels "
+                f"{labels.dtype}: make them the same type.")
+    return len(unseen), listed, hint
 
 
 def _plain(v: Any) -> Any:

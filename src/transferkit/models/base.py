@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..backbones.base import Backbone
 from ..data import Dataset, as_dataset
+from ..data.validate import unseen_labels
 from ..evaluation import classification_metrics
 from ..exceptions import ConfigError, DataError, NotFittedError
 from ..runs import load as load_run
@@ -150,19 +151,11 @@ class TransferModel(ClassifierMixin, BaseEstimator):
     def _encode_labels(self, data: Dataset, what: str | None = None) -> np.ndarray:
         """``data``'s labels as indices into ``classes_``; labels never seen in training fail."""
         labels = np.asarray(data.labels)
-        known = np.isin(labels, self.classes_)
-        if not known.all():
-            values, counts = np.unique(labels[~known], return_counts=True)
-            listed = ", ".join(f"{_plain(v)!r} ({int(n)} rows)"
-                               for v, n in zip(values[:10], counts[:10], strict=True))
-            more = f" and {len(values) - 10} more" if len(values) > 10 else ""
-            hint = ""
-            if labels.dtype.kind != np.asarray(self.classes_).dtype.kind:
-                hint = (f" The model's classes are {np.asarray(self.classes_).dtype} and these "
-                        f"labels {labels.dtype}: make them the same type.")
+        n, listed, hint = unseen_labels(self.classes_, labels, "training", "given")
+        if n:
             raise DataError(
-                f"{what or repr(data.name)} has {len(values)} label(s) never seen in training: "
-                f"{listed}{more}. The model knows {len(self.classes_)} classes "
+                f"{what or repr(data.name)} has {n} label(s) never seen in training: "
+                f"{listed}. The model knows {len(self.classes_)} classes "
                 f"({[_plain(c) for c in self.classes_][:20]}).{hint} Evaluate on data with the "
                 "same label set, or drop those rows.")
         return np.searchsorted(self.classes_, labels)

@@ -9,7 +9,8 @@ do. Everything else reads that one table:
 * methods read their settings with the defaults filled in (:meth:`Params.resolve`, attribute
   access: ``settings.epochs``) instead of ``params.get("epochs", 3)`` in many places;
 * the command line builds its flags, argparse types and ``--help`` from it
-  (:mod:`transferkit.cli.params`), and the estimators' docstrings list it (:meth:`Params.doc`).
+  (:mod:`transferkit.cli.params`), and the estimators' docstrings list it
+  (:mod:`transferkit.models.docs`).
 
 ``None`` as a value always means "the declared default"; a default of ``None`` means the
 method decides from context (the help says how).
@@ -164,19 +165,11 @@ class Params(Mapping[str, Param]):
             if name in values:
                 p.validate(owner, values[name])
 
-    def defaults(self) -> Settings:
-        return Settings({n: p.default for n, p in self._items.items()})
-
     def resolve(self, values: Mapping[str, Any]) -> Settings:
         """Every declared name: its value in ``values`` unless missing or ``None``, else the
         default. Names ``values`` has but this table does not declare are left out."""
         return Settings({n: (p.default if values.get(n) is None else values[n])
                          for n, p in self._items.items()})
-
-    def doc(self, indent: int = 8) -> str:
-        """Google-style ``Args:`` entries, one per parameter (for generated docstrings)."""
-        pad = " " * indent
-        return "\n".join(f"{pad}{n}: {p.describe()}" for n, p in self._items.items())
 
 
 def unknown_keyword(owner: str, name: str, known: Iterable[str]) -> ConfigError:
