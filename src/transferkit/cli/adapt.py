@@ -15,6 +15,7 @@ from ..data import Dataset, DatasetSplits, load_dataset
 from ..exceptions import ConfigError
 from ..models import DomainAdapter
 from .common import add_data_args, data_kwargs, echo
+from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
@@ -45,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="which target labels training may use: 'none' (default: labels only "
                         "evaluate), 'all', an int K (K rows per class), a label column COL "
                         "(all its labels), or COL:K")
-    p.add_argument("--out", help="run folder to write (default: runs/<source>-<target>-<method>)")
+    add_out_flags(p, "run folder to write (default: runs/<source>-<target>-<method>)")
     p.add_argument("--candidates",
                    help="comma-separated methods that --method auto tries (default: all "
                         "applicable)")
@@ -99,6 +100,11 @@ def _fmt(v: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    with claim_out(args, args.out):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     target_labels, label_col = parse_target_labels(args.target_labels)
     source, _ = _split(load_dataset(args.source, **data_kwargs(args)))
@@ -158,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
              f"to {col['source_accuracy_after']:.3f}: adaptation collapsed the source task",
              err=True)
     out = args.out or f"runs/{_name(args.source)}-{_name(args.target)}-{rec['method']}"
-    model.save(out, metrics=metrics, record={
+    model.save(out, overwrite=args.overwrite, metrics=metrics, record={
         "dataset": {"source": args.source, "target_spec": args.target,
                     "evaluation": None if evaluation is None else evaluation.summary()},
         "timings": {"fit_seconds": round(model.fit_seconds_, 3),

@@ -6,12 +6,14 @@ import argparse
 import json
 import time
 import warnings
+from pathlib import Path
 
 from ..compare import compare
 from ..exceptions import ConfigError, NegativeTransferWarning
 from ..models import TransferClassifier
 from ..utils.docstrings import arg_docs
 from .common import add_data_args, echo, load_source
+from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
@@ -43,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", default="3",
                    help="number of seeds (3: seeds 0,1,2) or a comma-separated list of seeds")
     p.add_argument("--metric", default="accuracy", help=docs.get("metric", ""))
-    p.add_argument("--out", help="run folder to write (default runs/compare-<data>)")
+    add_out_flags(p, "run folder to write (default runs/compare-<data>)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_param_flags(p, TransferClassifier, skip=_OWN)
@@ -63,9 +65,17 @@ def _numbers(text: str | None, kind: type, flag: str) -> list | None:
                           f"{example}; got {text!r}.") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _out(args: argparse.Namespace) -> str:
+    name = Path(args.source.split(":")[0]).stem or "data"
+    return args.out or f"runs/compare-{name}"
 
+
+def run(args: argparse.Namespace) -> int:
+    with claim_out(args, _out(args)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     data = load_source(args.source, args)
     seeds_arg = _numbers(args.seeds, int, "--seeds")
@@ -80,11 +90,10 @@ def run(args: argparse.Namespace) -> int:
                          fractions=_numbers(args.fractions, float, "--fractions"),
                          shots=_numbers(args.shots, int, "--shots"), metric=args.metric,
                          progress=not args.json, **kwargs)
-    name = Path(args.source.split(":")[0]).stem or "data"
-    out = args.out or f"runs/compare-{name}"
+    out = _out(args)
     train = data.train if hasattr(data, "train") else data
     saved = result.save(out, dataset={"train": train.summary(), "source": args.source},
-                        seconds=time.perf_counter() - t0)
+                        seconds=time.perf_counter() - t0, overwrite=args.overwrite)
     if args.json:
         echo(json.dumps(result.to_record(), indent=2, default=str))
         return 0

@@ -15,7 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "demo", help="fit a MiniLM probe on the bundled Banking77 and report test accuracy",
         description="Fits a logistic-regression probe on frozen all-MiniLM-L6-v2 features of the "
                     "bundled Banking77 (10,003 train / 3,080 test queries, 77 intents).")
-    p.add_argument("--out", default="runs/demo-banking77", help="run folder to write")
+    p.add_argument("--out", default="runs/demo-banking77",
+                   help="run folder to write (an earlier demo run there is replaced)")
     p.set_defaults(func=run)
 
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
          f"{len(ds.train.classes)} intents; backbone minilm-l6 (all-MiniLM-L6-v2, bundled)")
     model = TransferClassifier(backbone="minilm-l6", strategy="probe").fit(ds.train)
     metrics = model.evaluate(ds.test)
-    model.save(args.out, metrics=metrics,
+    model.save(args.out, overwrite=True, metrics=metrics,
                record={"dataset": {"train": ds.train.summary(), "test": ds.test.summary(),
                                    "source": "banking77"}})
     chosen = model.strategy_.summary.get("head_choice", {}).get("C")

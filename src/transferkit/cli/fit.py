@@ -10,8 +10,10 @@ from typing import Any
 from ..data import Dataset, DatasetSplits, train_test_split
 from ..engine.distributed import is_global_zero
 from ..models import TransferClassifier
+from ..runs.out_folder import checkpoint_dir_for, resume_dir_for
 from ..strategies import STRATEGIES
 from .common import add_data_args, echo, load_source
+from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
@@ -27,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("source", help="dataset name, file (file.csv:domain=NAME), or folder")
-    p.add_argument("--out", help="run folder to write (default: runs/<source>-<strategy>)")
+    add_out_flags(p, "run folder to write (default: runs/<source>-<strategy>)")
     p.add_argument("--test-size", type=float, default=0.2,
                    help="held-out fraction when the source has no test split (default 0.2)")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
@@ -55,18 +57,32 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None
     kwargs = param_kwargs(args, TransferClassifier)
     model = TransferClassifier(**kwargs)
     name = Path(source.split(":")[0]).stem or "data"
-    # --resume RUN continues that run and writes it; engine-trained strategies checkpoint
-    # each epoch into <run>/checkpoints (replaced by the finished run folder at the end).
+    # --resume RUN continues that run and writes it.
     out = out or model.resume or f"runs/{name}-{model.strategy}"
-    if getattr(STRATEGIES.get(model.strategy), "uses_engine", False) and not model.checkpoint_dir:
-        model.set_params(checkpoint_dir=str(Path(out) / "checkpoints"))
+    resuming = model.resume is not None and Path(model.resume).absolute() == Path(out).absolute()
+    # A replacement of a finished run killed half-way resumes from the checkpoints beside it.
+    replacing = resuming and resume_dir_for(out) != Path(out)
+    with claim_out(args, out, resuming=resuming, replacing=replacing):
+        if model.resume:
+            model.set_params(resume=str(resume_dir_for(model.resume)))
+        if (getattr(STRATEGIES.get(model.strategy), "uses_engine", False)
+                and not model.checkpoint_dir):
+            # Per-epoch checkpoints: inside the new run folder, or beside a finished run that
+            # is being replaced (it stays whole until the new run is saved).
+            model.set_params(checkpoint_dir=str(checkpoint_dir_for(out)))
+        metrics = _fit(model, splits, source, t0, out, overwrite=args.overwrite or replacing)
+    return out, metrics
+
+
+def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: float, out: str,
+         overwrite: bool) -> dict[str, Any]:
     splits.train.require_single_labels("transferkit fit")  # before "fitting ... N classes"
     shots = f" ({model.shots} per class used)" if model.shots else ""
     echo(f"fitting {model.strategy} with {model.backbone} on {splits.train.name}: "
          f"{len(splits.train)} training examples{shots}, {len(splits.train.classes)} classes")
     model.fit(splits.train, val=splits.val)
     if not is_global_zero():  # under torchrun, rank 0 alone evaluates and writes the run
-        return out, {}
+        return {}
     metrics = model.evaluate(splits.test) if splits.test is not None else {}
     record = {
         # With --shots the model saw a sample of the training split: record what it saw.
@@ -76,8 +92,8 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None
         "timings": {"fit_seconds": round(model.fit_seconds_, 3),
                     "total_seconds": round(time.perf_counter() - t0, 3)},
     }
-    model.save(out, metrics=metrics, record=record)
-    return out, metrics
+    model.save(out, metrics=metrics, record=record, overwrite=overwrite)
+    return metrics
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from ..runs import write_analysis_run
 from ..select import format_ranking, list_scores, rank, ranking_record
 from ..utils.docstrings import arg_docs
 from .common import add_analysis_args, add_data_args, echo, load_source
+from .out import add_out_flags, claim_out
 from .report import add_report_flag, auto_report
 
 __all__ = ["add_parser", "run"]
@@ -35,12 +36,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "logme,hscore,knn); the first sorts the table")
     p.add_argument("--layer", type=int, default=None, help=docs.get("layer", ""))
     add_analysis_args(p, docs, out_help="also write a run folder (record.json, ranking.csv) here")
+    add_out_flags(p, None)
     add_data_args(p)
     add_report_flag(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    with claim_out(args, args.out):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     obj = load_source(args.source, args)
     ds = obj.train if hasattr(obj, "train") else obj
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         out = write_analysis_run(
             args.out, "rank", config, {"train": ds.summary(), "source": args.source}, results,
             extra_files={"ranking.csv": df.to_csv(index=False)},
-            seconds=time.perf_counter() - t0,
+            seconds=time.perf_counter() - t0, overwrite=args.overwrite,
         )
         if not args.json:
             echo(f"saved run to {out}")

@@ -10,6 +10,7 @@ from ..runs import write_analysis_run
 from ..shift import shift
 from ..utils.docstrings import arg_docs
 from .common import add_analysis_args, add_data_args, echo, load_source
+from .out import add_out_flags, claim_out
 from .report import add_report_flag, auto_report
 
 __all__ = ["add_parser", "run"]
@@ -34,12 +35,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--permutations", dest="n_permutations", type=int, default=None,
                    help=docs.get("n_permutations", ""))
     add_analysis_args(p, docs, out_help="also write a run folder (record.json) here")
+    add_out_flags(p, None)
     add_data_args(p)
     add_report_flag(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    with claim_out(args, args.out):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     src, tgt = load_source(args.source, args), load_source(args.target, args)
     src = src.train if hasattr(src, "train") else src
@@ -61,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         config = {"source": args.source, "target": args.target, "backbone": args.backbone, **kw}
         dataset = {"source": src.summary(), "target": tgt.summary()}
         out = write_analysis_run(args.out, "shift", config, dataset, result.to_dict(),
-                                 seconds=time.perf_counter() - t0)
+                                 seconds=time.perf_counter() - t0, overwrite=args.overwrite)
         if not args.json:
             echo(f"saved run to {out}")
             auto_report(args, out)

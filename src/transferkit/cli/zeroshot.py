@@ -12,6 +12,7 @@ from ..exceptions import ConfigError
 from ..fewshot.labels_file import match_dataset_labels
 from ..models import ZeroShotClassifier
 from .common import add_data_args, echo, load_source
+from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
@@ -34,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="YAML/JSON file mapping each label to a description (or a list of them)")
     # --calibrate calibrates on SOURCE's own text, its labels left unread.
     add_param_flags(p, ZeroShotClassifier)
-    p.add_argument("--out", help="also save the model (and metrics) as this run folder")
+    add_out_flags(p, "also save the model (and metrics) as this run folder")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     add_data_args(p)
     add_report_flag(p)
@@ -63,6 +64,11 @@ def _plain(v):
 
 
 def run(args: argparse.Namespace) -> int:
+    with claim_out(args, args.out):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     src = load_source(args.source, args)
     data = src if isinstance(src, Dataset) else (src.test or src.train)
     kw = _label_args(args, data)
@@ -89,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         record = {"dataset": {"eval": data.summary(), "source": args.source,
                               "calibration": model.calibration_}}
-        model.save(args.out, metrics=metrics, record=record)
+        model.save(args.out, metrics=metrics, record=record, overwrite=args.overwrite)
         echo(f"saved run to {args.out}", err=True)
         auto_report(args, args.out)
     return 0

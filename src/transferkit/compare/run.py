@@ -89,11 +89,14 @@ class CompareResult:
         }
 
     def save(self, path: str | os.PathLike, dataset: dict[str, Any] | None = None,
-             seconds: float | None = None) -> Path:
-        """Write run folder ``path`` atomically: ``record.json`` (kind compare), ``compare.csv``."""
+             seconds: float | None = None, overwrite: bool = False) -> Path:
+        """Write run folder ``path`` atomically: ``record.json`` (kind compare), ``compare.csv``.
+
+        A finished run already at ``path`` is replaced only with ``overwrite=True``.
+        """
         return write_analysis_run(path, "compare", self.config, dataset or {}, self.to_record(),
                                   extra_files={"compare.csv": self.table.to_csv(index=False)},
-                                  seconds=seconds)
+                                  seconds=seconds, overwrite=overwrite)
 
     def __str__(self) -> str:
         m = self.config.get("metric", "accuracy")

@@ -201,16 +201,20 @@ class TransferModel(ClassifierMixin, BaseEstimator):
 
     # --- persistence --------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, metrics: dict[str, Any] | None = None,
-             record: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> str:
+             record: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
+             overwrite: bool = False) -> str:
         """Write the model into run folder ``path`` atomically; returns the folder path.
 
         Args:
-            path: the run folder (replaced as a whole only once everything is written).
+            path: the run folder (replaced as a whole only once everything is written). A
+                folder holding files transferkit did not write is refused.
             metrics: final metrics for ``metrics.json`` and the record.
             record: extra record sections; a dict updates the section of that name.
             config: extra configuration for ``config.yaml``.
+            overwrite: replace a finished run already at ``path`` (refused otherwise).
         """
-        return str(save_model(self, path, metrics=metrics, record=record, config=config))
+        return str(save_model(self, path, metrics=metrics, record=record, config=config,
+                              overwrite=overwrite))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TransferModel:

@@ -44,6 +44,7 @@ from ..backbones.base import Backbone
 from ..exceptions import RunError
 from ..registry import Registry
 from ..utils.io import atomic_dir, atomic_write_json, read_json
+from .out_folder import check_out, discard_staging, run_lock
 from .records import record_frame
 
 __all__ = ["MODEL_FORMAT", "MODEL_KINDS", "register_model_kind", "save_model", "load",
@@ -80,19 +81,32 @@ def _merge(record: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_model(model: Any, path: str | os.PathLike, metrics: dict[str, Any] | None = None,
-               record: dict[str, Any] | None = None, config: dict[str, Any] | None = None
-               ) -> Path:
+               record: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
+               overwrite: bool = False) -> Path:
     """Save fitted ``model`` as run folder ``path`` (with optional metrics and record extras).
 
     ``record`` entries that are dicts update the record's section of that name; others
     replace it. ``config`` entries join the model's resolved configuration in config.yaml.
+    A finished run already at ``path`` is replaced only with ``overwrite=True``; a folder
+    holding anything transferkit did not write is never replaced (:func:`check_out`).
     """
-    from safetensors.torch import save_file
-
     model._check_fitted()
     params = model._run_params()
-    bb: Backbone = model.backbone_
     final = Path(path)
+    with run_lock(final):
+        # The fit's own checkpoints may sit in the folder: finishing them is the point.
+        check_out(final, overwrite=overwrite, resume=True)
+        _write_model_folder(model, final, params, metrics, record, config)
+        discard_staging(final)
+    return final
+
+
+def _write_model_folder(model: Any, final: Path, params: dict[str, Any],
+                        metrics: dict[str, Any] | None, record: dict[str, Any] | None,
+                        config: dict[str, Any] | None) -> None:
+    from safetensors.torch import save_file
+
+    bb: Backbone = model.backbone_
     with atomic_dir(final) as tmp:
         state = model._save_state(tmp)
         save_weights = model._saves_backbone_weights()
@@ -123,7 +137,6 @@ def save_model(model: Any, path: str | os.PathLike, metrics: dict[str, Any] | No
         rec = {**record_frame("fit", cfg), "metrics": metrics or {}}
         rec = _merge(_merge(rec, model._record_fields()), record or {})
         atomic_write_json(tmp / "record.json", rec)
-    return final
 
 
 def read_header(folder: str | os.PathLike) -> dict[str, Any]:

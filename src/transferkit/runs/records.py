@@ -18,6 +18,7 @@ import numpy as np
 from .._version import __version__
 from ..exceptions import RunError
 from ..utils.io import atomic_dir, atomic_write_json, read_json
+from .out_folder import check_out, run_lock
 
 __all__ = ["RECORD_SCHEMA", "environment", "record_frame", "read_record", "write_record",
            "list_runs", "write_analysis_run"]
@@ -96,8 +97,11 @@ def list_runs(root: str | os.PathLike = "runs") -> list[dict[str, Any]]:
 
 def write_analysis_run(out: str | Path, kind: str, config: dict[str, Any], dataset: dict[str, Any],
                        results: dict[str, Any], extra_files: dict[str, str] | None = None,
-                       seconds: float | None = None) -> Path:
+                       seconds: float | None = None, overwrite: bool = False) -> Path:
     """Write run folder ``out`` atomically: ``record.json`` plus ``extra_files``.
+
+    A finished run already at ``out`` is replaced only with ``overwrite=True``; a folder of
+    the user's own is never replaced (:func:`~transferkit.runs.out_folder.check_out`).
 
     For runs that hold an analysis rather than a model (rank, shift, compare): the results go
     under ``record[kind]``, where the report looks for them.
@@ -109,8 +113,10 @@ def write_analysis_run(out: str | Path, kind: str, config: dict[str, Any], datas
         "timings": {"total_seconds": None if seconds is None else round(seconds, 3)},
     }
     final = Path(out)
-    with atomic_dir(final) as tmp:
-        for name, text in (extra_files or {}).items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        atomic_write_json(tmp / "record.json", record)
+    with run_lock(final):
+        check_out(final, overwrite=overwrite)
+        with atomic_dir(final) as tmp:
+            for name, text in (extra_files or {}).items():
+                (tmp / name).write_text(text, encoding="utf-8")
+            atomic_write_json(tmp / "record.json", record)
     return final
