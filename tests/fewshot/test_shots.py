@@ -104,6 +104,7 @@ def test_cli_fit_with_shots_and_prototypes(tmp_path, capsys, banking20):
     assert "test accuracy" in captured.out
     cfg = json.loads((out / "model.json").read_text())["params"]
     assert cfg["shots"] == 4 and cfg["strategy"] == "prototypes"
-    code = main(["fit", str(tmp_path / "train.csv"), "--shots", "40", "--out", str(out)])
+    code = main(["fit", str(tmp_path / "train.csv"), "--shots", "40", "--out",
+                 str(tmp_path / "run2")])
     err = capsys.readouterr().err
     assert code == 2 and "shots <= " in err and "has " in err

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from torch import nn
 
-__all__ = ["quiet_hf_loading", "reinit_hf_model"]
+__all__ = ["quiet_hf_loading", "reinit_hf_model", "HF_LOAD_ERRORS", "unsafe_weights_hint"]
+
+#: what ``from_pretrained`` raises for a missing, damaged or refused model folder
+HF_LOAD_ERRORS = (OSError, ValueError, KeyError, pickle.UnpicklingError)
+
+
+def unsafe_weights_hint(e: BaseException) -> str:
+    """A sentence for a weights file torch refused to unpickle (it may hold code), else ''."""
+    if not isinstance(e, pickle.UnpicklingError):
+        return ""
+    return ("Its pytorch_model.bin is a pickle that torch refuses to load safely "
+            "(weights_only=True), so it was not loaded: it may hold code. If you trust it, "
+            "convert it to model.safetensors (model.save_pretrained(folder, "
+            "safe_serialization=True)) on a machine where loading it is safe. ")
 
 
 @contextmanager

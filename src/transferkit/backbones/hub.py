@@ -13,6 +13,9 @@ import json
 import os
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,7 +26,22 @@ from .registry import register_prefix
 from .text import HFTextBackbone
 from .vision import HFVisionBackbone
 
-__all__ = ["hf_backbone", "hub_reachable"]
+__all__ = ["hf_backbone", "hub_reachable", "no_downloads"]
+
+# Set while a saved run is loaded: a spec that arrives inside a run folder must never make
+# loading it reach the network (a crafted model.json could name any hub id).
+_NO_DOWNLOADS: ContextVar[str | None] = ContextVar("transferkit_no_downloads", default=None)
+
+
+@contextmanager
+def no_downloads(why: str) -> Iterator[None]:
+    """Within the block, ``hf:`` hub ids load from the local hub cache only; ``why`` names
+    the reason in the error (e.g. "the run in 'runs/x'")."""
+    token = _NO_DOWNLOADS.set(why)
+    try:
+        yield
+    finally:
+        _NO_DOWNLOADS.reset(token)
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[A-Za-z0-9][\w.\-]*)?$")
 _MODALITIES = ("text", "image")
@@ -97,13 +115,20 @@ def _resolve(ref: str) -> tuple[str, bool, str]:
             "a hub id either (those look like 'owner/name'). Check the path, or give a hub id "
             "such as 'hf:google/vit-base-patch16-224'."
         )
-    if hub_reachable():
+    saved_by = _NO_DOWNLOADS.get()
+    if saved_by is None and hub_reachable():
         return ref, False, f"hf:{ref}"
     from huggingface_hub import snapshot_download
 
     try:
         cached = snapshot_download(ref, local_files_only=True)
     except Exception:  # LocalEntryNotFoundError, or a malformed cache entry
+        if saved_by is not None:
+            raise BackboneError(
+                f"{saved_by} names the backbone 'hf:{ref}', which is neither a local folder "
+                f"({str(path.absolute())!r} does not exist) nor in the local hub cache; "
+                "transferkit never downloads while loading a saved run. "
+                + _FIX_OFFLINE.format(ref=ref)) from None
         raise BackboneError(
             f"Cannot load 'hf:{ref}': there is no folder {str(path.absolute())!r}, the Hugging "
             "Face hub is unreachable (offline, or HF_HUB_OFFLINE is set), and the model is not "

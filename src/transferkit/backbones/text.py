@@ -29,7 +29,7 @@ from torch import nn
 from ..exceptions import BackboneError
 from ..utils.fingerprint import hash_json
 from .base import Backbone
-from .hf_utils import quiet_hf_loading, reinit_hf_model
+from .hf_utils import HF_LOAD_ERRORS, quiet_hf_loading, reinit_hf_model, unsafe_weights_hint
 from .registry import register_backbone
 from .text_split import TextSplit, pool_tokens
 
@@ -285,9 +285,10 @@ class HFTextBackbone(Backbone):
             with quiet_hf_loading():
                 model = AutoModel.from_pretrained(str(path))
                 tokenizer = AutoTokenizer.from_pretrained(str(path))
-        except (OSError, ValueError) as e:
+        except HF_LOAD_ERRORS as e:
+            reason = unsafe_weights_hint(e) or f"{str(e)[:300]}. "
             raise BackboneError(
-                f"Could not load a Hugging Face text model from {str(path)!r}: {e}. Expected a "
+                f"Could not load a Hugging Face text model from {str(path)!r}: {reason}Expected a "
                 "folder with config.json, weights and tokenizer files (or a hub id with network "
                 "access)."
             ) from None

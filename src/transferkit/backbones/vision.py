@@ -20,7 +20,7 @@ from torch import nn
 
 from ..exceptions import BackboneError, DataError
 from .base import Backbone
-from .hf_utils import quiet_hf_loading, reinit_hf_model
+from .hf_utils import HF_LOAD_ERRORS, quiet_hf_loading, reinit_hf_model, unsafe_weights_hint
 
 __all__ = [
     "load_images",
@@ -319,9 +319,10 @@ class HFVisionBackbone(Backbone):
                 processor = AutoImageProcessor.from_pretrained(
                     str(path), local_files_only=local_files_only, **_image_processor_kwargs()
                 )
-        except (OSError, ValueError, KeyError) as e:
+        except HF_LOAD_ERRORS as e:
+            reason = unsafe_weights_hint(e) or f"{str(e)[:300]}. "
             raise BackboneError(
-                f"Could not load a Hugging Face image model from {str(path)!r}: {e}. Expected a "
+                f"Could not load a Hugging Face image model from {str(path)!r}: {reason}Expected a "
                 "folder with config.json, the weights (model.safetensors or pytorch_model.bin) "
                 "and preprocessor_config.json, as written by model.save_pretrained(folder) and "
                 "image_processor.save_pretrained(folder) (or a hub id, with network access)."

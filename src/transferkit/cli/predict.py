@@ -38,8 +38,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _inputs_from_args(values: list[str], modality: str, args: argparse.Namespace
-                      ) -> tuple[list, object]:
-    """Inputs to predict on, and a display form of each."""
+                      ) -> tuple[Dataset, object]:
+    """Inputs to predict on, as what they are (the model checks they suit it), and a display
+    form of each."""
     if len(values) == 1 and Path(values[0]).exists():
         path = Path(values[0])
         if path.is_dir() or path.suffix.lower() in _IMAGE_EXT:
@@ -48,29 +49,40 @@ def _inputs_from_args(values: list[str], modality: str, args: argparse.Namespace
             if not files:
                 raise DataError(
                     f"No image files ({', '.join(sorted(_IMAGE_EXT))}) in {str(path)!r}.")
-            return files, files
+            return Dataset(files, modality="image", name=str(path)), files
         if path.suffix.lower() == ".txt":
             lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
             if not lines:
                 raise DataError(f"{str(path)!r} is empty: expected one input per line.")
-            return lines, lines
+            return Dataset(lines, modality="text", name=str(path)), lines
         ds = load_source(str(path), args)
         data = ds if isinstance(ds, Dataset) else ds.train
-        shown = data.inputs if modality == "text" else [f"row {i}" for i in range(len(data))]
-        return data.inputs, shown
+        shown = data.inputs if data.modality == "text" else [f"row {i}" for i in range(len(data))]
+        return data, shown
+    if modality == "tabular":
+        rows = _numeric_rows(values)
+        return Dataset(rows, modality="tabular", name="command line"), values
     if modality != "text":
         raise DataError(
             f"This run expects {modality} inputs; give a file or folder, not free text."
         )
-    return list(values), list(values)
+    return Dataset(list(values), modality="text", name="command line"), list(values)
+
+
+def _numeric_rows(values: list[str]) -> np.ndarray:
+    try:
+        return np.asarray([[float(v) for v in row.split(",")] for row in values],
+                          dtype=np.float32)
+    except ValueError:
+        raise DataError(
+            f"This run expects numeric rows; got {values[0]!r}. Give each row as "
+            "comma-separated numbers (\"0.1,2,3\"), or a CSV file with --feature-cols.") from None
 
 
 def run_predict(args: argparse.Namespace) -> int:
     model = load(args.run)
-    inputs, shown = _inputs_from_args(args.inputs, model.modality_, args)
-    if isinstance(inputs, list) and model.modality_ == "tabular":
-        inputs = np.asarray(inputs, dtype=np.float32)
-    proba = model.predict_proba(Dataset(inputs, modality=model.modality_, name="predict"))
+    data, shown = _inputs_from_args(args.inputs, model.modality_, args)
+    proba = model.predict_proba(data)
     k = max(1, min(args.top_k, proba.shape[1]))
     top = np.argsort(-proba, axis=1)[:, :k]
     for i, row in enumerate(top):

@@ -49,6 +49,14 @@ def backbone_spec(given: str | Backbone, fitted: Backbone) -> str:
     return given if isinstance(given, str) else fitted.name
 
 
+_GIVE = {
+    "text": "texts (strings, a .txt file with one per line, or a CSV/JSONL with --text-col)",
+    "image": "images (image files, a folder of them, or an image array)",
+    "tabular": "numeric rows (an array, or a CSV/Parquet with --feature-cols)",
+    "audio": "audio clips (audio files or a folder of them)",
+}
+
+
 class TransferModel(ClassifierMixin, BaseEstimator):
     """Base class of the model kinds; see the module docstring."""
 
@@ -136,16 +144,22 @@ class TransferModel(ClassifierMixin, BaseEstimator):
 
     # --- data ---------------------------------------------------------------------------------
     def _input_data(self, X: Any, what: str = "X") -> Dataset:
-        data = as_dataset(X, what=what)
-        if data.modality != self.modality_:
-            raise DataError(f"This model was trained on {self.modality_} inputs; got "
-                            f"{data.modality} inputs.")
-        return data
+        return self._check_modality(as_dataset(X, what=what))
 
     def _labelled_data(self, X: Any, y: Any, call: str) -> Dataset:
-        data = as_dataset(X, y)
+        data = self._check_modality(as_dataset(X, y))
         if data.labels is None:
             raise DataError(f"{call}() needs labels: pass a labelled Dataset or y=.")
+        return data
+
+    def _check_modality(self, data: Dataset) -> Dataset:
+        # Checked before anything reads the inputs: a text model would happily "classify" the
+        # paths of an image folder, and label checks would blame the labels instead.
+        if hasattr(self, "modality_") and data.modality != self.modality_:
+            raise DataError(
+                f"This model was trained on {self.modality_} data; {data.name!r} is "
+                f"{data.modality} data. Give it "
+                f"{_GIVE.get(self.modality_, self.modality_ + ' data')}.")
         return data
 
     def _encode_labels(self, data: Dataset, what: str | None = None) -> np.ndarray:

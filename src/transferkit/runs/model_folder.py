@@ -31,17 +31,21 @@ the name in ``model.json``. What this module asks of a kind (the shared estimato
 from __future__ import annotations
 
 import os
+import pickle
 import warnings
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
+from safetensors import SafetensorError, safe_open
 
 from .._version import __version__
 from ..backbones import create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
-from ..exceptions import RunError
+from ..backbones.hub import no_downloads
+from ..exceptions import RunError, TransferKitError
 from ..registry import Registry
 from ..utils.io import atomic_dir, atomic_write_json, read_json
 from .out_folder import check_out, discard_staging, run_lock
@@ -182,18 +186,70 @@ def _restore_backbone(folder: Path, bb_meta: dict[str, Any]) -> Backbone:
     return bb
 
 
+# The run folders being loaded, innermost last: a run whose backbone is ``run:<folder>``
+# loads that folder first, and a chain that comes back to a folder would recurse forever.
+_LOADING: ContextVar[tuple[Path, ...]] = ContextVar("transferkit_loading_runs", default=())
+
+
 def load(path: str | os.PathLike, expect: type | None = None) -> Any:
     """Restore the model saved in run folder ``path``, whatever its kind.
+
+    Nothing a run folder holds can run code or reach the network: arrays are safetensors,
+    settings JSON, and ``hf:`` backbones load from local folders or the local hub cache only.
 
     Args:
         path: a run folder written by ``save`` or by ``transferkit fit / adapt / zeroshot``.
         expect: a model class the folder must hold (``DomainAdapter.load`` passes its own).
 
     Raises:
-        RunError: no run there, a newer format, a kind this installation does not know, or
-            another kind than ``expect``.
+        RunError: no run there, a newer format, a kind this installation does not know,
+            another kind than ``expect``, a damaged file (named), or a ``run:`` chain that
+            comes back to a folder it started from.
     """
     folder = Path(path)
+    chain = _LOADING.get()
+    here = folder.resolve()
+    if here in chain:
+        loop = " -> ".join(f"run:{p}" for p in (*chain[chain.index(here):], here))
+        raise RunError(f"The run backbones loop: {loop}. A run's backbone must come from "
+                       "another run (or a pre-trained spec), never from itself; re-fit one of "
+                       "them with a backbone outside the loop.")
+    token = _LOADING.set((*chain, here))
+    try:
+        with no_downloads(f"the run in {str(folder)!r}"):
+            return _load(folder, expect)
+    except TransferKitError:
+        raise
+    except (ValueError, KeyError, TypeError, OSError, RuntimeError, SafetensorError,
+            pickle.UnpicklingError) as e:
+        raise RunError(
+            f"Cannot load the run in {str(folder)!r}: {_damaged(folder)} is damaged or not as "
+            f"transferkit writes it ({type(e).__name__}: {str(e)[:200]}). Re-run the command "
+            "that wrote it, or restore the folder from a copy."
+        ) from None
+    finally:
+        _LOADING.reset(token)
+
+
+def _damaged(folder: Path) -> str:
+    """The first file of run ``folder`` that does not read as what it claims to be."""
+    for name in ("model.json", "record.json"):
+        try:
+            if (folder / name).exists():
+                read_json(folder / name)
+        except (OSError, ValueError):
+            return name
+    for arrays in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(arrays), framework="numpy") as f:
+                for key in f.keys():
+                    f.get_tensor(key)
+        except Exception:  # safetensors raises its own error types for any damage
+            return arrays.name
+    return "a file in it (or in its backbone's folder)"
+
+
+def _load(folder: Path, expect: type | None) -> Any:
     meta = read_header(folder)
     kind = meta.get("estimator", "TransferClassifier")
     if kind not in MODEL_KINDS:
