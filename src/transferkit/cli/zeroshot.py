@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_param_flags(p, ZeroShotClassifier)
     p.add_argument("--out", help="also save the model (and metrics) as this run folder")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
     add_report_flag(p)
     p.set_defaults(func=run)
