@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..data import load_dataset
+from ..data import Dataset, check_modality, load_dataset
 
 __all__ = ["add_data_args", "data_kwargs", "echo", "load_source"]
 
@@ -51,10 +51,20 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kw
 
 
-def load_source(source: str, args: argparse.Namespace):
-    """A built-in name, a file (``file.csv:domain=books``) or a folder -> splits or a Dataset."""
+def load_source(source: str, args: argparse.Namespace, expect: str | None = None,
+                who: str = "this run"):
+    """A built-in name, a file (``file.csv:domain=books``) or a folder -> splits or a Dataset.
 
-    return load_dataset(source, **data_kwargs(args))
+    Args:
+        expect: the modality the data must have (a saved run's ``modality_``): data of another
+            kind fail here, saying what they are, rather than later on labels or shapes.
+        who: what needs that modality, for the message.
+    """
+    out = load_dataset(source, **data_kwargs(args))
+    if expect is not None:
+        for _, part in ([("data", out)] if isinstance(out, Dataset) else out):
+            check_modality(part, expect, who)
+    return out
 
 
 def add_analysis_args(p: argparse.ArgumentParser, docs: dict[str, str], out_help: str) -> None:

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from ..data import Dataset
+from ..data import Dataset, check_modality
 from ..exceptions import ConfigError
 from ..fewshot.labels_file import match_dataset_labels
 from ..models import ZeroShotClassifier
@@ -66,6 +66,8 @@ def _plain(v):
 def run(args: argparse.Namespace) -> int:
     src = load_source(args.source, args)
     data = src if isinstance(src, Dataset) else (src.test or src.train)
+    # The data type first: tabular data would otherwise fail as "labels do not match".
+    check_modality(data, "text", "zeroshot (it compares texts with label names)")
     kw = _label_args(args, data)
     model = ZeroShotClassifier(**{**param_kwargs(args, ZeroShotClassifier), **kw})
     model._validate_params()
