@@ -78,6 +78,14 @@ def test_whitespace_labels_are_missing_and_numbers_stay_numbers(tmp_path):
     assert a.labelled().labels.dtype.kind == "i"
 
 
+def test_integer_label_too_large_is_a_data_error(tmp_path):
+    p = tmp_path / "big.jsonl"
+    p.write_text('{"text": "a", "label": 1000000000000000000000000000000}\n'
+                 '{"text": "b", "label": 2}\n')
+    with pytest.raises(DataError, match="fit in 64 bits"):  # before: OverflowError
+        tk.load_dataset(str(p))
+
+
 # --- separators and encodings -------------------------------------------------------------------
 
 
@@ -124,3 +132,12 @@ def test_backbone_of_another_modality_is_named_before_it_is_built():
 def test_zeroshot_fit_refuses_non_text_before_labels():
     with pytest.raises(DataError, match="needs text inputs.*tabular data"):
         tk.ZeroShotClassifier(labels=["a", "b"]).fit(np.zeros((3, 4)))
+
+
+def test_image_class_folders_with_blank_or_padded_names(tmp_path, write_png):
+    write_png(tmp_path / "imgs" / "cat " / "a.png")
+    write_png(tmp_path / "imgs" / "dog" / "b.png")
+    assert tk.from_image_folder(tmp_path / "imgs").classes.tolist() == ["cat", "dog"]
+    write_png(tmp_path / "imgs" / "  " / "c.png")
+    with pytest.raises(DataError, match="only spaces"):  # before: a class named "  "
+        tk.from_image_folder(tmp_path / "imgs")

@@ -195,8 +195,15 @@ def _scan(folder: Path, extensions: tuple[str, ...]) -> tuple[list[str], list[st
             if not imgs:
                 info["empty_classes"].append(d.name)
                 continue
+            # A label is the folder name without surrounding spaces ("cat " is "cat").
+            label = d.name.strip()
+            if not label:
+                raise DataError(
+                    f"Expected class folders named after their label under {str(folder)!r}; "
+                    f"got a folder named {d.name!r} (only spaces), holding {len(imgs)} "
+                    "image(s). Fix: rename it to its class, or move its images out.")
             paths += [str(f) for f in imgs]
-            labels += [d.name] * len(imgs)
+            labels += [label] * len(imgs)
         if loose:
             info["ignored"] += [str(f) for f in loose]
     else:
