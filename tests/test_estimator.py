@@ -98,7 +98,7 @@ def test_errors_are_clear(digits_table):
         tk.TransferClassifier(strategy="prob").fit(X[:50], y[:50])
     with pytest.raises(ConfigError, match="'batch_size' parameter of TransferClassifier must be"):
         tk.TransferClassifier(backbone="tabular-mlp", batch_size=0).fit(X[:50], y[:50])
-    with pytest.raises(DataError, match="encodes text inputs but the data"):
+    with pytest.raises(DataError, match="tabular data; minilm-l6 encodes text; tabular backbones"):
         tk.TransferClassifier(backbone="minilm-l6").fit(X[:50], y[:50])
     with pytest.raises(DataError, match="Did you mean to pass the training split"):
         tk.TransferClassifier().fit(tk.DatasetSplits(train=tk.from_arrays(["a", "b"], [0, 1])))

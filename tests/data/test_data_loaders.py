@@ -216,8 +216,10 @@ def test_missing_column_lists_columns_and_closest(tmp_path):
 
 def test_wrong_separator_hint(tmp_path):
     p = _csv(tmp_path, "text;label\nhello;a\n")
+    # Without sep= the header's own separator is used; with a wrong sep= the message hints.
+    assert from_csv(p, text_col="text").labels.tolist() == ["a"]
     with pytest.raises(DataError, match="another separator"):
-        from_csv(p, text_col="text")
+        from_csv(p, text_col="text", sep=",")
 
 
 def test_non_utf8_file_names_encoding_fix(tmp_path):

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.images import to_8bit
 from ..exceptions import DataError
 from .base import Backbone
 from .registry import register_backbone
@@ -38,7 +39,7 @@ def _to_gray_array(inputs: Any) -> np.ndarray:
             arrs = []
             for p in items:
                 with Image.open(p) as im:
-                    arrs.append(np.asarray(im.convert("L"), dtype=np.uint8))
+                    arrs.append(np.asarray(to_8bit(im, repr(p)).convert("L"), dtype=np.uint8))
             shapes = {a.shape for a in arrs}
             if len(shapes) > 1:
                 size = max(shapes)

@@ -22,6 +22,8 @@ from .base import Backbone
 __all__ = [
     "backbone_for_data",
     "create_for_data",
+    "declared_modality",
+    "modality_mismatch",
     "BACKBONES",
     "register_backbone",
     "list_backbones",
@@ -118,6 +120,35 @@ def create_for_data(spec: str, seed: int, data: Any) -> tuple[Backbone, int]:
     return create_backbone(base, **kwargs), spec_layer
 
 
+# How messages name the data of each modality and what a backbone of it encodes.
+_DATA_WORDS = {"text": "text", "image": "image", "tabular": "tabular", "audio": "audio"}
+_ENCODES = {"text": "text", "image": "images", "tabular": "tables", "audio": "audio"}
+
+
+def declared_modality(spec: str) -> str | None:
+    """The modality a registered backbone declares (``random:`` and ``@k`` allowed), without
+    building it; ``None`` for prefixes (``hf:``, ``run:``) and names not registered."""
+    base, _ = parse_backbone_spec(spec)
+    if base.startswith("random:"):
+        base = base[len("random:"):]
+    if base not in BACKBONES:
+        return None
+    return BACKBONES.info(base).get("modality")
+
+
+def modality_mismatch(name: str, encodes: str, data: Any, role: str = "data") -> DataError:
+    """The error for backbone ``name`` (of modality ``encodes``) given ``data`` of another
+    modality: it names the data's modality and the registered backbones that fit it."""
+    fitting = [n for n in list_backbones() if BACKBONES.info(n).get("modality") == data.modality]
+    listed = (f"{data.modality} backbones: {', '.join(fitting)}" if fitting
+              else f"no {data.modality} backbone is registered")
+    who = data.name if role == "data" else f"the {role} {data.name!r}"
+    return DataError(
+        f"{who} is {_DATA_WORDS.get(data.modality, data.modality)} data; {name} encodes "
+        f"{_ENCODES.get(encodes, encodes)}; {listed}. Pick one with --backbone (backbone=), "
+        "or see `transferkit zoo`.")
+
+
 def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any,
                       role: str = "data", fit_on: Any = None, copy: bool = False
                       ) -> tuple[Backbone, int]:
@@ -137,13 +168,15 @@ def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any
     if isinstance(backbone, Backbone):
         bb = backbone
     else:
+        # Before building: a backbone of another modality may not even be buildable for these
+        # data (tabular-mlp needs a column count that images do not have).
+        declared = declared_modality(backbone)
+        if declared is not None and declared != data.modality:
+            raise modality_mismatch(parse_backbone_spec(backbone)[0], declared, data, role)
         bb, spec_layer = create_for_data(backbone, seed, data)
         layer = spec_layer if spec_layer != -1 else layer
     if bb.modality != data.modality:
-        raise DataError(
-            f"Backbone {bb.name!r} encodes {bb.modality} inputs but the {role} {data.name!r} "
-            f"is {data.modality}. Pick a {data.modality} backbone (`transferkit zoo` lists them)."
-        )
+        raise modality_mismatch(bb.name, bb.modality, data, role)
     bb.check_layer(layer)
     if copy and bb is backbone:
         bb = deepcopy(bb)

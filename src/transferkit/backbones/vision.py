@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.images import to_rgb
 from ..exceptions import BackboneError, DataError
 from .base import Backbone
 from .hf_utils import HF_LOAD_ERRORS, quiet_hf_loading, reinit_hf_model, unsafe_weights_hint
@@ -79,7 +80,7 @@ def _open_image(path: str | os.PathLike) -> Any:
         with Image.open(path) as im:
             # load() forces the full decode here, so a truncated file fails now, naming itself.
             im.load()
-            return im.convert("RGB")
+            return to_rgb(im, repr(str(path)))
     except FileNotFoundError:
         raise DataError(f"Image file not found: {str(path)!r}. Check the path.") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
@@ -125,7 +126,7 @@ def load_images(inputs: Sequence[Any] | np.ndarray) -> list[Any]:
         if isinstance(x, str | os.PathLike):
             images.append(_open_image(x))
         elif isinstance(x, Image.Image):
-            images.append(x if x.mode == "RGB" else x.convert("RGB"))
+            images.append(to_rgb(x, f"image {i}"))
         elif isinstance(x, np.ndarray | torch.Tensor):
             arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
             images.append(_array_to_pil(arr, f"image {i}"))

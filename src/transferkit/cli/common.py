@@ -1,18 +1,15 @@
-"""Shared pieces of the CLI: data arguments, config files, output (estimator flags: params.py)."""
+"""Shared pieces of the CLI: data arguments and output (estimator flags: params.py; --config:
+config.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-import yaml
+from ..data import Dataset, check_modality, load_dataset
 
-from ..data import load_dataset
-from ..exceptions import ConfigError
-
-__all__ = ["add_data_args", "data_kwargs", "apply_config", "echo", "load_source"]
+__all__ = ["add_data_args", "data_kwargs", "echo", "load_source"]
 
 
 def echo(msg: str = "", err: bool = False) -> None:
@@ -54,10 +51,20 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kw
 
 
-def load_source(source: str, args: argparse.Namespace):
-    """A built-in name, a file (``file.csv:domain=books``) or a folder -> splits or a Dataset."""
+def load_source(source: str, args: argparse.Namespace, expect: str | None = None,
+                who: str = "this run"):
+    """A built-in name, a file (``file.csv:domain=books``) or a folder -> splits or a Dataset.
 
-    return load_dataset(source, **data_kwargs(args))
+    Args:
+        expect: the modality the data must have (a saved run's ``modality_``): data of another
+            kind fail here, saying what they are, rather than later on labels or shapes.
+        who: what needs that modality, for the message.
+    """
+    out = load_dataset(source, **data_kwargs(args))
+    if expect is not None:
+        for _, part in ([("data", out)] if isinstance(out, Dataset) else out):
+            check_modality(part, expect, who)
+    return out
 
 
 def add_analysis_args(p: argparse.ArgumentParser, docs: dict[str, str], out_help: str) -> None:
@@ -70,30 +77,3 @@ def add_analysis_args(p: argparse.ArgumentParser, docs: dict[str, str], out_help
     p.add_argument("--out", help=out_help)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
-
-
-def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
-    """Parse ``argv``; values in ``--config run.yaml`` become defaults that flags override."""
-    args = parser.parse_args(argv)
-    cfg_path = getattr(args, "config", None)
-    if not cfg_path:
-        return args
-    path = Path(cfg_path)
-    if not path.exists():
-        raise ConfigError(f"--config {cfg_path!r}: no such file. Give a YAML file of flag values.")
-    cfg = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"--config {cfg_path!r} must hold a YAML mapping of flag: value.")
-    cfg = {k.replace("-", "_"): v for k, v in cfg.items()}
-    known = set(vars(args))
-    unknown = sorted(set(cfg) - known)
-    if unknown:
-        raise ConfigError(
-            f"--config {cfg_path!r} has keys this command does not take: {unknown}. "
-            f"Valid keys: {sorted(known - {'config', 'func'})}."
-        )
-    # Flags given on the command line win: only fill values the user left unset.
-    for k, v in cfg.items():
-        if getattr(args, k) in (None, False):
-            setattr(args, k, v)
-    return args

@@ -18,7 +18,7 @@ from . import lr_find as lr_find_cmd
 from . import rank as rank_cmd
 from . import report as report_cmd
 from . import shift as shift_cmd
-from .common import apply_config
+from .config import apply_config
 
 __all__ = ["main", "build_parser"]
 

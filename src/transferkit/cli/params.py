@@ -13,16 +13,52 @@ import argparse
 from collections.abc import Iterable
 from typing import Any
 
+from ..exceptions import ConfigError
 from ..models.docs import describe, merged_params
 from ..utils.params import Param
 
-__all__ = ["add_param_flags", "param_kwargs"]
+__all__ = ["add_param_flags", "param_kwargs", "declarations", "check_declared"]
 
 _TYPES = {"int": int, "float": float}
 
 
 def _help(estimator: type, name: str, p: Param, methods: list[str]) -> str:
     return describe(estimator, name, p, methods).replace("%", "%%")  # argparse formats with %
+
+
+def declarations(estimator: type, name: str) -> list[Param]:
+    """Every declaration of ``name``: the estimator's own, else each method's (no repeats).
+
+    Methods may declare one name with other bounds or choices; a value that one of them
+    accepts is a value the command line accepts.
+    """
+    if name in estimator.PARAMS:
+        return [estimator.PARAMS[name]]
+    out: list[Param] = []
+    for table in estimator.method_tables().values():
+        if name in table and table[name] not in out:
+            out.append(table[name])
+    return out
+
+
+def check_declared(action: argparse.Action, value: Any) -> None:
+    """Raise ``ConfigError`` unless some declaration behind flag ``action`` accepts ``value``
+    (nothing to check for a flag no declaration is behind)."""
+    declared = getattr(action, "declared", None)
+    if declared is None:
+        return
+    owner, params = declared
+    first: Exception | None = None
+    for p in params:
+        try:
+            p.validate(owner, value)
+            return
+        except (ConfigError, TypeError) as e:  # TypeError: an unhashable value for a registry
+            first = first or e
+    if isinstance(first, ConfigError):
+        raise first
+    raise ConfigError(f"The {action.dest!r} parameter of {owner} cannot be "
+                      f"{type(value).__name__} {value!r}.")
 
 
 def add_param_flags(parser: argparse.ArgumentParser, estimator: type,
@@ -46,16 +82,19 @@ def add_param_flags(parser: argparse.ArgumentParser, estimator: type,
             # A switch turns on what is off by default, or off what is on (--no-cache).
             if p.default:
                 kw["help"] = f"switch off (on by default): {p.help}."
-                group.add_argument("--no-" + p.flag[2:], action="store_false", **kw)
+                action = group.add_argument("--no-" + p.flag[2:], action="store_false", **kw)
             else:
-                group.add_argument(p.flag, action="store_true", **kw)
+                action = group.add_argument(p.flag, action="store_true", **kw)
+            action.declared = (estimator.__name__, declarations(estimator, name))
             continue
         parse = p.parse or _TYPES.get(p.kind)
         if parse is not None:
             kw["type"] = parse
         if p.metavar:
             kw["metavar"] = p.metavar
-        group.add_argument(p.flag, **kw)
+        action = group.add_argument(p.flag, **kw)
+        # --config checks its values against the same declarations (cli/common.py).
+        action.declared = (estimator.__name__, declarations(estimator, name))
 
 
 def param_kwargs(args: argparse.Namespace, estimator: type) -> dict[str, Any]:

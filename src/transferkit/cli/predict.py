@@ -23,7 +23,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+",
                    help="texts, or one file: .txt (one input per line), CSV/TSV/JSONL/Parquet, an "
                         "image or a folder of images")
-    p.add_argument("--top-k", type=int, default=1, help="show the K most likely labels")
+    p.add_argument("--top-k", type=_top_k, default=1, metavar="K",
+                   help="show the K most likely labels (K >= 1)")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     add_data_args(p)
     p.set_defaults(func=run_predict)
@@ -35,6 +36,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_data_args(e)
     e.set_defaults(func=run_evaluate)
+
+
+def _top_k(text: str) -> int:
+    """``--top-k``: a whole number of labels, at least 1."""
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of labels to show (1 or more), got {text!r}") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected 1 or more labels to show, got {k}; --top-k 1 shows the most likely one")
+    return k
 
 
 def _inputs_from_args(values: list[str], modality: str, args: argparse.Namespace

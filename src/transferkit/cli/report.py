@@ -81,7 +81,8 @@ def _incomplete_rows(root: Path, seen: set[str]) -> list[dict[str, Any]]:
     rows = []
     for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if d.name in seen or not any((d / f).exists() for f in
-                                     ("config.yaml", "metrics.json", "model.json")):
+                                     ("config.yaml", "metrics.json", "model.json",
+                                      "checkpoints/history.jsonl")):
             continue
         rows.append({"name": d.name, "path": str(d), "created": "", "kind": "incomplete",
                      "data": None, "backbone": None, "strategy": None, "accuracy": None})

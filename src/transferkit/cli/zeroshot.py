@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from ..data import Dataset
+from ..data import Dataset, check_modality
 from ..exceptions import ConfigError
 from ..fewshot.labels_file import match_dataset_labels
 from ..models import ZeroShotClassifier
@@ -37,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_param_flags(p, ZeroShotClassifier)
     add_out_flags(p, "also save the model (and metrics) as this run folder")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
     add_report_flag(p)
     p.set_defaults(func=run)
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     src = load_source(args.source, args)
     data = src if isinstance(src, Dataset) else (src.test or src.train)
+    # The data type first: tabular data would otherwise fail as "labels do not match".
+    check_modality(data, "text", "zeroshot (it compares texts with label names)")
     kw = _label_args(args, data)
     model = ZeroShotClassifier(**{**param_kwargs(args, ZeroShotClassifier), **kw})
     model._validate_params()

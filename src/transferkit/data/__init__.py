@@ -21,7 +21,7 @@ from .loaders import (
     from_tsv,
 )
 from .splits import sample_fraction, sample_shots, train_test_split
-from .validate import check_labels
+from .validate import check_labels, check_modality
 
 __all__ = [
     "Dataset",
@@ -30,6 +30,7 @@ __all__ = [
     "MODALITIES",
     "as_dataset",
     "check_labels",
+    "check_modality",
     "data_search_paths",
     "find_shared_dataset",
     "from_arrays",

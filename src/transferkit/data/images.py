@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ..exceptions import DataError
 from .dataset import Dataset, DatasetSplits
 from .validate import require_path
 
-__all__ = ["from_image_folder", "verify_images", "IMAGE_EXTENSIONS"]
+__all__ = ["from_image_folder", "verify_images", "to_8bit", "to_rgb", "IMAGE_EXTENSIONS"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,50 @@ _SPLIT_NAMES = {
     "testing": "test",
 }
 _SHOW = 5
+
+
+# 16- and 32-bit integer greyscale (PNG, TIFF); PIL's convert() clips them to 0..255.
+_WIDE_INT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+def to_8bit(im: Any, where: str = "image") -> Any:
+    """A PIL image with more than 8 bits per pixel scaled into 8-bit greyscale (mode ``L``).
+
+    ``convert("RGB")`` clips a 16-bit image to 0..255, which turns almost every pixel of a
+    16-bit PNG white. Here 16-bit integer images (``I;16``, and ``I`` holding values in
+    0..65535) are divided by 257, so 65535 is 255; ``I`` images with other values are scaled
+    from their own minimum and maximum. Float images (``F``, e.g. 32-bit TIFF) in ``[0, 1]``
+    are multiplied by 255; others are scaled from their minimum and maximum. Other modes come
+    back unchanged.
+
+    Raises:
+        DataError: a float image holds NaN or infinite values.
+    """
+    from PIL import Image
+
+    if im.mode not in _WIDE_INT_MODES and im.mode != "F":
+        return im
+    arr = np.asarray(im).astype(np.float64)
+    if im.mode == "F" and not np.isfinite(arr).all():
+        raise DataError(
+            f"Expected finite pixel values in {where}; got NaN or infinite values in a float "
+            "image. Fix: fill them in, or save the image as 8- or 16-bit.")
+    lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if im.mode == "F" and lo >= 0.0 and hi <= 1.0:
+        arr = arr * 255.0
+    elif im.mode != "F" and lo >= 0 and hi <= 65535:
+        arr = arr / 257.0
+    elif hi > lo:
+        arr = (arr - lo) * (255.0 / (hi - lo))
+    else:
+        arr = np.zeros_like(arr)
+    return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8), mode="L")
+
+
+def to_rgb(im: Any, where: str = "image") -> Any:
+    """A PIL image as RGB, with 16-bit and float images scaled first (:func:`to_8bit`)."""
+    im = to_8bit(im, where)
+    return im if im.mode == "RGB" else im.convert("RGB")
 
 
 def _check_one(path: str) -> str | None:
@@ -150,8 +195,15 @@ def _scan(folder: Path, extensions: tuple[str, ...]) -> tuple[list[str], list[st
             if not imgs:
                 info["empty_classes"].append(d.name)
                 continue
+            # A label is the folder name without surrounding spaces ("cat " is "cat").
+            label = d.name.strip()
+            if not label:
+                raise DataError(
+                    f"Expected class folders named after their label under {str(folder)!r}; "
+                    f"got a folder named {d.name!r} (only spaces), holding {len(imgs)} "
+                    "image(s). Fix: rename it to its class, or move its images out.")
             paths += [str(f) for f in imgs]
-            labels += [d.name] * len(imgs)
+            labels += [label] * len(imgs)
         if loose:
             info["ignored"] += [str(f) for f in loose]
     else:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import DataError
+
 __all__ = [
     "count_labels",
     "is_multilabel_column",
@@ -81,7 +83,13 @@ def _typed(values: Iterable) -> np.ndarray:
     if items and all(issubclass(k, str) for k in kinds):
         return np.asarray(items, dtype=str)
     if items and all(issubclass(k, (int, np.integer)) and not issubclass(k, bool) for k in kinds):
-        return np.asarray(items, dtype=np.int64)
+        try:
+            return np.asarray(items, dtype=np.int64)
+        except OverflowError:
+            big = next(v for v in items if not -2**63 <= int(v) < 2**63)
+            raise DataError(
+                f"Expected integer labels that fit in 64 bits; got {big}. Fix: store such "
+                "labels as text (quoted), or number the classes from 0.") from None
     return np.asarray(items)
 
 

@@ -8,8 +8,10 @@ the ``encoding=`` keyword that reads it.
 from __future__ import annotations
 
 import bz2
+import csv
 import gzip
 import json
+import logging
 import lzma
 from pathlib import Path
 
@@ -17,7 +19,9 @@ import pandas as pd
 
 from ..exceptions import ConfigError, DataError
 
-__all__ = ["TABLE_SUFFIXES", "read_table", "table_format", "table_stem"]
+__all__ = ["TABLE_SUFFIXES", "read_table", "table_format", "table_stem", "separator"]
+
+log = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = {
     ".csv": "csv",
@@ -82,9 +86,7 @@ def read_table(p: Path, fmt: str, sep: str | None, encoding: str) -> pd.DataFram
             f"{str(p)!r} (0 bytes). Fix: check that the file was written completely."
         )
     if fmt in ("csv", "tsv"):
-        df = _read_csv(
-            p, fmt, sep if sep is not None else ("," if fmt == "csv" else "\t"), encoding
-        )
+        df = _read_csv(p, fmt, separator(sep) if sep is not None else None, encoding)
     elif fmt == "jsonl":
         df = _read_json_records(p, encoding)
     else:
@@ -98,7 +100,71 @@ def read_table(p: Path, fmt: str, sep: str | None, encoding: str) -> pd.DataFram
     return df
 
 
-def _read_csv(p: Path, fmt: str, sep: str, encoding: str) -> pd.DataFrame:
+def separator(sep: str) -> str:
+    """``sep=`` as given, with the spellings of a tab a command line produces (``\\t``,
+    ``tab``) read as a tab."""
+    if not isinstance(sep, str) or not sep:
+        raise ConfigError(f"Expected sep= as a non-empty string such as ',' or '\\t'; got "
+                          f"{sep!r}.")
+    return "\t" if sep in ("\\t", "tab", "TAB") else sep
+
+
+def _read_csv(p: Path, fmt: str, sep: str | None, encoding: str) -> pd.DataFrame:
+    """Read with ``sep``; without one, the format's separator, or the one the header uses
+    when the default leaves a single column (a tab-separated file named ``.csv``)."""
+    default = "," if fmt == "csv" else "\t"
+    df = _parse_csv(p, fmt, sep or default, encoding)
+    if sep is None and df.shape[1] == 1:
+        sniffed = _sniff(p, encoding, default)
+        if sniffed is not None:
+            try:
+                other = _parse_csv(p, fmt, sniffed, encoding)
+            except DataError:
+                other = None
+            if other is not None and other.shape[1] > 1:
+                log.warning("%s: read with separator %r (its header has no %r); pass sep=... "
+                            "(on the command line FILE:sep=...) to choose", p, sniffed, default)
+                df = other
+    return _blank_cells_missing(df)
+
+
+def _sniff(p: Path, encoding: str, default: str) -> str | None:
+    """The separator the header uses, if it is another of tab, ';', '|' and ','."""
+    try:
+        head = _read_bytes(p)[:65536].decode(encoding, "replace").splitlines()[:20]
+    except (LookupError, OSError):
+        return None
+    if not head:
+        return None
+    found = [d for d in "\t;|," if d != default and d in head[0]]
+    if len(found) <= 1:
+        return found[0] if found else None
+    try:
+        return csv.Sniffer().sniff("\n".join(head), delimiters="".join(found)).delimiter
+    except csv.Error:
+        return None
+
+
+def _blank_cells_missing(df: pd.DataFrame) -> pd.DataFrame:
+    """Cells of only spaces are missing, as empty cells are: a label ``" "`` is no label,
+    and a column of numbers with such a cell is read as numbers, as with an empty cell."""
+    for c in df.columns:
+        s = df[c]
+        if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+            continue
+        blank = s.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+        if not blank.any():
+            continue
+        s = s.mask(blank)
+        try:
+            s = pd.to_numeric(s)
+        except (ValueError, TypeError):
+            pass
+        df[c] = s
+    return df
+
+
+def _parse_csv(p: Path, fmt: str, sep: str, encoding: str) -> pd.DataFrame:
     try:
         # Only empty cells are missing: "NA", "None" or "null" can be real text or labels.
         return pd.read_csv(
@@ -207,5 +273,5 @@ def _decode_error(
     return DataError(
         f"Expected {encoding}-encoded text in {str(p)!r}; got bytes in another encoding{where}. "
         f"Fix: re-save the file as UTF-8, or pass its encoding, e.g. {fn}(path, "
-        "encoding='latin-1') (or 'cp1252')."
+        f"encoding='latin-1') (or 'cp1252'); on the command line {p.name}:encoding=latin-1."
     )

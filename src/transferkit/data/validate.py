@@ -27,6 +27,7 @@ from .labels import (
 __all__ = [
     "check_labels",
     "check_finite_features",
+    "check_modality",
     "unseen_labels",
     "clean_label_columns",
     "clean_labels",
@@ -247,6 +248,38 @@ def check_finite_features(
         f"{len(bad_cols)} column(s): {per_col}; {len(bad_rows)} row(s) affected "
         f"({rows_phrase(bad_rows, base)}). Fix: impute or drop those rows, or leave "
         "those columns out with feature_cols=[...]."
+    )
+
+
+_HOW_TO_GIVE = {
+    "text": "a file with a text column (text_col=, --text-col NAME)",
+    "image": "an image folder (one sub-folder per class) or a table of image paths",
+    "tabular": "a table of numeric columns (feature_cols=, --feature-cols)",
+    "audio": "waveforms (from_arrays(waves, sample_rate=...))",
+}
+
+
+def check_modality(data: Dataset, expected: str, who: str) -> None:
+    """Raise unless ``data`` holds ``expected`` inputs; the message says what the data are
+    (with their columns) before any label or shape check could say something misleading.
+
+    Args:
+        data: the loaded data.
+        expected: ``"text"``, ``"image"``, ``"tabular"`` or ``"audio"``.
+        who: what needs them, e.g. ``"zeroshot"`` or ``"the run 'runs/b77' (a text model)"``.
+    """
+    if data.modality == expected:
+        return
+    meta = data.meta or {}
+    detail = ""
+    if meta.get("feature_cols"):
+        cols = list(meta["feature_cols"])
+        detail = f" ({len(cols)} numeric columns: {format_items(cols, 4)})"
+    elif meta.get("text_col"):
+        detail = f" (text column {meta['text_col']!r})"
+    raise DataError(
+        f"{who} needs {expected} inputs; got {data.name!r}, which is {data.modality} data"
+        f"{detail}. Fix: give {_HOW_TO_GIVE.get(expected, expected + ' data')}."
     )
 
 

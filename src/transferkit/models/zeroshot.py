@@ -13,8 +13,8 @@ from safetensors.numpy import load_file, save_file
 
 from ..backbones import create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
-from ..data import Dataset, as_dataset
-from ..exceptions import ConfigError, DataError
+from ..data import Dataset, as_dataset, check_modality
+from ..exceptions import ConfigError
 from ..features import extract_features
 from ..fewshot.labels_file import (
     check_label_names,
@@ -178,6 +178,7 @@ class ZeroShotClassifier(TransferModel):
         """
         t0 = time.perf_counter()
         self._validate_params()
+        data = None if X is None else self._input_data(X, "X of fit()")  # text, before labels
         spec, template = self._resolve_labels()
         if self.calibrate is not None and X is None:
             raise ConfigError(
@@ -198,8 +199,7 @@ class ZeroShotClassifier(TransferModel):
         self.label_center_ = np.zeros(bb.num_features, dtype=np.float32)
         self.bias_ = np.zeros(len(order), dtype=np.float32)
         self.calibration_ = {"method": self.calibrate, "n": 0}
-        if X is not None and self.calibrate is not None:
-            data = self._input_data(X, "X of fit()")
+        if data is not None and self.calibrate is not None:
             E = self._features(data)
             if self.calibrate == "center":
                 self.center_ = E.mean(0).astype(np.float32)
@@ -213,9 +213,8 @@ class ZeroShotClassifier(TransferModel):
     # --- inference ---------------------------------------------------------------------------
     def _input_data(self, X: Any, what: str = "X") -> Dataset:
         data = as_dataset(X, what=what)
-        if data.modality != "text":
-            raise DataError(f"{type(self).__name__} classifies text; got {data.modality} inputs "
-                            f"as {what}.")
+        check_modality(data, "text", f"{type(self).__name__} (it compares texts with label "
+                                     f"names; {what})")
         return data
 
     def _features(self, data: Dataset) -> np.ndarray:

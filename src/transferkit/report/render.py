@@ -25,6 +25,8 @@ __all__ = ["load_run", "render_html", "render_report", "write_report", "REPORT_N
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "report.html"
+#: where the training engine keeps per-epoch checkpoints and history.jsonl inside a run folder
+CHECKPOINTS = "checkpoints"
 
 # What each kind of run is expected to hold, and what its absence means.
 EXPECTED = {
@@ -91,20 +93,39 @@ def _partial_record(folder: Path, why: str) -> tuple[dict[str, Any], list[str]]:
         params = model.get("params") or {}
         rec["strategy"] = {"name": params.get("strategy")}
         rec.setdefault("config", params)
-    history = load("history.jsonl", lambda f: [json.loads(ln) for ln in
-                                                f.read_text("utf-8").splitlines() if ln.strip()])
+    def jsonl(f: Path) -> list[Any]:
+        return [json.loads(ln) for ln in f.read_text("utf-8").splitlines() if ln.strip()]
+
+    history = load("history.jsonl", jsonl)
     if history is None:
         history = load("history.json", read_json)
+    # A run the training engine checkpointed, stopped before it was saved: its history and
+    # settings are in <run>/checkpoints/.
+    if history is None:
+        history = load(f"{CHECKPOINTS}/history.jsonl", jsonl)
     if isinstance(history, list):
-        rec["history"] = history
+        rec["history"] = [h for h in history if isinstance(h, dict)]
+    ckpt = load(f"{CHECKPOINTS}/checkpoint.json", read_json)
+    resume = ""
+    if isinstance(ckpt, dict):
+        ident = ckpt.get("identity") if isinstance(ckpt.get("identity"), dict) else {}
+        bb = ident.get("backbone") if isinstance(ident.get("backbone"), dict) else {}
+        settings = ident.get("settings") if isinstance(ident.get("settings"), dict) else {}
+        rec.setdefault("config", {"backbone": bb.get("spec"), "strategy": ident.get("strategy"),
+                                  **settings})
+        rec.setdefault("backbone", {"name": bb.get("spec")})
+        rec.setdefault("strategy", {"name": ident.get("strategy")})
+        resume = (f" Its checkpoints hold {ckpt.get('epochs_done', '?')} finished epoch(s) "
+                  f"(written {ckpt.get('written', '?')}): continue it with `transferkit fit "
+                  f"SOURCE --resume {folder}`.")
     if not found:
         raise RunError(
             f"{str(folder)!r} is not a transferkit run folder: it has no record.json, "
-            "config.yaml, metrics.json or model.json. Give a folder written by `transferkit fit` "
-            "(or compare, rank, shift, adapt)."
+            f"config.yaml, metrics.json, model.json or {CHECKPOINTS}/history.jsonl. Give a "
+            "folder written by `transferkit fit` (or compare, rank, shift, adapt)."
         )
     rec["kind"] = (cfg or {}).get("kind") if isinstance(cfg, dict) else None
-    missing = [f"{why} This page shows only what {', '.join(found)} hold."] + problems
+    missing = [f"{why} This page shows only what {', '.join(found)} hold.{resume}"] + problems
     return rec, missing
 
 
