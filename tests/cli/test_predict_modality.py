@@ -45,7 +45,7 @@ def test_a_text_run_refuses_an_image_folder(capsys, text_run, tmp_path):
     for i in range(3):
         Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(tmp_path / "imgs" / f"{i}.png")
     err = one_line_error(capsys, ["predict", text_run, tmp_path / "imgs"])
-    assert "trained on text data" in err and "is image data" in err
+    assert "trained on text data" in err and "which is image data" in err
 
 
 def test_a_text_run_refuses_a_tabular_csv_in_predict_and_evaluate(capsys, text_run, tmp_path):
@@ -55,13 +55,13 @@ def test_a_text_run_refuses_a_tabular_csv_in_predict_and_evaluate(capsys, text_r
     assert "trained on text data" in err and "tabular data" in err and "--text-col" in err
     err = one_line_error(capsys, ["evaluate", text_run, tmp_path / "t.csv", "--label-col",
                                   "label"])
-    assert "tabular data" in err and "never seen" not in err
+    assert "a text model" in err and "which is tabular data" in err and "never seen" not in err
 
 
 def test_a_tabular_run_refuses_text_lines(capsys, tabular_run, tmp_path):
     (tmp_path / "x.txt").write_text("hello there\nsecond line\n")
     err = one_line_error(capsys, ["predict", tabular_run, tmp_path / "x.txt"])
-    assert "trained on tabular data" in err and "is text data" in err
+    assert "trained on tabular data" in err and "which is text data" in err
 
 
 def test_the_library_names_the_wrong_type_too(text_run):

@@ -112,7 +112,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     model = load(args.run)
-    src = load_source(args.data, args)
+    src = load_source(args.data, args, expect=model.modality_,
+                      who=f"The run {args.run!r} (a {model.modality_} model)")
     data = src if isinstance(src, Dataset) else (src.test or src.train)
     metrics = model.evaluate(data)
     if args.json:

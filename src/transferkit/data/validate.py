@@ -252,8 +252,10 @@ def check_finite_features(
 
 
 _HOW_TO_GIVE = {
-    "text": "a file with a text column (text_col=, --text-col NAME)",
-    "image": "an image folder (one sub-folder per class) or a table of image paths",
+    "text": "texts, a .txt file with one per line, or a file with a text column (text_col=, "
+            "--text-col NAME)",
+    "image": "images: image files, a folder of them (one sub-folder per class) or a table of "
+             "image paths",
     "tabular": "a table of numeric columns (feature_cols=, --feature-cols)",
     "audio": "waveforms (from_arrays(waves, sample_rate=...))",
 }

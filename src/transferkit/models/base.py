@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..backbones.base import Backbone
 from ..data import Dataset, as_dataset
-from ..data.validate import unseen_labels
+from ..data.validate import check_modality, unseen_labels
 from ..evaluation import classification_metrics
 from ..exceptions import ConfigError, DataError, NotFittedError
 from ..runs import load as load_run
@@ -47,14 +47,6 @@ def check_backbone_param(owner: str, value: Any) -> None:
 def backbone_spec(given: str | Backbone, fitted: Backbone) -> str:
     """The spec a run folder records: as the user gave it, else the fitted backbone's name."""
     return given if isinstance(given, str) else fitted.name
-
-
-_GIVE = {
-    "text": "texts (strings, a .txt file with one per line, or a CSV/JSONL with --text-col)",
-    "image": "images (image files, a folder of them, or an image array)",
-    "tabular": "numeric rows (an array, or a CSV/Parquet with --feature-cols)",
-    "audio": "audio clips (audio files or a folder of them)",
-}
 
 
 class TransferModel(ClassifierMixin, BaseEstimator):
@@ -155,11 +147,9 @@ class TransferModel(ClassifierMixin, BaseEstimator):
     def _check_modality(self, data: Dataset) -> Dataset:
         # Checked before anything reads the inputs: a text model would happily "classify" the
         # paths of an image folder, and label checks would blame the labels instead.
-        if hasattr(self, "modality_") and data.modality != self.modality_:
-            raise DataError(
-                f"This model was trained on {self.modality_} data; {data.name!r} is "
-                f"{data.modality} data. Give it "
-                f"{_GIVE.get(self.modality_, self.modality_ + ' data')}.")
+        if hasattr(self, "modality_"):
+            check_modality(data, self.modality_,
+                           f"This {type(self).__name__} (trained on {self.modality_} data)")
         return data
 
     def _encode_labels(self, data: Dataset, what: str | None = None) -> np.ndarray:
