@@ -59,6 +59,36 @@ def clear_cache() -> int:
     return n
 
 
+#: In-process index of the text datasets encoded last (per backbone and layer): a sample of
+#: one of them (compare's fractions and seeds, a held-out split) takes its rows from there
+#: instead of encoding its texts again. Only text: a text's features depend on it alone.
+_TEXT_ROWS: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+_TEXT_ROWS_KEEP = 2
+
+
+def _remember_texts(key: str, data: Dataset, arr: np.ndarray) -> None:
+    if data.modality != "text" or key in _TEXT_ROWS:
+        return
+    while len(_TEXT_ROWS) >= _TEXT_ROWS_KEEP:
+        _TEXT_ROWS.pop(next(iter(_TEXT_ROWS)))
+    _TEXT_ROWS[key] = (arr, {t: i for i, t in enumerate(data.inputs)})
+
+
+def _rows_from_remembered(prefix: str, data: Dataset) -> np.ndarray | None:
+    if data.modality != "text":
+        return None
+    for key, (arr, index) in _TEXT_ROWS.items():
+        if not key.startswith(prefix):
+            continue
+        try:
+            rows = np.fromiter((index[t] for t in data.inputs), dtype=np.int64,
+                               count=len(data))
+        except (KeyError, TypeError):
+            continue
+        return np.asarray(arr[rows], dtype=np.float32)
+    return None
+
+
 def _key(backbone: Backbone, layer: int, data_fp: str) -> str:
     return hash_json(["features-v1", backbone.fingerprint(), int(layer), data_fp])
 
@@ -91,15 +121,23 @@ def extract_features(
         return backbone.features(inputs, layer=layer, batch_size=batch_size, progress=progress)
 
     folder = cache_dir() / "features"
-    path = folder / f"{_key(backbone, layer, data.fingerprint())}.npy"
+    bfp = backbone.fingerprint()
+    key = hash_json(["features-v1", bfp, int(layer), data.fingerprint()])
+    path = folder / f"{key}.npy"
+    prefix = f"{bfp}|{int(layer)}|"
     if path.exists():
         try:
             arr = np.load(path, mmap_mode="r")
             if arr.shape[0] == len(data):
                 log.info("features for %s/%s read from cache %s", backbone.name, data.name, path)
+                _remember_texts(prefix + key, data, arr)
                 return arr
         except (ValueError, OSError):
             log.warning("ignoring unreadable cache entry %s", path)
+    rows = _rows_from_remembered(prefix, data)
+    if rows is not None:
+        log.info("features for %s/%s taken from a larger encoded set", backbone.name, data.name)
+        return rows
     folder.mkdir(parents=True, exist_ok=True)
     probe = backbone.features(data.inputs[:1], layer=layer, batch_size=1)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".npy.tmp")
@@ -116,5 +154,7 @@ def extract_features(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return np.load(path, mmap_mode="r")
+    arr = np.load(path, mmap_mode="r")
+    _remember_texts(prefix + key, data, arr)
+    return arr
 

@@ -87,7 +87,10 @@ def test_a_backbone_the_strategy_does_not_train_does_not_move(name, data):
     before = state(bb)
     model = make(name, backbone=bb).fit(train)
     assert same_state(state(bb), before), "fit changed the backbone object it was given"
-    if not model.strategy_.trains_backbone:
+    if not model.strategy_.uses_backbone:
+        # A no-transfer baseline: no encoder is loaded, let alone trained.
+        assert not state(model.backbone_) and model.backbone_.num_features == 0
+    elif not model.strategy_.trains_backbone:
         assert same_state(state(model.backbone_), before)
 
 

@@ -15,6 +15,7 @@ from .registry import (
 from . import custom, tabular, text  # noqa: E402,F401  isort: skip
 from . import efficientnet, hub, vision  # noqa: E402,F401  isort: skip
 from . import lenet  # noqa: E402,F401  isort: skip
+from . import none  # noqa: E402,F401  isort: skip
 
 from .custom import TorchBackbone, register_module  # noqa: E402
 

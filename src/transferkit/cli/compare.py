@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     docs = arg_docs(compare)
     p = sub.add_parser(
         "compare",
-        help="transfer vs scratch over label fractions and seeds, with a negative-transfer verdict",
+        help="transfer vs scratch and the no-transfer baseline over label fractions and seeds, "
+             "with a negative-transfer verdict",
         description=(
             "Fit every strategy on the same samples of SOURCE's training split (each fraction "
             "or shot count, each seed), score them on the test split, and say whether transfer "
@@ -35,9 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("source", help="dataset name, file (file.csv:domain=NAME), or folder")
-    p.add_argument("--strategies", default="probe,finetune,scratch",
-                   help="comma-separated strategies (default probe,finetune,scratch). "
-                        + docs.get("strategies", ""))
+    p.add_argument("--strategies", default=None,
+                   help="comma-separated strategies (default probe,finetune,scratch and the "
+                        "data's baseline). " + docs.get("strategies", ""))
     p.add_argument("--fractions", help="comma-separated shares of the training labels, e.g. "
                                        "0.01,0.05,0.2,1 (default 0.05,0.2,1)")
     p.add_argument("--shots", help="comma-separated examples per class instead of fractions, "
@@ -83,7 +84,8 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = {k: v for k, v in param_kwargs(args, TransferClassifier).items()
               if k not in ("strategy", "shots", "seed")}
     backbone = kwargs.pop("backbone", "minilm-l6")
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    strategies = None if args.strategies is None else \
+        [s.strip() for s in args.strategies.split(",") if s.strip()]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NegativeTransferWarning)
         result = compare(data, strategies=strategies, seeds=seeds, backbone=backbone,

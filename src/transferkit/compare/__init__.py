@@ -1,7 +1,14 @@
 """Did transfer help? Strategies compared over amounts of labelled data and seeds."""
 
-from .run import CompareResult, compare
-from .stats import VERDICTS, data_efficiency, paired_test, transfer_verdict
+from .run import CompareResult, compare, default_strategies
+from .stats import (
+    VERDICTS,
+    data_efficiency,
+    efficiency_points,
+    paired_test,
+    stronger_reference,
+    transfer_verdict,
+)
 
 __all__ = ["compare", "CompareResult", "VERDICTS", "paired_test", "transfer_verdict",
-           "data_efficiency"]
+           "data_efficiency", "efficiency_points", "stronger_reference", "default_strategies"]

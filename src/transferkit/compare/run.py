@@ -9,6 +9,7 @@ difference from seed-to-seed noise.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -33,14 +34,31 @@ from ..exceptions import ConfigError, DataError, NegativeTransferWarning
 from ..models import TransferClassifier, ZeroShotClassifier
 from ..runs import write_analysis_run
 from ..strategies import STRATEGIES
+from ..strategies.baseline import baselines_for, check_baseline
 from ..utils.checks import check_number
-from .stats import cell_summary, data_efficiency, plain, transfer_verdict
+from .stats import cell_summary, data_efficiency, efficiency_points, plain, transfer_verdict
 
 __all__ = ["compare", "CompareResult"]
 
 log = logging.getLogger(__name__)
 
 METRICS = ("accuracy", "macro_f1")
+#: compared when ``strategies`` is not given, with the data's no-transfer baseline(s) after
+DEFAULT_STRATEGIES = ("probe", "finetune", "scratch")
+
+
+def default_strategies(modality: str) -> list[str]:
+    """``probe, finetune, scratch`` and the modality's baselines (``baseline`` for one,
+    ``baseline:<kind>`` each where there are several: images get pixels and the CNN)."""
+    kinds = baselines_for(modality)
+    extra = ["baseline"] if len(kinds) == 1 else [f"baseline:{k}" for k in kinds]
+    return [*DEFAULT_STRATEGIES, *extra]
+
+
+def _strategy_of(name: str) -> tuple[str, dict[str, Any]]:
+    """``"baseline:tfidf"`` -> ``("baseline", {"baseline": "tfidf"})``; others as they are."""
+    base, sep, kind = name.partition(":")
+    return (base, {"baseline": kind}) if sep and base == "baseline" else (name, {})
 
 
 @dataclass
@@ -52,11 +70,16 @@ class CompareResult:
             ``shots``), ``n_labels``, ``seed``, ``accuracy``, ``macro_f1``, ``fit_seconds``.
         summary: mean, std and count of the metric per strategy and amount.
         verdict: ``"transfer helps"``, ``"no clear difference"`` or ``"negative transfer"``
-            (``None`` without a ``"scratch"`` baseline).
+            against the stronger no-transfer reference (``None`` without one).
         reason: the verdict in a sentence, with the numbers behind it.
         tests: per transfer strategy, the paired test against scratch.
         per_amount: the best transfer strategy against scratch at each amount of data.
-        data_efficiency: "transfer with N labels matches scratch with M".
+        data_efficiency: "transfer with 1% is reached by the reference at about M%".
+        reference: the no-transfer reference the verdict is against (``scratch`` or a
+            baseline: the stronger of those compared, by mean metric).
+        references: mean metric of each no-transfer reference compared.
+        efficiency: the data-efficiency figure as numbers, with the reference's measured
+            points (:func:`~transferkit.compare.stats.efficiency_points`).
         config: how the comparison was run.
     """
 
@@ -69,6 +92,9 @@ class CompareResult:
     data_efficiency: str | None = None
     best: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    reference: str | None = None
+    references: dict[str, float] = field(default_factory=dict)
+    efficiency: dict[str, Any] | None = None
 
     @property
     def xkey(self) -> str:
@@ -83,6 +109,9 @@ class CompareResult:
             "reason": self.reason,
             "data_efficiency": self.data_efficiency,
             "best_transfer": self.best,
+            "reference": self.reference,
+            "references": self.references,
+            "efficiency": self.efficiency,
             "tests": self.tests,
             "per_amount": self.per_amount,
             "table": rows,
@@ -162,7 +191,34 @@ def _amounts(fractions: Sequence[float] | None, shots: Sequence[int] | None,
     xs = sorted({float(f) for f in (fractions if fractions is not None else (0.05, 0.2, 1.0))})
     for f in xs:
         check_number("compare", "fractions", f, low=0.0, high=1.0, low_open=True)
+    check_smallest_fraction(train, xs[0])
     return "fraction", xs
+
+
+def check_smallest_fraction(train: Dataset, fraction: float) -> None:
+    """Refuse a fraction whose sample cannot hold one example of every class.
+
+    A stratified sample of ``fraction`` holds ``round(fraction * N)`` labels; below the
+    number of classes some class necessarily has none (the rarest go first), and a model
+    fitted on it cannot predict that class at all.
+
+    Raises:
+        DataError: naming the rarest class and the smallest fraction that works.
+    """
+    classes, counts = np.unique(train.labels, return_counts=True)
+    n, k = len(train), len(classes)
+    if int(round(fraction * n)) >= k:
+        return
+    rarest = classes[int(np.argmin(counts))]
+    smallest = math.ceil(k / n * 1e4) / 1e4
+    while int(round(smallest * n)) < k:
+        smallest += 1e-4
+    raise DataError(
+        f"compare: fraction {fraction:g} of {train.name!r} is {int(round(fraction * n))} "
+        f"labels for {k} classes, so some class has no example (the rarest, {rarest!r}, "
+        f"has {int(counts.min())} in all). The smallest fraction that gives every class one "
+        f"example is {smallest:.4g}; use fractions >= {smallest:.4g}, or shots= (examples "
+        "per class).")
 
 
 def _check_strategies(strategies: Sequence[str], train: Dataset) -> list[str]:
@@ -176,13 +232,16 @@ def _check_strategies(strategies: Sequence[str], train: Dataset) -> list[str]:
                 raise DataError(f"compare: 'zeroshot' embeds label names with a text backbone; "
                                 f"{train.name!r} is {train.modality}. Drop 'zeroshot'.")
             continue
-        STRATEGIES.get(s)  # unknown name: a RegistryError with close matches
+        base, extra = _strategy_of(s)
+        STRATEGIES.get(base)  # unknown name: a RegistryError with close matches
+        if base == "baseline":  # one that does not apply to the data: say which do
+            check_baseline(train.modality, extra.get("baseline"), owner=f"compare: {s!r}")
     return names
 
 
 def compare(
     data: Any,
-    strategies: Sequence[str] = ("probe", "finetune", "scratch"),
+    strategies: Sequence[str] | None = None,
     fractions: Sequence[float] | None = None,
     seeds: int | Sequence[int] = 3,
     shots: Sequence[int] | None = None,
@@ -197,8 +256,12 @@ def compare(
         data: labelled data with a test split (``tk.load_dataset(...)``), or one Dataset (then
             20% is held out for testing, stratified, seed 0).
         strategies: strategy names (``"probe"``, ``"finetune"``, ``"lora"``, ``"scratch"``,
-            ``"prototypes"``, ``"contrastive"``, ...) and ``"zeroshot"`` (label names only; the
-            same at every amount). Include ``"scratch"`` for the transfer verdict.
+            ``"prototypes"``, ``"contrastive"``, ``"baseline"``, ``"baseline:<kind>"``...)
+            and ``"zeroshot"`` (label names only; the same at every amount). Default:
+            probe, finetune, scratch and the data's no-transfer baseline(s) (text: TF-IDF;
+            images: pixels and a small CNN; tabular: gradient boosting). The verdict is
+            taken against the stronger of the no-transfer references compared (``scratch``,
+            the baselines), and the result says which.
         fractions: shares of the training labels to sample, in ``(0, 1]`` (default 5%, 20%,
             100%), stratified with at least one example per class.
         seeds: how many seeds (0..N-1) or which seeds; each seed draws its own samples.
@@ -228,7 +291,8 @@ def compare(
                           "TransferClassifier keywords (epochs, lr, ...) as they are.")
     seed_list = _seeds(seeds)
     train, test = _splits(data, seed_list[0])
-    names = _check_strategies(strategies, train)
+    names = _check_strategies(default_strategies(train.modality) if strategies is None
+                              else strategies, train)
     per_strategy = _params_per_strategy(names, params)
     xkey, amounts = _amounts(fractions, shots, train)
     n_classes = len(train.classes)
@@ -247,8 +311,9 @@ def compare(
                         zeroshot_cache.update(_zeroshot_metrics(train, test, backbone, params))
                     m, n_labels = dict(zeroshot_cache), 0
                 else:
-                    model = TransferClassifier(backbone=backbone, strategy=name, seed=seed,
-                                               progress=False, **per_strategy[name])
+                    base, extra = _strategy_of(name)
+                    model = TransferClassifier(backbone=backbone, strategy=base, seed=seed,
+                                               progress=False, **{**per_strategy[name], **extra})
                     model.fit(sample)
                     m, n_labels = model.evaluate(test), len(sample)
                 row = {"strategy": name, xkey: x, "n_labels": n_labels, "seed": seed,
@@ -265,11 +330,14 @@ def compare(
     # verdict (it is not trained, so it has no scratch counterpart to pair with).
     summary = cell_summary(table, metric, xkey)
     verdict_table = table[table.strategy != "zeroshot"]
-    v = transfer_verdict(verdict_table, metric, xkey)
+    v = transfer_verdict(verdict_table, metric, xkey, baseline=None)
+    ref = v["reference"] or "scratch"
     result = CompareResult(
         table=table, summary=summary, verdict=v["verdict"], reason=v["reason"],
         tests=v["tests"], per_amount=v["per_amount"],
-        data_efficiency=data_efficiency(summary, xkey, v["best"]), best=v["best"],
+        data_efficiency=data_efficiency(summary, xkey, v["best"], ref), best=v["best"],
+        reference=v["reference"], references=v["references"],
+        efficiency=efficiency_points(summary, xkey, v["best"], ref),
         config={"strategies": names, xkey + "s" if xkey == "fraction" else xkey: amounts,
                 "seeds": seed_list, "backbone": backbone if isinstance(backbone, str)
                 else getattr(backbone, "name", str(backbone)), "metric": metric,
@@ -287,8 +355,8 @@ def _params_per_strategy(names: list[str], params: dict[str, Any]) -> dict[str, 
     keyword none of them reads is refused, naming the strategies that would."""
     own = set(TransferClassifier.PARAMS)
     tables = TransferClassifier.method_tables()
-    out = {n: {k: v for k, v in params.items() if k in own or k in tables.get(n, {})}
-           for n in names}
+    out = {n: {k: v for k, v in params.items()
+               if k in own or k in tables.get(_strategy_of(n)[0], {})} for n in names}
     for k, v in params.items():
         if v is not None and k not in own and not any(k in out[n] for n in names):
             takers = sorted(n for n, t in tables.items() if k in t)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..backbones import backbone_for_data
 from ..backbones.base import Backbone
+from ..backbones.none import NoBackbone
 from ..data import Dataset, as_dataset, check_labels, sample_shots
 from ..runs import register_model_kind
 from ..strategies import STRATEGIES, FitContext
@@ -148,6 +149,9 @@ class TransferClassifier(StrategyModel):
         """The backbone and feature layer this estimator fits ``data`` with (a copy of a
         backbone object given, when the strategy trains it)."""
         s = self.settings()
+        if not getattr(STRATEGIES.get(self.strategy), "uses_backbone", True):
+            # A no-transfer baseline: nothing pre-trained is loaded, let alone run.
+            return NoBackbone(data.modality), -1
         trains = getattr(STRATEGIES.get(self.strategy), "trains_backbone", False)
         return backbone_for_data(self.backbone, s.layer, s.seed, data, copy=trains)
 

@@ -127,7 +127,9 @@ def _write_model_folder(model: Any, final: Path, params: dict[str, Any],
             "modality": model.modality_,
             "layer": int(model.layer_),
             "backbone": {
-                "spec": params["backbone"],
+                # a placeholder (a baseline's none:<modality>) is what gets restored; the
+                # backbone the user named stays in params, unused
+                "spec": bb.name if getattr(bb, "placeholder", False) else params["backbone"],
                 "kwargs": getattr(bb, "init_kwargs", {}),
                 "fingerprint": None if save_weights else bb.fingerprint(),
                 "info": bb.info(),

@@ -65,6 +65,9 @@ class Strategy:
     name: ClassVar[str] = ""
     #: whether fitting changes the backbone's weights (then they are saved with the model)
     trains_backbone: ClassVar[bool] = False
+    #: whether fitting reads the backbone at all (the no-transfer baselines do not: the
+    #: estimator hands them a ``none:<modality>`` placeholder instead of loading one)
+    uses_backbone: ClassVar[bool] = True
     #: the parameters the strategy reads
     PARAMS: ClassVar[Params] = COMMON
 

@@ -12,7 +12,8 @@ __all__ = ["prepare", "aggregate"]
 
 
 # Parts of record['compare'] with a view of their own; the rest is listed as is.
-KNOWN = {"table", "verdict", "data_efficiency", "metric", "reason", "tests", "per_amount"}
+KNOWN = {"table", "verdict", "data_efficiency", "metric", "reason", "tests", "per_amount",
+         "reference", "references", "efficiency", "best_transfer"}
 
 
 def aggregate(rows: list[dict], metric: str, xkey: str) -> dict[str, dict[float, list[float]]]:
@@ -47,6 +48,7 @@ def prepare(record: dict) -> dict[str, Any] | None:
         cols += [k for k in r if k not in cols]
     data = {
         "metric": metric,
+        "reference": cmp_.get("reference"),
         "notes": _notes(cmp_),
         "tests": _tests(cmp_.get("tests")),
         "per_amount": {"cols": per_cols, "rows": [[r.get(c) for c in per_cols] for r in per]}
@@ -55,7 +57,7 @@ def prepare(record: dict) -> dict[str, Any] | None:
         "runs": {"cols": cols, "rows": [[r.get(c) for c in cols] for r in rows]} if rows else None,
         "extra": {k: v for k, v in cmp_.items() if k not in KNOWN},
     }
-    return data if any(v for k, v in data.items() if k != "metric") else None
+    return data if any(v for k, v in data.items() if k not in ("metric", "reference")) else None
 
 
 def _notes(cmp_: dict) -> list[dict[str, str | None]]:
@@ -68,6 +70,13 @@ def _notes(cmp_: dict) -> list[dict[str, str | None]]:
             if key == "verdict" and isinstance(cmp_.get("reason"), str):
                 text = f"{text}. {cmp_['reason']}"
             out.append({"kind": kind, "title": title, "text": text})
+    refs = cmp_.get("references")
+    if cmp_.get("reference") and isinstance(refs, dict) and refs:
+        means = ", ".join(f"{s} {float(m):.3f}" for s, m in refs.items() if is_number(m))
+        out.append({"kind": "info", "title": "Reference",
+                    "text": f"the verdict and the data efficiency are against "
+                            f"{cmp_['reference']}, the stronger no-transfer reference compared "
+                            f"(mean {cmp_.get('metric') or 'accuracy'} over all cells: {means})."})
     if cmp_.get("reason") and not cmp_.get("verdict"):
         out.append({"kind": "info", "title": None, "text": str(cmp_["reason"])})
     return out
