@@ -6,7 +6,9 @@ gets the label whose averaged prompt embedding is most cosine-similar to its own
 the "extreme transfer through semantic embeddings" of the sentence-encoder literature
 (e.g. Yin et al. 2019, https://arxiv.org/abs/1909.00161; Reimers & Gurevych 2019). The
 estimator is :class:`transferkit.ZeroShotClassifier` (:mod:`transferkit.models.zeroshot`);
-this module holds the arithmetic it is made of.
+this module holds the arithmetic it is made of (the label-name embeddings themselves —
+prompts, the template ensemble, vocabulary neighbours — are in
+:mod:`transferkit.strategies.label_names`, shared with the few-shot strategies).
 
 Calibration uses unlabelled target text given to ``ZeroShotClassifier.fit``:
 
@@ -20,53 +22,11 @@ Calibration uses unlabelled target text given to ``ZeroShotClassifier.fit``:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 import numpy as np
 
-from ..backbones.base import Backbone
-from ..exceptions import ConfigError
-from ..utils.defaults import BATCH_SIZE
+from ..strategies.label_names import embed_prompts, softmax, unit
 
 __all__ = ["embed_prompts", "prior_bias", "softmax", "unit"]
-
-
-def unit(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    return X / (np.linalg.norm(X, axis=-1, keepdims=True) + 1e-12)
-
-
-def embed_prompts(
-    backbone: Backbone, prompts: Mapping[Any, Sequence[str]], layer: int = -1,
-    batch_size: int = BATCH_SIZE,
-) -> np.ndarray:
-    """One unit vector per label: the normalised mean of its prompts' unit embeddings.
-
-    Args:
-        backbone: a text backbone.
-        prompts: label -> its texts (at least one each), in the order of the result's rows.
-        layer: feature layer.
-        batch_size: texts per forward pass.
-
-    Returns:
-        ``(n_labels, F)`` float32, rows of unit length.
-    """
-    texts = [t for ts in prompts.values() for t in ts]
-    if not texts or any(not ts for ts in prompts.values()):
-        raise ConfigError("Every label needs at least one prompt text to embed.")
-    E = unit(backbone.features(texts, layer=layer, batch_size=batch_size))
-    out, i = [], 0
-    for ts in prompts.values():
-        out.append(E[i : i + len(ts)].mean(0))
-        i += len(ts)
-    return unit(np.stack(out))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def prior_bias(cos: np.ndarray, temperature: float, rounds: int = 20) -> np.ndarray:
