@@ -17,7 +17,12 @@ Calibration uses unlabelled target text given to ``ZeroShotClassifier.fit``:
   the domain share — which otherwise dominates cosine similarity;
 * ``"prior"`` adds per-label biases so the average predicted distribution over the
   unlabelled text becomes uniform (an EM-style prior correction in the manner of Saerens et
-  al. 2002, assuming roughly balanced target classes).
+  al. 2002, assuming roughly balanced target classes);
+* ``"refine"`` does ``"prior"``, then moves each label embedding towards the mean of the
+  unlabelled texts it is most confident about (the top 10 % of that text per label, with
+  half the weight of the label embedding), and calibrates the prior again: one step of
+  self-labelling (:func:`refine_label_embeddings`). It helps on average but not everywhere
+  (``benchmarks/bench_fewshot_ideas.py``), so it is an option, not the default.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 
 from ..strategies.label_names import embed_prompts, softmax, unit
 
-__all__ = ["embed_prompts", "prior_bias", "softmax", "unit"]
+__all__ = ["embed_prompts", "prior_bias", "refine_label_embeddings", "softmax", "unit"]
 
 
 def prior_bias(cos: np.ndarray, temperature: float, rounds: int = 20) -> np.ndarray:
@@ -39,3 +44,30 @@ def prior_bias(cos: np.ndarray, temperature: float, rounds: int = 20) -> np.ndar
         p = softmax(logits + b).mean(0)
         b -= np.log(p * len(p) + 1e-12)
     return (b - b.mean()).astype(np.float32)
+
+
+def refine_label_embeddings(E: np.ndarray, L: np.ndarray, temperature: float,
+                            top: float = 0.1, weight: float = 0.5) -> np.ndarray:
+    """One step of self-labelling on unlabelled inputs.
+
+    Args:
+        E: unit embeddings of unlabelled inputs ``(N, F)``.
+        L: unit label embeddings ``(K, F)``.
+        temperature: softmax temperature of the cosine similarities.
+        top: fraction of ``N / K`` inputs per label taken as its confident examples.
+        weight: weight of their (unit) mean added to the label embedding.
+
+    Returns:
+        ``(K, F)`` unit label embeddings; a label no input is assigned to keeps its own.
+    """
+    cos = E @ L.T
+    P = softmax(cos / temperature + prior_bias(cos, temperature))
+    pred, conf = P.argmax(1), P.max(1)
+    m = max(1, int(top * len(E) / len(L)))
+    out = np.array(L, dtype=np.float32)
+    for c in range(len(L)):
+        idx = np.flatnonzero(pred == c)
+        if len(idx):
+            mean = E[idx[np.argsort(-conf[idx], kind="stable")[:m]]].mean(0)
+            out[c] = L[c] + weight * unit(mean)
+    return unit(out)

@@ -24,7 +24,13 @@ from ..fewshot.labels_file import (
     normalize_descriptions,
     read_label_file,
 )
-from ..fewshot.zeroshot import embed_prompts, prior_bias, softmax, unit
+from ..fewshot.zeroshot import (
+    embed_prompts,
+    prior_bias,
+    refine_label_embeddings,
+    softmax,
+    unit,
+)
 from ..runs import register_model_kind
 from ..strategies.label_names import (
     TEMPLATE_ENSEMBLE,
@@ -90,7 +96,9 @@ class ZeroShotClassifier(TransferModel):
               "0: off", 20, "int", low=0),
         Param("calibrate", "None; 'center' (subtract the mean embedding of the unlabelled text "
               "given to fit); or 'prior' (bias labels so that the mean prediction on that text "
-              "is uniform)", None, choices=("center", "prior")),
+              "is uniform); or 'refine' ('prior', then each label embedding moves toward the "
+              "mean of the 10% of that text it is surest of, and 'prior' again)", None,
+              choices=("center", "prior", "refine")),
         Param("multi_label", "score each label on its own (a sigmoid around threshold) and "
               "predict an indicator matrix, instead of one label per input", False, "bool"),
         Param("threshold", "cosine similarity from which a label is predicted when multi_label "
@@ -221,6 +229,9 @@ class ZeroShotClassifier(TransferModel):
                 self.center_ = E.mean(0).astype(np.float32)
                 self.label_center_ = self.label_embeddings_.mean(0).astype(np.float32)
             else:
+                if self.calibrate == "refine":
+                    self.label_embeddings_ = refine_label_embeddings(
+                        unit(E), self.label_embeddings_, s.temperature)
                 self.bias_ = prior_bias(self._cosines(E, centred=False), s.temperature)
             self.calibration_ = {"method": self.calibrate, "n": int(len(data))}
         self.fit_seconds_ = time.perf_counter() - t0
