@@ -85,6 +85,7 @@ class _Frozen:
                 super().__init__(frozen.bb.name, frozen.bb.num_features,
                                  frozen.bb.preprocess_config)
                 self.inner = frozen.bb
+                self.tokenizer = getattr(frozen.bb, "tokenizer", None)  # vocabulary neighbours
 
             @property
             def num_feature_layers(self):
