@@ -92,3 +92,25 @@ def test_probe_label_prior_needs_names():
     with pytest.raises(ConfigError, match="zeroshot_weight"):
         tk.TransferClassifier(backbone=bb, zeroshot_weight=2.0, cache=False,
                               progress=False).fit(X, y)
+
+
+@pytest.mark.real_weights
+def test_cli_fit_unlabelled_train_self_trains_and_records_it(tmp_path, capsys, banking20):
+    import json
+
+    import pandas as pd
+
+    from transferkit.cli.main import main
+
+    train, _ = banking20
+    pd.DataFrame({"text": train.inputs, "label": train.labels}).to_csv(tmp_path / "train.csv",
+                                                                       index=False)
+    out = tmp_path / "run"
+    code = main(["fit", str(tmp_path / "train.csv"), "--shots", "4", "--unlabelled", "train",
+                 "--self-train", "8", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["dataset"]["unlabelled"]["split"] == "train"
+    assert 0 < rec["strategy"]["self_train_rows"] <= 20 * 8
+    assert rec["strategy"]["label_prior"] is True
