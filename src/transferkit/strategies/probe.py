@@ -57,6 +57,15 @@ def _parse_label_prior(text: str) -> bool | str:
     return {"true": True, "false": False}.get(text.strip().lower(), text)
 
 
+def _not_labelled(pool: Any, labelled: Any) -> np.ndarray:
+    """Mask of the unlabelled texts that are not among the labelled ones (an input that has a
+    label is not pseudo-labelled again); all ``True`` for inputs that are not text."""
+    if len(pool) and isinstance(pool[0], str):
+        known = set(labelled)
+        return np.fromiter((t not in known for t in pool), bool, len(pool))
+    return np.ones(len(pool), bool)
+
+
 def _confident(P: np.ndarray, per_class: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``P`` (probabilities) that are among the ``per_class`` most confident of their
     predicted class, and those predictions."""
@@ -125,6 +134,7 @@ class ProbeStrategy(Strategy):
         pseudo = 0
         if ctx.unlabelled is not None and self.settings.self_train > 0:
             Xu = np.asarray(self._features(ctx.backbone, ctx.layer, ctx.unlabelled))
+            Xu = Xu[_not_labelled(ctx.unlabelled.inputs, ctx.train.inputs)]
             take, labels = _confident(self.head_.predict_proba(Xu), self.settings.self_train)
             pseudo = len(take)
             self.head_ = make_probe_head(self.settings)
