@@ -260,7 +260,7 @@ class ZeroShotClassifier(TransferModel):
             nb_all = vocabulary_neighbours(bb, all_names, int(s.neighbors), layer, s.batch_size,
                                            s.cache)
             nb = [nb_all[order.index(k)] for k in bare]
-            E = label_name_embeddings(bb, names, tpls, nb, layer, s.batch_size)
+            E = label_name_embeddings(bb, names, tpls, nb, layer, s.batch_size, s.cache)
             out[[order.index(k) for k in bare]] = E
             for k, n, ws in zip(bare, names, nb, strict=True):
                 self.prompts_[k] = [t.format(n) for t in tpls] + [t.format(w) for w in ws

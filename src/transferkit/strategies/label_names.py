@@ -84,11 +84,18 @@ def data_label_names(data: Dataset) -> list[str] | None:
     return [humanize(c) for c in classes]
 
 
+def _embed(backbone: Backbone, texts: Sequence[str], layer: int, batch_size: int,
+           cache: bool) -> np.ndarray:
+    """Unit embeddings of ``texts``, through the feature cache when ``cache``."""
+    return unit(extract_features(backbone, as_dataset(list(texts)), layer=layer,
+                                 batch_size=batch_size, cache=cache, progress=False))
+
+
 def _group_means(backbone: Backbone, groups: Sequence[Sequence[str]], layer: int,
-                 batch_size: int) -> np.ndarray:
+                 batch_size: int, cache: bool = False) -> np.ndarray:
     """Mean unit embedding of each group of texts (not re-normalised), ``(G, F)``."""
     texts = [t for ts in groups for t in ts]
-    E = unit(backbone.features(texts, layer=layer, batch_size=batch_size))
+    E = _embed(backbone, texts, layer, batch_size, cache)
     out, i = [], 0
     for ts in groups:
         out.append(E[i : i + len(ts)].mean(0))
@@ -133,8 +140,7 @@ def _vocabulary_embeddings(backbone: Backbone, layer: int, batch_size: int, cach
         return [], np.zeros((0, backbone.num_features), np.float32)
     key = (backbone.fingerprint(), int(layer))
     if key not in _VOCAB_MEMO:
-        V = unit(extract_features(backbone, as_dataset(words), layer=layer,
-                                  batch_size=batch_size, cache=cache, progress=False))
+        V = _embed(backbone, words, layer, batch_size, cache)
         while len(_VOCAB_MEMO) >= _VOCAB_MEMO_SIZE:
             _VOCAB_MEMO.pop(next(iter(_VOCAB_MEMO)))
         _VOCAB_MEMO[key] = (words, V)
@@ -160,7 +166,7 @@ def vocabulary_neighbours(
     words, V = _vocabulary_embeddings(backbone, layer, batch_size, cache)
     if not words:
         return out
-    N = unit(backbone.features([n.lower() for n in names], layer=layer, batch_size=batch_size))
+    N = _embed(backbone, [n.lower() for n in names], layer, batch_size, cache)
     S = V @ N.T
     for i in single:
         others = np.delete(S, i, axis=1).max(1) if S.shape[1] > 1 else np.zeros(len(S))
@@ -175,20 +181,21 @@ def vocabulary_neighbours(
 def label_name_embeddings(
     backbone: Backbone, names: Sequence[str], templates: Sequence[str],
     neighbours: Sequence[Sequence[str]] | None = None, layer: int = -1,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = BATCH_SIZE, cache: bool = False,
 ) -> np.ndarray:
     """Unit embedding of each name: the mean over ``templates`` of the name's prompts, plus
-    (with equal total weight) the mean over its neighbour words in the same templates.
+    (with equal total weight) the mean over its neighbour words in the same templates. With
+    ``cache``, the prompts' embeddings go through the feature cache like any other text.
 
     Returns:
         ``(len(names), F)`` float32, rows of unit length.
     """
     groups = [[t.format(n) for t in templates] for n in names]
-    M = _group_means(backbone, groups, layer, batch_size)
+    M = _group_means(backbone, groups, layer, batch_size, cache)
     nb = [list(ws) for ws in (neighbours or [])]
     with_nb = [i for i, ws in enumerate(nb) if ws]
     if with_nb:
         extra = _group_means(backbone, [[t.format(w) for w in nb[i] for t in templates]
-                                        for i in with_nb], layer, batch_size)
+                                        for i in with_nb], layer, batch_size, cache)
         M[with_nb] = M[with_nb] + extra
     return unit(M)

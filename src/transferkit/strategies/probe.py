@@ -116,7 +116,7 @@ class ProbeStrategy(Strategy):
         nb = vocabulary_neighbours(ctx.backbone, names, _NEIGHBOURS, ctx.layer, s.batch_size,
                                    s.cache)
         L = label_name_embeddings(ctx.backbone, names, TEMPLATE_ENSEMBLE, nb, ctx.layer,
-                                  s.batch_size)
+                                  s.batch_size, s.cache)
         return L, nb
 
     def fit(self, ctx: FitContext) -> ProbeStrategy:
