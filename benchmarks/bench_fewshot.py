@@ -85,6 +85,7 @@ class _Frozen:
                 super().__init__(frozen.bb.name, frozen.bb.num_features,
                                  frozen.bb.preprocess_config)
                 self.inner = frozen.bb
+                self.tokenizer = getattr(frozen.bb, "tokenizer", None)  # vocabulary neighbours
 
             @property
             def num_feature_layers(self):
@@ -111,6 +112,11 @@ class _Frozen:
         return _Lookup()
 
 
+#: The methods as issue 6 measured them; issue 19's label-name rows, template ensemble and
+#: vocabulary neighbours (now defaults) are measured by bench_fewshot_ideas.py.
+_AS_ISSUE_6 = {"probe": {"label_prior": False}, "prototypes": {}}
+
+
 def part_protocol(tk, frozen, ds, seeds, store):
     from sklearn.linear_model import LogisticRegression
 
@@ -126,7 +132,8 @@ def part_protocol(tk, frozen, ds, seeds, store):
         out["mteb_head_our_sampler"].append(float((lr.predict(Xte) == yte).mean()))
         for strat in ("probe", "prototypes"):
             m = tk.TransferClassifier(backbone=look, strategy=strat, shots=8, seed=s,
-                                      cache=False, progress=False).fit(ds.train)
+                                      cache=False, progress=False, **_AS_ISSUE_6[strat])
+            m.fit(ds.train)
             out[strat].append(m.score(ds.test))
     # MTEB's own sampler (AbsTaskClassification._undersample_data, seed 42, idxs carried over).
     np.random.seed(42)
@@ -146,7 +153,7 @@ def part_protocol(tk, frozen, ds, seeds, store):
 
 def part_curve(tk, frozen, ds, seeds, shots_list, store):
     look = frozen.lookup_backbone()
-    variants = {"probe": ("probe", {}),
+    variants = {"probe": ("probe", _AS_ISSUE_6["probe"]),
                 "prototypes (auto prior)": ("prototypes", {}),
                 "prototypes, no prior": ("prototypes", {"label_prior": False}),
                 "prototypes + label prior": ("prototypes", {"label_prior": True})}
@@ -173,7 +180,8 @@ def part_zeroshot(tk, bb, datasets, store):
         names = ds.train.meta.get("label_names")
         classes = [names[c] if names else str(c) for c in np.unique(ds.train.labels).tolist()]
         for cal in (None, "center", "prior"):
-            zs = tk.ZeroShotClassifier(backbone=bb, labels=classes, calibrate=cal, progress=False)
+            zs = tk.ZeroShotClassifier(backbone=bb, labels=classes, calibrate=cal, progress=False,
+                                       prompt_ensemble=False, neighbors=0)
             t0 = time.perf_counter()
             zs.fit(ds.train.without_labels() if cal else None)
             fit_s = time.perf_counter() - t0

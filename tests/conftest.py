@@ -103,3 +103,19 @@ if TINY_TEXT_BACKBONE not in BACKBONES:
 def tiny_text_backbone_name() -> str:
     """A registered 8-d text backbone on letter counts (trainable, instant)."""
     return TINY_TEXT_BACKBONE
+
+
+@pytest.fixture()
+def small_vocab(monkeypatch):
+    """Every 40th whole word of MiniLM's vocabulary (about 530) for vocabulary neighbours, so
+    that a test embeds it in seconds instead of minutes; the benchmark uses all of it."""
+    from transferkit.strategies import label_names as ln
+
+    real = ln.vocabulary_words
+
+    def words(backbone):
+        got = real(backbone)
+        return None if got is None else got[::40]
+
+    monkeypatch.setattr(ln, "vocabulary_words", words)
+    monkeypatch.setattr(ln, "_VOCAB_MEMO", {})

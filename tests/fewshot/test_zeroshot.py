@@ -12,6 +12,9 @@ import transferkit as tk
 from transferkit import ConfigError, DataError, NotFittedError
 from transferkit.fewshot import read_label_file
 
+# Vocabulary neighbours from 1/40 of the vocabulary: seconds instead of minutes per session.
+pytestmark = pytest.mark.usefixtures("small_vocab")
+
 SENTENCES = ["I want to fly to Paris next week", "How long should I boil the pasta?",
              "The striker scored twice in the cup final", "Book me a hotel room in Rome",
              "Whisk the eggs with sugar and bake for 20 minutes", "Who won the tennis match?"]
@@ -28,8 +31,12 @@ def test_picks_the_right_label_for_unambiguous_sentences(minilm):
     assert proba.shape == (6, 3)
     np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
     assert zs.score(SENTENCES, TRUTH) == 1.0
-    # The prompt is the template with the label name.
-    assert zs.prompts_["travel"] == ["This is about travel."]
+    # The first prompt is the template with the label name, then the template ensemble.
+    assert zs.prompts_["travel"][0] == "This is about travel."
+    single = tk.ZeroShotClassifier(backbone=minilm, labels=["travel", "cooking", "sports"],
+                                   prompt_ensemble=False, neighbors=0).fit()
+    assert single.prompts_["travel"] == ["This is about travel."]
+    assert list(single.predict(SENTENCES)) == TRUTH
 
 
 @pytest.mark.real_weights
@@ -55,7 +62,7 @@ def test_descriptions_file_yaml_and_json_carry_the_meaning(minilm, tmp_path):
     zs = tk.ZeroShotClassifier(backbone=minilm, labels=["travel", "cooking", "sports"],
                                descriptions={"sports": "football and tennis"}).fit()
     assert zs.prompts_["sports"] == ["football and tennis"]
-    assert zs.prompts_["cooking"] == ["This is about cooking."]
+    assert zs.prompts_["cooking"][0] == "This is about cooking."
     assert list(zs.predict(SENTENCES)) == TRUTH
 
 

@@ -33,6 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-size", type=float, default=0.2,
                    help="held-out fraction when the source has no test split (default 0.2)")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
+    p.add_argument("--unlabelled", choices=("train", "test"), default=None,
+                   help="give fit the texts of this split without their labels, for the "
+                   "probe's --self-train: 'train' (semi-supervised; with --shots, the training "
+                   "rows not sampled are unlabelled data) or 'test' (transductive: the "
+                   "evaluation inputs themselves)")
     add_data_args(p)
     add_param_flags(p, TransferClassifier)
     add_report_flag(p)
@@ -70,17 +75,20 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None
             # Per-epoch checkpoints: inside the new run folder, or beside a finished run that
             # is being replaced (it stays whole until the new run is saved).
             model.set_params(checkpoint_dir=str(checkpoint_dir_for(out)))
-        metrics = _fit(model, splits, source, t0, out, overwrite=args.overwrite or replacing)
+        metrics = _fit(model, splits, source, t0, out, overwrite=args.overwrite or replacing,
+                       unlabelled=getattr(args, "unlabelled", None))
     return out, metrics
 
 
 def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: float, out: str,
-         overwrite: bool) -> dict[str, Any]:
+         overwrite: bool, unlabelled: str | None = None) -> dict[str, Any]:
     splits.train.require_single_labels("transferkit fit")  # before "fitting ... N classes"
     shots = f" ({model.shots} per class used)" if model.shots else ""
     echo(f"fitting {model.strategy} with {model.backbone} on {splits.train.name}: "
          f"{len(splits.train)} training examples{shots}, {len(splits.train.classes)} classes")
-    model.fit(splits.train, val=splits.val)
+    pool = {"train": splits.train, "test": splits.test}.get(unlabelled or "")
+    model.fit(splits.train, val=splits.val,
+              unlabelled=None if pool is None else pool.without_labels())
     if not is_global_zero():  # under torchrun, rank 0 alone evaluates and writes the run
         return {}
     metrics = model.evaluate(splits.test) if splits.test is not None else {}
@@ -88,7 +96,10 @@ def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: floa
         # With --shots the model saw a sample of the training split: record what it saw.
         "dataset": {"train": getattr(model, "train_summary_", None) or splits.train.summary(),
                     "test": None if splits.test is None else splits.test.summary(),
-                    "source": source},
+                    "source": source,
+                    # Inputs given to fit without labels: 'test' makes the fit transductive.
+                    "unlabelled": None if pool is None else {"split": unlabelled,
+                                                             "n": len(pool)}},
         "timings": {"fit_seconds": round(model.fit_seconds_, 3),
                     "total_seconds": round(time.perf_counter() - t0, 3)},
     }

@@ -1,7 +1,13 @@
 """Few-shot and zero-shot transfer: label-name embeddings, prototypes, contrastive tuning.
 
 * :class:`transferkit.ZeroShotClassifier` — no examples: labels by their names or
-  descriptions (the arithmetic in :mod:`.zeroshot`).
+  descriptions (the arithmetic in :mod:`.zeroshot`); names are embedded with a template
+  ensemble and, for one-word names, the tokenizer-vocabulary words nearest to them in the
+  encoder's own space (:mod:`transferkit.strategies.label_names`).
+* strategy ``"probe"`` — for text whose labels read as names, each label name's embedding is
+  one extra training example of its class (``label_prior``); ``zeroshot_weight`` mixes in the
+  zero-shot probabilities; ``fit(..., unlabelled=texts)`` with ``self_train`` adds the most
+  confident pseudo-labelled texts and refits (transductive if the texts are the test inputs).
 * strategy ``"prototypes"`` — nearest class mean, optionally with label-name priors.
 * strategy ``"contrastive"`` — SetFit-style pair tuning of the encoder, then a head.
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import ConfigError, DataError
+from ..strategies.label_names import humanize
 
 __all__ = [
     "LabelSpec",
@@ -42,11 +43,6 @@ __all__ = [
 
 #: what a label maps to: no description, one, or several phrasings
 LabelSpec = dict[str, list[str]]
-
-
-def humanize(label: Any) -> str:
-    """The text form of a label name: ``"card_arrival"`` -> ``"card arrival"``."""
-    return " ".join(str(label).replace("_", " ").replace("-", " ").split())
 
 
 def check_label_names(labels: Iterable[Any], owner: str = "ZeroShotClassifier",

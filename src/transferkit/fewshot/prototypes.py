@@ -29,11 +29,11 @@ from safetensors.numpy import load_file, save_file
 from ..exceptions import ConfigError
 from ..features import extract_features
 from ..strategies.base import FitContext, Strategy, register_strategy
+from ..strategies.label_names import data_label_names, embed_prompts
 from ..strategies.params import COMMON
 from ..utils.checks import check_number
 from ..utils.params import Param, Params
-from .labels_file import check_template, humanize
-from .zeroshot import embed_prompts
+from .labels_file import check_template
 
 __all__ = ["PrototypeStrategy", "prototype_scores"]
 
@@ -153,25 +153,12 @@ class PrototypeStrategy(Strategy):
         return _unit(X) if self.config_["distance"] == "cosine" else np.asarray(X, np.float64)
 
     # --- the label-name prior ----------------------------------------------------------------
-    @staticmethod
-    def _label_names(ctx: FitContext) -> list[str] | None:
-        classes = np.unique(ctx.train.labels)
-        names = ctx.train.meta.get("label_names")
-        if names:
-            lookup = {str(k): str(v) for k, v in names.items()}
-            if all(str(_plain(c)) in lookup for c in classes):
-                return [humanize(lookup[str(_plain(c))]) for c in classes]
-            return None
-        if classes.dtype.kind in "iub" or not all(str(c).strip() for c in classes):
-            return None
-        return [humanize(c) for c in classes]
-
     def _prior(self, ctx: FitContext, counts: np.ndarray, opts: dict[str, Any]
                ) -> np.ndarray | None:
         want = opts["label_prior"]
         if not want or opts["prior_weight"] == 0:
             return None
-        names = self._label_names(ctx) if ctx.backbone.modality == "text" else None
+        names = data_label_names(ctx.train) if ctx.backbone.modality == "text" else None
         if want == "auto" and (names is None or counts.min() > _AUTO_PRIOR_MAX_SHOTS):
             return None
         if names is None:
@@ -272,6 +259,3 @@ class PrototypeStrategy(Strategy):
         self.arrays_ = load_file(str(folder / "prototypes.safetensors"))
         return self
 
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v

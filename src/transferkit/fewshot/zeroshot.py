@@ -6,7 +6,9 @@ gets the label whose averaged prompt embedding is most cosine-similar to its own
 the "extreme transfer through semantic embeddings" of the sentence-encoder literature
 (e.g. Yin et al. 2019, https://arxiv.org/abs/1909.00161; Reimers & Gurevych 2019). The
 estimator is :class:`transferkit.ZeroShotClassifier` (:mod:`transferkit.models.zeroshot`);
-this module holds the arithmetic it is made of.
+this module holds the arithmetic it is made of (the label-name embeddings themselves —
+prompts, the template ensemble, vocabulary neighbours — are in
+:mod:`transferkit.strategies.label_names`, shared with the few-shot strategies).
 
 Calibration uses unlabelled target text given to ``ZeroShotClassifier.fit``:
 
@@ -15,58 +17,21 @@ Calibration uses unlabelled target text given to ``ZeroShotClassifier.fit``:
   the domain share — which otherwise dominates cosine similarity;
 * ``"prior"`` adds per-label biases so the average predicted distribution over the
   unlabelled text becomes uniform (an EM-style prior correction in the manner of Saerens et
-  al. 2002, assuming roughly balanced target classes).
+  al. 2002, assuming roughly balanced target classes);
+* ``"refine"`` does ``"prior"``, then moves each label embedding towards the mean of the
+  unlabelled texts it is most confident about (the top 10 % of that text per label, with
+  half the weight of the label embedding), and calibrates the prior again: one step of
+  self-labelling (:func:`refine_label_embeddings`). It helps on average but not everywhere
+  (``benchmarks/bench_fewshot_ideas.py``), so it is an option, not the default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 import numpy as np
 
-from ..backbones.base import Backbone
-from ..exceptions import ConfigError
-from ..utils.defaults import BATCH_SIZE
+from ..strategies.label_names import embed_prompts, softmax, unit
 
-__all__ = ["embed_prompts", "prior_bias", "softmax", "unit"]
-
-
-def unit(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    return X / (np.linalg.norm(X, axis=-1, keepdims=True) + 1e-12)
-
-
-def embed_prompts(
-    backbone: Backbone, prompts: Mapping[Any, Sequence[str]], layer: int = -1,
-    batch_size: int = BATCH_SIZE,
-) -> np.ndarray:
-    """One unit vector per label: the normalised mean of its prompts' unit embeddings.
-
-    Args:
-        backbone: a text backbone.
-        prompts: label -> its texts (at least one each), in the order of the result's rows.
-        layer: feature layer.
-        batch_size: texts per forward pass.
-
-    Returns:
-        ``(n_labels, F)`` float32, rows of unit length.
-    """
-    texts = [t for ts in prompts.values() for t in ts]
-    if not texts or any(not ts for ts in prompts.values()):
-        raise ConfigError("Every label needs at least one prompt text to embed.")
-    E = unit(backbone.features(texts, layer=layer, batch_size=batch_size))
-    out, i = [], 0
-    for ts in prompts.values():
-        out.append(E[i : i + len(ts)].mean(0))
-        i += len(ts)
-    return unit(np.stack(out))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+__all__ = ["embed_prompts", "prior_bias", "refine_label_embeddings", "softmax", "unit"]
 
 
 def prior_bias(cos: np.ndarray, temperature: float, rounds: int = 20) -> np.ndarray:
@@ -79,3 +44,30 @@ def prior_bias(cos: np.ndarray, temperature: float, rounds: int = 20) -> np.ndar
         p = softmax(logits + b).mean(0)
         b -= np.log(p * len(p) + 1e-12)
     return (b - b.mean()).astype(np.float32)
+
+
+def refine_label_embeddings(E: np.ndarray, L: np.ndarray, temperature: float,
+                            top: float = 0.1, weight: float = 0.5) -> np.ndarray:
+    """One step of self-labelling on unlabelled inputs.
+
+    Args:
+        E: unit embeddings of unlabelled inputs ``(N, F)``.
+        L: unit label embeddings ``(K, F)``.
+        temperature: softmax temperature of the cosine similarities.
+        top: fraction of ``N / K`` inputs per label taken as its confident examples.
+        weight: weight of their (unit) mean added to the label embedding.
+
+    Returns:
+        ``(K, F)`` unit label embeddings; a label no input is assigned to keeps its own.
+    """
+    cos = E @ L.T
+    P = softmax(cos / temperature + prior_bias(cos, temperature))
+    pred, conf = P.argmax(1), P.max(1)
+    m = max(1, int(top * len(E) / len(L)))
+    out = np.array(L, dtype=np.float32)
+    for c in range(len(L)):
+        idx = np.flatnonzero(pred == c)
+        if len(idx):
+            mean = E[idx[np.argsort(-conf[idx], kind="stable")[:m]]].mean(0)
+            out[c] = L[c] + weight * unit(mean)
+    return unit(out)

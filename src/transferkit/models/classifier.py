@@ -10,7 +10,7 @@ import numpy as np
 from ..backbones import backbone_for_data
 from ..backbones.base import Backbone
 from ..backbones.none import NoBackbone
-from ..data import Dataset, as_dataset, check_labels, sample_shots
+from ..data import Dataset, as_dataset, check_labels, check_modality, sample_shots
 from ..runs import register_model_kind
 from ..strategies import STRATEGIES, FitContext
 from ..strategies.params import COMMON, LAYER
@@ -164,13 +164,17 @@ class TransferClassifier(StrategyModel):
         return train
 
     # --- fitting ----------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, *, val: Dataset | None = None) -> TransferClassifier:
+    def fit(self, X: Any, y: Any = None, *, val: Dataset | None = None,
+            unlabelled: Any = None) -> TransferClassifier:
         """Fit on a labelled Dataset (or raw inputs ``X`` with labels ``y``); returns ``self``.
 
         Args:
             X: a labelled :class:`~transferkit.data.Dataset`, or inputs with labels ``y``.
             y: labels of raw inputs ``X``.
             val: validation data for early stopping (strategies that train by gradient).
+            unlabelled: inputs of the same kind without labels (a Dataset, or raw inputs),
+                for the probe's ``self_train``; other strategies ignore them. Giving the
+                texts you will evaluate on makes the fit transductive.
         """
         self._validate_params()
         seed_everything(self.settings().seed)
@@ -183,8 +187,13 @@ class TransferClassifier(StrategyModel):
         self.backbone_, self.layer_ = bb, layer
         params = self.strategy_params()
         y_val = None if val is None else self._encode_labels(val, "the validation data")
+        pool = None
+        if unlabelled is not None:
+            pool = as_dataset(unlabelled, what="unlabelled of fit()")
+            check_modality(pool, train.modality, f"{type(self).__name__}.fit(unlabelled=...) "
+                                                 "(the same kind of input as the training data)")
         ctx = FitContext(bb, layer, train, y_idx, len(self.classes_), params, val=val,
-                         y_val=y_val)
+                         y_val=y_val, unlabelled=pool)
         self.strategy_ = STRATEGIES.get(self.strategy)(**params).fit(ctx)
         self.modality_ = train.modality
         self.train_summary_ = train.summary()

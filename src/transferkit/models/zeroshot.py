@@ -24,8 +24,20 @@ from ..fewshot.labels_file import (
     normalize_descriptions,
     read_label_file,
 )
-from ..fewshot.zeroshot import embed_prompts, prior_bias, softmax, unit
+from ..fewshot.zeroshot import (
+    embed_prompts,
+    prior_bias,
+    refine_label_embeddings,
+    softmax,
+    unit,
+)
 from ..runs import register_model_kind
+from ..strategies.label_names import (
+    TEMPLATE_ENSEMBLE,
+    humanize,
+    label_name_embeddings,
+    vocabulary_neighbours,
+)
 from ..strategies.params import BATCH_SIZE, CACHE, LAYER, PROGRESS
 from ..utils.params import Param, Params
 from .base import TransferModel, check_backbone_param
@@ -75,9 +87,18 @@ class ZeroShotClassifier(TransferModel):
         Param("template", "prompt for a label name, with one {} slot; None embeds the bare "
               "name. A label with descriptions is embedded from them (as written) instead",
               _DEFAULT_TEMPLATE, "any", check=_check_template),
+        Param("prompt_ensemble", "also embed each label name with generic templates "
+              f"{list(TEMPLATE_ENSEMBLE)} and average (labels with descriptions use those alone)",
+              True, "bool"),
+        Param("neighbors", "widen a one-word label name (without descriptions) with up to this "
+              "many words of the tokenizer's vocabulary nearest to it in the encoder's own space "
+              "and nearer to it than to any other label (cosine >= 0.4), in the same templates; "
+              "0: off", 20, "int", low=0),
         Param("calibrate", "None; 'center' (subtract the mean embedding of the unlabelled text "
               "given to fit); or 'prior' (bias labels so that the mean prediction on that text "
-              "is uniform)", None, choices=("center", "prior")),
+              "is uniform); or 'refine' ('prior', then each label embedding moves toward the "
+              "mean of the 10% of that text it is surest of, and 'prior' again)", None,
+              choices=("center", "prior", "refine")),
         Param("multi_label", "score each label on its own (a sigmoid around threshold) and "
               "predict an indicator matrix, instead of one label per input", False, "bool"),
         Param("threshold", "cosine similarity from which a label is predicted when multi_label "
@@ -96,6 +117,8 @@ class ZeroShotClassifier(TransferModel):
         labels: Sequence[str] | None = None,
         descriptions: Mapping[str, Any] | str | os.PathLike | None = None,
         template: str | None = _DEFAULT_TEMPLATE,
+        prompt_ensemble: bool | None = None,
+        neighbors: int | None = None,
         calibrate: str | None = None,
         multi_label: bool | None = None,
         threshold: float | None = None,
@@ -109,6 +132,8 @@ class ZeroShotClassifier(TransferModel):
         self.labels = labels
         self.descriptions = descriptions
         self.template = template
+        self.prompt_ensemble = prompt_ensemble
+        self.neighbors = neighbors
         self.calibrate = calibrate
         self.multi_label = multi_label
         self.threshold = threshold
@@ -191,10 +216,9 @@ class ZeroShotClassifier(TransferModel):
         self.classes_ = np.array(order)
         self.template_ = template
         self.descriptions_ = {k: list(spec[k]) for k in order}
-        self.prompts_ = label_prompts(self.descriptions_, template)
         self.modality_ = "text"
         s = self.settings()
-        self.label_embeddings_ = embed_prompts(bb, self.prompts_, layer, s.batch_size)
+        self.label_embeddings_ = self._embed_labels(bb, layer, template)
         self.center_ = np.zeros(bb.num_features, dtype=np.float32)
         self.label_center_ = np.zeros(bb.num_features, dtype=np.float32)
         self.bias_ = np.zeros(len(order), dtype=np.float32)
@@ -205,10 +229,44 @@ class ZeroShotClassifier(TransferModel):
                 self.center_ = E.mean(0).astype(np.float32)
                 self.label_center_ = self.label_embeddings_.mean(0).astype(np.float32)
             else:
+                if self.calibrate == "refine":
+                    self.label_embeddings_ = refine_label_embeddings(
+                        unit(E), self.label_embeddings_, s.temperature)
                 self.bias_ = prior_bias(self._cosines(E, centred=False), s.temperature)
             self.calibration_ = {"method": self.calibrate, "n": int(len(data))}
         self.fit_seconds_ = time.perf_counter() - t0
         return self
+
+    def _embed_labels(self, bb: Backbone, layer: int, template: str | None) -> np.ndarray:
+        """Label embeddings; sets ``prompts_`` (every text embedded per label) and
+        ``neighbours_`` (the vocabulary words each one-word name was widened with)."""
+        s = self.settings()
+        order = [str(c) for c in self.classes_]
+        self.prompts_ = label_prompts(self.descriptions_, template)
+        self.neighbours_ = {k: [] for k in order}
+        bare = [k for k in order if not self.descriptions_[k]]
+        out = np.zeros((len(order), bb.num_features), dtype=np.float32)
+        described = [k for k in order if self.descriptions_[k]]
+        if described:
+            E = embed_prompts(bb, {k: self.prompts_[k] for k in described}, layer, s.batch_size)
+            out[[order.index(k) for k in described]] = E
+        if bare:
+            tpls = [check_template(template)]
+            if s.prompt_ensemble:
+                tpls += [t for t in TEMPLATE_ENSEMBLE if t not in tpls]
+            names = [humanize(k) for k in bare]
+            # Neighbours are chosen against every label's name, described or not.
+            all_names = [humanize(k) for k in order]
+            nb_all = vocabulary_neighbours(bb, all_names, int(s.neighbors), layer, s.batch_size,
+                                           s.cache)
+            nb = [nb_all[order.index(k)] for k in bare]
+            E = label_name_embeddings(bb, names, tpls, nb, layer, s.batch_size, s.cache)
+            out[[order.index(k) for k in bare]] = E
+            for k, n, ws in zip(bare, names, nb, strict=True):
+                self.prompts_[k] = [t.format(n) for t in tpls] + [t.format(w) for w in ws
+                                                                  for t in tpls]
+                self.neighbours_[k] = list(ws)
+        return out
 
     # --- inference ---------------------------------------------------------------------------
     def _input_data(self, X: Any, what: str = "X") -> Dataset:
@@ -286,11 +344,13 @@ class ZeroShotClassifier(TransferModel):
             "label_embeddings": np.ascontiguousarray(self.label_embeddings_),
             "center": self.center_, "label_center": self.label_center_, "bias": self.bias_,
         }, str(folder / _ARRAYS_FILE))
-        return {"prompts": self.prompts_, "calibration": self.calibration_}
+        return {"prompts": self.prompts_, "neighbours": self.neighbours_,
+                "calibration": self.calibration_}
 
     def _load_state(self, folder: Path, state: dict[str, Any], record: dict[str, Any]) -> None:
         arrays = load_file(str(folder / _ARRAYS_FILE))
         self.prompts_ = {str(k): list(v) for k, v in state["prompts"].items()}
+        self.neighbours_ = {str(k): list(v) for k, v in (state.get("neighbours") or {}).items()}
         self.descriptions_ = {str(k): list(v) for k, v in (self.descriptions or {}).items()}
         self.template_ = self.template
         self.label_embeddings_ = arrays["label_embeddings"]
@@ -306,7 +366,8 @@ class ZeroShotClassifier(TransferModel):
             "dataset": {"calibration": self.calibration_},
             "backbone": {**self.backbone_.info(), "trainable_params": 0},
             "strategy": {"name": "zeroshot", "labels": [str(c) for c in self.classes_],
-                         "prompts": self.prompts_, "calibrate": self.calibrate,
+                         "prompts": self.prompts_, "neighbours": self.neighbours_,
+                         "calibrate": self.calibrate,
                          "multi_label": bool(self.settings().multi_label)},
             "history": [],
             "timings": {"fit_seconds": round(getattr(self, "fit_seconds_", 0.0), 3)},

@@ -48,6 +48,7 @@ class FitContext:
         params: dict[str, Any],
         val: Dataset | None = None,
         y_val: np.ndarray | None = None,
+        unlabelled: Dataset | None = None,
     ) -> None:
         self.backbone = backbone
         self.layer = layer
@@ -57,6 +58,8 @@ class FitContext:
         self.params = params
         self.val = val
         self.y_val = y_val
+        #: inputs without labels given to ``fit(unlabelled=...)`` (the probe's self-training)
+        self.unlabelled = unlabelled
 
 
 class Strategy:
