@@ -43,27 +43,20 @@ def test_probe_on_banking20_reaches_accuracy(minilm, banking20):
 
 @pytest.mark.real_weights
 def test_second_fit_reads_features_from_cache(minilm, banking20):
-    import time
-
     train, _ = banking20
     sub = train.subset(np.arange(200), name="cache-check")
-    t0 = time.perf_counter()
     m1 = tk.TransferClassifier(backbone=minilm).fit(sub)
-    first = time.perf_counter() - t0
     enc_calls = []
     orig = minilm.forward_features
     minilm.forward_features = lambda *a, **k: enc_calls.append(1) or orig(*a, **k)
     try:
-        t0 = time.perf_counter()
         m2 = tk.TransferClassifier(backbone=minilm).fit(sub)
-        second = time.perf_counter() - t0
     finally:
         del minilm.forward_features
+    # The encoder never ran: that is the claim. (Timings are not compared: the first fit
+    # may itself take its rows from a set encoded earlier in the session.)
     assert enc_calls == [], "the second fit re-encoded cached data"
-    # A ratio, not an absolute time: on a loaded CI machine both slow down together.
-    encode1, encode2 = (m.strategy_.summary["seconds_features"] for m in (m1, m2))
-    assert encode2 < 0.25 * encode1
-    assert second < first
+    np.testing.assert_allclose(m2.predict_proba(sub), m1.predict_proba(sub), atol=1e-6)
 
 
 def test_tabular_probe_on_digits_with_raw_arrays(digits_table):
