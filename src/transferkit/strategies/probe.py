@@ -35,7 +35,9 @@ class ProbeStrategy(Strategy):
         X = self._features(ctx.backbone, ctx.layer, ctx.train)
         t1 = time.perf_counter()
         self.head_ = make_probe_head(self.settings)
-        self.head_.fit(np.asarray(X), ctx.y, ctx.n_classes, seed=self.settings.seed)
+        # The cached features stay memory-mapped: a head that streams them (the logistic head
+        # above its memory budget) never copies them whole into memory.
+        self.head_.fit(X, ctx.y, ctx.n_classes, seed=self.settings.seed)
         t2 = time.perf_counter()
         self.summary = {
             "head": self.head_.name,
@@ -47,7 +49,7 @@ class ProbeStrategy(Strategy):
         return self
 
     def predict_proba(self, backbone, layer, data) -> np.ndarray:
-        return self.head_.predict_proba(np.asarray(self._features(backbone, layer, data)))
+        return self.head_.predict_proba(self._features(backbone, layer, data))
 
     def save(self, folder: Path) -> dict[str, Any]:
         save_file({k: np.ascontiguousarray(v) for k, v in self.head_.arrays.items()},
