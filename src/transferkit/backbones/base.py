@@ -18,6 +18,7 @@ from torch import nn
 from ..exceptions import BackboneError
 from ..utils.defaults import BATCH_SIZE
 from ..utils.fingerprint import hash_json, hash_state_dict
+from ..utils.memory import release_free_memory
 from .batching import iter_batches
 
 __all__ = ["Backbone", "ENCODE_BLOCK"]
@@ -205,6 +206,7 @@ class Backbone(nn.Module):
                     if result is None:
                         result = np.empty((n, feats.shape[1]), dtype=np.float32)
                     result[start + idx] = feats
+                    release_free_memory()  # else RSS grows with every new batch shape
             if result is None:
                 result = np.empty((0, self.num_features), dtype=np.float32)
             return result
