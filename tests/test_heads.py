@@ -64,3 +64,58 @@ def test_logistic_chooses_C_on_held_out_data(digits):
 def test_bad_head_parameters_raise(name, kw):
     with pytest.raises(ConfigError, match="must be"):
         HEADS.create(name, **kw)
+
+
+# --- out of core: the logistic head streams a memory-mapped matrix beyond its budget --------
+
+
+@pytest.fixture()
+def digits_on_disk(digits, tmp_path):
+    """The training features as the feature cache holds them: a memory-mapped ``.npy``."""
+    Xtr, ytr, Xte, yte = digits
+    np.save(tmp_path / "features.npy", Xtr)
+    return np.load(tmp_path / "features.npy", mmap_mode="r"), ytr, Xte, yte
+
+
+def test_logistic_streams_beyond_its_memory_budget_with_near_in_memory_accuracy(digits_on_disk):
+    Xtr, ytr, Xte, yte = digits_on_disk
+    in_memory = HEADS.create("logistic").fit(Xtr, ytr, 10)
+    # 1200 x 64 float32 is 0.3 MiB: a 0.25 MiB budget forces the streamed fit.
+    streamed = HEADS.create("logistic", memory_budget_mb=0.25).fit(Xtr, ytr, 10)
+    assert "streamed" not in in_memory.chosen and streamed.chosen["streamed"] is True
+    acc_mem = (in_memory.predict(Xte) == yte).mean()
+    acc_str = (streamed.predict(Xte) == yte).mean()
+    assert acc_str >= acc_mem - 0.01, (acc_str, acc_mem)
+    assert streamed.chosen["C"] in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+    assert streamed.chosen["holdout_accuracy_by_C"], "C must be chosen on held-out rows"
+    # The streamed standardisation is the whole matrix's, merged chunk by chunk.
+    np.testing.assert_allclose(streamed.arrays["mean"], in_memory.arrays["mean"], atol=1e-4)
+    np.testing.assert_allclose(streamed.arrays["scale"], in_memory.arrays["scale"], rtol=1e-4)
+    # Scoring in chunks (a tiny budget) gives the scores of one matrix product.
+    whole = HEADS.create("logistic").from_state(streamed.config | {"memory_budget_mb": 512},
+                                                streamed.arrays)
+    np.testing.assert_allclose(streamed.decision_function(Xte), whole.decision_function(Xte),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_logistic_streamed_with_fixed_C_reaches_the_same_optimum(digits_on_disk):
+    Xtr, ytr, Xte, _ = digits_on_disk
+    a = HEADS.create("logistic", C=1.0, max_iter=300).fit(np.asarray(Xtr), ytr, 10)
+    b = HEADS.create("logistic", C=1.0, max_iter=300, memory_budget_mb=0.25).fit(Xtr, ytr, 10)
+    assert b.chosen["streamed"] and b.chosen["C"] == 1.0
+    assert (a.predict(Xte) == b.predict(Xte)).mean() >= 0.99
+
+
+def test_row_chunks_read_a_cached_matrix_by_file_offsets(digits_on_disk):
+    from transferkit.heads.chunks import RowChunks
+
+    X = digits_on_disk[0]
+    chunks = RowChunks(X, 500)
+    assert chunks.path == X.filename, "a whole cached .npy is read with file reads, not mapped"
+    got = np.concatenate([c.copy() for _, c in chunks])
+    np.testing.assert_array_equal(got, X)
+    assert [s for s, _ in chunks] == [0, 500, 1000]
+    # A view of the map keeps the parent's offset: it must be sliced, not read from the file.
+    view = RowChunks(X[100:], 500)
+    assert view.path is None
+    np.testing.assert_array_equal(np.concatenate([c.copy() for _, c in view]), X[100:])

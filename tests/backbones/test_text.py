@@ -107,6 +107,29 @@ def test_pretokenized_batches_equal_preprocess(minilm):
     assert minilm.features([]).shape == (0, 384)
 
 
+def test_token_ids_are_held_as_int32(minilm):
+    """A million texts' ids are held at once before encoding: int32 halves them."""
+    enc = minilm.pretokenize(SENTENCES)
+    assert enc.ids.dtype == np.int32 and enc.lengths.dtype == np.int32
+    assert enc.ids.nbytes == 4 * int(enc.lengths.sum())
+    # nn.Embedding looks int32 ids up as it does int64 ones (torch 2.13).
+    ids = enc.collate(np.arange(3))["input_ids"]
+    emb = minilm.model.embeddings.word_embeddings
+    assert torch.equal(emb(ids.to(torch.int32)), emb(ids))
+
+
+def test_features_in_blocks_equal_features_at_once(minilm, monkeypatch):
+    """Large inputs are tokenised and encoded a block at a time; the result is the same."""
+    import transferkit.backbones.base as base
+
+    whole = minilm.features(SENTENCES, batch_size=4)
+    monkeypatch.setattr(base, "ENCODE_BLOCK", 3)
+    out = np.zeros_like(whole)
+    blocked = minilm.features(SENTENCES, batch_size=4, out=out)
+    assert blocked is out
+    np.testing.assert_allclose(blocked, whole, atol=1e-5)
+
+
 def test_layer_groups_cover_encoder(minilm):
     groups = minilm.layer_groups()
     assert [n for n, _ in groups] == ["embeddings"] + [f"layer.{i}" for i in range(6)]

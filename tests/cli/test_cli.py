@@ -131,3 +131,48 @@ def test_fit_with_two_label_columns_asks_to_pick_one(capsys, tmp_path):
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "['queue', 'priority']" in err and "--label-col queue" in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_text_run(tmp_path_factory, banking20, tiny_text_backbone_name):
+    """A probe run on the instant letter-count backbone, and 23 test queries as a CSV."""
+    import transferkit as tk
+
+    train, test = banking20
+    d = tmp_path_factory.mktemp("chunked")
+    model = tk.TransferClassifier(backbone=tiny_text_backbone_name, progress=False)
+    model.fit(train).save(d / "run")
+    queries = list(test.inputs[:23])
+    pd.DataFrame({"text": queries}).to_csv(d / "queries.csv", index=False)
+    return d, queries
+
+
+def test_chunked_predict_equals_whole_input_predict(capsys, tiny_text_run):
+    d, queries = tiny_text_run
+    code, whole, err = run_cli(capsys, "predict", d / "run", *queries, "--json", "--top-k", "3")
+    assert code == 0, err
+    code, chunked, err = run_cli(capsys, "predict", d / "run", d / "queries.csv", "--json",
+                                 "--top-k", "3", "--chunk-rows", "5")
+    assert code == 0, err
+    assert len(chunked.splitlines()) == 23
+    assert chunked == whole, "reading the CSV 5 rows at a time must change no prediction"
+    # --out writes the same lines to a file instead of standard output.
+    code, printed, err = run_cli(capsys, "predict", d / "run", d / "queries.csv", "--json",
+                                 "--top-k", "3", "--chunk-rows", "5", "--out", d / "pred.jsonl")
+    assert code == 0 and printed == "", err
+    assert (d / "pred.jsonl").read_text() == whole
+
+
+def test_chunked_predict_fails_whole_on_a_bad_row_deep_in_the_file(capsys, tiny_text_run):
+    d, queries = tiny_text_run
+    rows = [*queries[:12], "", *queries[12:]]
+    (d / "bad.csv").write_text("text\n" + "\n".join(f'"{q}"' for q in rows) + "\n")
+    code, out, err = run_cli(capsys, "predict", d / "run", d / "bad.csv", "--chunk-rows", "5",
+                             "--out", d / "bad_pred.txt")
+    assert code == 2
+    # The row is numbered in the file (13th data row), not in its chunk (3rd of the third).
+    assert "empty" in err and "data rows 13" in err, err
+    assert not (d / "bad_pred.txt").exists(), "a failed run must leave no partial output"
+    assert not list(d.glob(".bad_pred.txt.*")), "nor its temporary file"
+    code, _, err = run_cli(capsys, "predict", d / "run", d / "queries.csv", "--chunk-rows", "0")
+    assert code == 2 and "--chunk-rows must be a positive number" in err

@@ -291,3 +291,34 @@ def test_not_a_parquet_file(tmp_path):
     p = _csv(tmp_path, "text,label\na,b\n", "fake.parquet")
     with pytest.raises(DataError, match="Parquet"):
         from_parquet(p)
+
+
+# ----------------------------------------------------------------------------- chunked
+
+
+def test_table_chunks_concatenate_to_the_whole_table(tmp_path):
+    from transferkit.data.table_chunks import iter_table_chunks
+
+    rows = [{"text": f"query number {i}", "label": "ab"[i % 2], "domain": "d"} for i in range(11)]
+    p = tmp_path / "t.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    whole = from_csv(p)
+    chunks = list(iter_table_chunks(p, rows=4))
+    assert [len(c) for c in chunks] == [4, 4, 3]
+    assert sum((list(c.inputs) for c in chunks), []) == list(whole.inputs)
+    assert np.concatenate([c.labels for c in chunks]).tolist() == whole.labels.tolist()
+    assert all(c.meta == whole.meta for c in chunks)
+
+
+def test_table_chunks_keep_the_first_chunks_column_roles(tmp_path):
+    """A column of numbers in the first chunk and words later stays what the first made it."""
+    from transferkit.data.table_chunks import iter_table_chunks
+
+    p = _csv(tmp_path, "code,note\n1,first\n2,second\n3,third\nx,fourth\n")
+    chunks = list(iter_table_chunks(p, rows=3))
+    assert [c.meta["text_col"] for c in chunks] == ["note", "note"]
+    assert list(chunks[1].inputs) == ["fourth"]
+    with pytest.raises(ConfigError, match="rows must be a positive integer"):
+        next(iter_table_chunks(p, rows=0))
+    with pytest.raises(DataError, match="at least one row"):
+        next(iter_table_chunks(_csv(tmp_path, "text,label\n", "header.csv")))

@@ -18,9 +18,15 @@ from torch import nn
 from ..exceptions import BackboneError
 from ..utils.defaults import BATCH_SIZE
 from ..utils.fingerprint import hash_json, hash_state_dict
+from ..utils.memory import release_free_memory
 from .batching import iter_batches
 
-__all__ = ["Backbone"]
+__all__ = ["Backbone", "ENCODE_BLOCK"]
+
+#: inputs tokenised and encoded together by :meth:`Backbone.features`: all token ids of a
+#: million texts would otherwise be held at once (sorting by length within a block of this
+#: size pads about as little as sorting everything)
+ENCODE_BLOCK = 65_536
 
 
 class Backbone(nn.Module):
@@ -184,6 +190,8 @@ class Backbone(nn.Module):
 
         Text is sorted by length so each batch pads to its own longest input, then the
         original order is restored. ``out`` may be a preallocated (memory-mapped) array.
+        Inputs are taken :data:`ENCODE_BLOCK` at a time (each block tokenised, sorted and
+        encoded on its own), so that memory beyond ``out`` stays bounded on large inputs.
         """
 
         layer = self.check_layer(layer)
@@ -191,10 +199,14 @@ class Backbone(nn.Module):
         self.eval()
         try:
             result = out
-            for idx, feats in iter_batches(self, inputs, layer, batch_size, progress):
-                if result is None:
-                    result = np.empty((len(inputs), feats.shape[1]), dtype=np.float32)
-                result[idx] = feats
+            n = len(inputs)
+            for start in range(0, n, ENCODE_BLOCK):
+                block = inputs if n <= ENCODE_BLOCK else inputs[start : start + ENCODE_BLOCK]
+                for idx, feats in iter_batches(self, block, layer, batch_size, progress):
+                    if result is None:
+                        result = np.empty((n, feats.shape[1]), dtype=np.float32)
+                    result[start + idx] = feats
+                    release_free_memory()  # else RSS grows with every new batch shape
             if result is None:
                 result = np.empty((0, self.num_features), dtype=np.float32)
             return result

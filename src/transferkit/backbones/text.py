@@ -230,13 +230,15 @@ class _PreTokenized:
     """A whole input list tokenised once (no padding): flat token ids plus offsets.
 
     :meth:`collate` pads any subset of it into a batch, so batches are made without
-    tokenising again; :attr:`lengths` are the true token lengths, for sorting.
+    tokenising again; :attr:`lengths` are the true token lengths, for sorting. The ids and
+    lengths held in bulk are int32 (half of int64's memory; vocabularies are far below 2**31);
+    only a collated batch is int64, the ``LongTensor`` Hugging Face models document.
     """
 
     def __init__(self, ids: np.ndarray, offsets: np.ndarray, pad_id: int, token_types: bool):
         self.ids = ids
         self.offsets = offsets
-        self.lengths = np.diff(offsets)
+        self.lengths = np.diff(offsets).astype(np.int32)
         self.pad_id = int(pad_id)
         self.token_types = token_types
 
@@ -368,14 +370,15 @@ class HFTextBackbone(Backbone):
                 return_attention_mask=False,
                 return_token_type_ids=False,
             )["input_ids"]
-            lengths.append(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)))
+            lengths.append(np.fromiter(map(len, enc), dtype=np.int32, count=len(enc)))
             chunks.append(
-                np.fromiter(itertools.chain.from_iterable(enc), dtype=np.int64)
+                np.fromiter(itertools.chain.from_iterable(enc), dtype=np.int32)
             )
-        lens = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+        lens = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int32)
+        # Offsets stay int64: their count is the inputs', and the total may pass 2**31.
         offsets = np.zeros(len(lens) + 1, dtype=np.int64)
         np.cumsum(lens, out=offsets[1:])
-        ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+        ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
         pad_id = self.tokenizer.pad_token_id or 0
         token_types = "token_type_ids" in getattr(self.tokenizer, "model_input_names", ())
         return _PreTokenized(ids, offsets, pad_id, token_types)

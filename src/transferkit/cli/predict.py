@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from ..data import Dataset
+from ..data.readers import table_format
+from ..data.table_chunks import CHUNK_ROWS, iter_table_chunks
 from ..exceptions import DataError
 from ..runs import load
-from .common import add_data_args, echo, load_source
+from .common import add_data_args, data_kwargs, echo, load_source
+from .output import line_sink
 
 _IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -26,6 +29,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=_top_k, default=1, metavar="K",
                    help="show the K most likely labels (K >= 1)")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    p.add_argument("--out", metavar="FILE",
+                   help="write the predictions to FILE instead of printing them (replaced only "
+                        "once complete)")
+    p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, metavar="N",
+                   help="read a CSV/TSV file N rows at a time, predicting and writing each "
+                        "chunk before the next (bounded memory on large files)")
     add_data_args(p)
     p.set_defaults(func=run_predict)
 
@@ -93,21 +102,58 @@ def _numeric_rows(values: list[str]) -> np.ndarray:
             "comma-separated numbers (\"0.1,2,3\"), or a CSV file with --feature-cols.") from None
 
 
+def _table_chunks(values: list[str], modality: str, args: argparse.Namespace):
+    """``(data, shown)`` chunk by chunk when the input is one CSV/TSV file, else ``None``."""
+    kw = data_kwargs(args)
+    # --skip-bad is for images: the whole-file path reports that a table does not take it.
+    if len(values) != 1 or not Path(values[0]).is_file() or "skip_bad" in kw:
+        return None
+    try:
+        if table_format(Path(values[0])) not in ("csv", "tsv"):
+            return None
+    except DataError:
+        return None
+    if args.chunk_rows < 1:
+        raise DataError(f"--chunk-rows must be a positive number of rows; got {args.chunk_rows}. "
+                        "Fix: pass --chunk-rows 50000, or leave it out.")
+    return (
+        (ds, ds.inputs if ds.modality == "text" else
+         [f"row {start + i}" for i in range(len(ds))])
+        for start, ds in _numbered(iter_table_chunks(values[0], args.chunk_rows, **kw))
+    )
+
+
+def _numbered(chunks):
+    """``(index of the chunk's first row, chunk)``: rows are numbered across the whole file."""
+    start = 0
+    for ds in chunks:
+        yield start, ds
+        start += len(ds)
+
+
 def run_predict(args: argparse.Namespace) -> int:
     model = load(args.run)
-    data, shown = _inputs_from_args(args.inputs, model.modality_, args)
-    proba = model.predict_proba(data)
+    chunks = _table_chunks(args.inputs, model.modality_, args)
+    if chunks is None:
+        chunks = [_inputs_from_args(args.inputs, model.modality_, args)]
+    with line_sink(args.out) as write:
+        for data, shown in chunks:
+            _predict_lines(model, data, shown, args, write)
+    return 0
+
+
+def _predict_lines(model, data: Dataset, shown, args: argparse.Namespace, write) -> None:
+    proba = model.predict_proba(data)  # checks the data's kind against the run first
     k = max(1, min(args.top_k, proba.shape[1]))
     top = np.argsort(-proba, axis=1)[:, :k]
     for i, row in enumerate(top):
         labels = [(str(model.classes_[j]), float(proba[i, j])) for j in row]
         if args.json:
-            echo(json.dumps({"input": str(shown[i]), "predictions":
-                             [{"label": lab, "probability": round(p, 6)} for lab, p in labels]}))
+            write(json.dumps({"input": str(shown[i]), "predictions":
+                              [{"label": lab, "probability": round(p, 6)} for lab, p in labels]}))
         else:
             preds = "  ".join(f"{lab} ({p:.3f})" for lab, p in labels)
-            echo(f"{preds}\t{str(shown[i])[:80]}")
-    return 0
+            write(f"{preds}\t{str(shown[i])[:80]}")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -305,7 +305,10 @@ def _frame_to_dataset(
     modality,
     label_sep,
     allow_unlabelled,
+    first_row: int = 1,
 ) -> Dataset:
+    """``df`` as a Dataset; ``first_row``: the file's row number of ``df``'s first row (a
+    chunk of a large file starts further down), for the row numbers in error messages."""
     columns = [str(c) for c in df.columns]
     df.columns = columns
     where = repr(source) if source != "dataframe" else "the DataFrame"
@@ -356,11 +359,12 @@ def _frame_to_dataset(
                 log.info("%s: using %r as text; ignoring columns %s", name, text_col, ignored)
 
     if modality == "tabular":
-        x: Any = _tabular_frame(df, feature_cols, where)
+        x: Any = _tabular_frame(df, feature_cols, where, first_row)
         meta["feature_cols"] = list(feature_cols)
     elif modality == "image":
 
-        paths = text_values(df[text_col].tolist(), f"path column {text_col!r} of {where}", 1)
+        paths = text_values(df[text_col].tolist(), f"path column {text_col!r} of {where}",
+                            first_row)
         base = Path(base_dir) if base_dir is not None else Path(".")
         x = [str(base / q) if not os.path.isabs(q) else q for q in paths]
         missing = [q for q in x if not os.path.isfile(q)]
@@ -372,7 +376,8 @@ def _frame_to_dataset(
         verify_images(x, root=base, raise_on_bad=True)
         meta["text_col"] = text_col
     else:
-        x = text_values(df[text_col].tolist(), f"text column {text_col!r} of {where}", 1)
+        x = text_values(df[text_col].tolist(), f"text column {text_col!r} of {where}",
+                        first_row)
         meta["text_col"] = text_col
 
     labels = label_columns = None
@@ -380,7 +385,7 @@ def _frame_to_dataset(
         labels, label_columns = clean_label_columns(
             {c: _label_cells(df[c]) for c in label_cols},
             where,
-            1,
+            first_row,
             sep=label_sep,
             allow_unlabelled=allow_unlabelled,
         )
@@ -402,7 +407,7 @@ def _frame_to_dataset(
             bad = np.flatnonzero(col.isna().to_numpy())
             raise DataError(
                 f"Expected a domain for every row in column {domain_col!r} of {where}; got "
-                f"{len(bad)} empty at {rows_phrase(bad)}. Fix: fill them in."
+                f"{len(bad)} empty at {rows_phrase(bad, first_row)}. Fix: fill them in."
             )
         domains = col.astype(str).to_numpy().astype(str)
         meta["domain_col"] = domain_col
@@ -458,7 +463,8 @@ def _pick_text_column(candidates: list[str], where: str) -> str:
 # ----------------------------------------------------------------------------- values
 
 
-def _tabular_frame(df: pd.DataFrame, feature_cols: Sequence[str], where: str) -> np.ndarray:
+def _tabular_frame(df: pd.DataFrame, feature_cols: Sequence[str], where: str,
+                   first_row: int = 1) -> np.ndarray:
     if not feature_cols:
         raise DataError(f"Expected at least one feature column in {where}; got none.")
     cols = {}
@@ -480,5 +486,5 @@ def _tabular_frame(df: pd.DataFrame, feature_cols: Sequence[str], where: str) ->
             "feature_cols=[...], or pass text_col= for text."
         )
     x = np.column_stack([cols[c].to_numpy() for c in feature_cols]).astype(np.float32)
-    check_finite_features(x, list(feature_cols), f"feature columns of {where}", base=1)
+    check_finite_features(x, list(feature_cols), f"feature columns of {where}", base=first_row)
     return x

@@ -13,13 +13,16 @@ import gzip
 import json
 import logging
 import lzma
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from ..exceptions import ConfigError, DataError
 
-__all__ = ["TABLE_SUFFIXES", "read_table", "table_format", "table_stem", "separator"]
+__all__ = ["TABLE_SUFFIXES", "read_table", "iter_csv", "table_format", "table_stem",
+           "separator"]
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +168,49 @@ def _blank_cells_missing(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _parse_csv(p: Path, fmt: str, sep: str, encoding: str) -> pd.DataFrame:
-    try:
+    with _csv_errors(p, fmt, sep, encoding):
         # Only empty cells are missing: "NA", "None" or "null" can be real text or labels.
         return pd.read_csv(
             p, sep=sep, encoding=encoding, keep_default_na=False, na_values=[""], low_memory=False
         )
+
+
+def iter_csv(p: Path, fmt: str, sep: str | None, encoding: str, rows: int
+             ) -> Iterator[pd.DataFrame]:
+    """:func:`read_table` for a CSV or TSV file, ``rows`` rows at a time: the same checks and
+    messages, with only one chunk of the file in memory at once."""
+    if p.is_dir():
+        table_format(p)  # raises with the folder message
+    if p.stat().st_size == 0:
+        raise DataError(
+            f"Expected a {fmt.upper()} file with a header and rows; got an empty file "
+            f"{str(p)!r} (0 bytes). Fix: check that the file was written completely."
+        )
+    sep = separator(sep) if sep is not None else ("," if fmt == "csv" else "\t")
+    n = 0
+    with _csv_errors(p, fmt, sep, encoding):
+        reader = pd.read_csv(p, sep=sep, encoding=encoding, keep_default_na=False,
+                             na_values=[""], chunksize=rows)
+        with reader:
+            for df in reader:
+                if df.empty:  # a header-only file reads as one empty chunk
+                    continue
+                n += len(df)
+                df.columns = [str(c) for c in df.columns]
+                yield _blank_cells_missing(df)
+        if n == 0:
+            columns = [str(c) for c in pd.read_csv(p, sep=sep, encoding=encoding, nrows=0).columns]
+            raise DataError(
+                f"Expected at least one row in {str(p)!r}; got none (columns: {columns}). "
+                "Fix: check that the file was written completely."
+            )
+
+
+@contextmanager
+def _csv_errors(p: Path, fmt: str, sep: str, encoding: str) -> Iterator[None]:
+    """Turn pandas' CSV reading errors into messages that name the file and the fix."""
+    try:
+        yield
     except pd.errors.EmptyDataError:
         raise DataError(
             f"Expected a {fmt.upper()} file with a header and rows; got only blank lines in "

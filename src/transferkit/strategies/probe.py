@@ -45,6 +45,8 @@ __all__ = ["ProbeStrategy"]
 _NEIGHBOURS = 20
 #: softmax temperature of the zero-shot probabilities mixed in by zeroshot_weight
 _ZS_TEMPERATURE = 0.05
+#: features above this size stay on disk for the head to stream (no label-name rows stacked)
+_STACK_LIMIT_BYTES = 256 * 2**20
 
 
 def _check_label_prior(owner: str, value: Any) -> None:
@@ -121,13 +123,19 @@ class ProbeStrategy(Strategy):
 
     def fit(self, ctx: FitContext) -> ProbeStrategy:
         t0 = time.perf_counter()
-        X = np.asarray(self._features(ctx.backbone, ctx.layer, ctx.train))
+        # The cached features stay memory-mapped: a head that streams them (the logistic head
+        # above its memory budget) never copies them whole into memory.
+        X = self._features(ctx.backbone, ctx.layer, ctx.train)
         y = np.asarray(ctx.y)
         L, nb = self._label_embeddings(ctx)
         t1 = time.perf_counter()
-        rows = L is not None and bool(self.settings.label_prior)
+        # One label-name row per class is stacked onto features that fit in memory; among
+        # more rows than that (streamed from disk) so few rows weigh nothing, and stacking
+        # would copy the whole matrix.
+        rows = (L is not None and bool(self.settings.label_prior)
+                and X.nbytes <= _STACK_LIMIT_BYTES)
         if rows:
-            X = np.vstack([X, L.astype(X.dtype)])
+            X = np.vstack([np.asarray(X), L.astype(X.dtype)])
             y = np.concatenate([y, np.arange(ctx.n_classes, dtype=y.dtype)])
         self.head_ = make_probe_head(self.settings)
         self.head_.fit(X, y, ctx.n_classes, seed=self.settings.seed)
@@ -159,11 +167,13 @@ class ProbeStrategy(Strategy):
         return self
 
     def predict_proba(self, backbone, layer, data) -> np.ndarray:
-        X = np.asarray(self._features(backbone, layer, data))
+        # The features stay memory-mapped: a head that streams them never copies them whole.
+        X = self._features(backbone, layer, data)
         P = self.head_.predict_proba(X)
         w = self.zeroshot_["weight"] if getattr(self, "zeroshot_", None) else 0.0
         if w > 0:
-            Z = softmax(unit(X) @ self.label_embeddings_.T / self.zeroshot_["temperature"])
+            Z = softmax(unit(np.asarray(X)) @ self.label_embeddings_.T
+                        / self.zeroshot_["temperature"])
             P = (1 - w) * P + w * Z
         return P
 
