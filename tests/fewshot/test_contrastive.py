@@ -131,7 +131,10 @@ def test_contrastive_beats_the_frozen_probe_at_8_shots(minilm):
         sst2 = tk.load_dataset("sst2")
     except DataError:
         pytest.skip("../shared/datasets/sst2 is not present")
-    probe = tk.TransferClassifier(backbone=minilm, shots=8, seed=0, progress=False)
+    # The probe as issue 6 measured it: label-name rows (issue 19) lift it to 68.9 here, above
+    # contrastive tuning, which has no such rows; this test is about what the pairs add.
+    probe = tk.TransferClassifier(backbone=minilm, shots=8, seed=0, progress=False,
+                                  label_prior=False)
     tuned = tk.TransferClassifier(backbone=minilm, strategy="contrastive", shots=8, seed=0,
                                   cache=False, progress=False)
     p_acc = probe.fit(sst2.train).score(sst2.test)
