@@ -81,13 +81,7 @@ def read_table(p: Path, fmt: str, sep: str | None, encoding: str) -> pd.DataFram
     Raises:
         DataError: a folder, an empty file, no rows, bad encoding, or unparseable content.
     """
-    if p.is_dir():
-        table_format(p)  # raises with the folder message
-    if p.stat().st_size == 0:
-        raise DataError(
-            f"Expected a {fmt.upper()} file with a header and rows; got an empty file "
-            f"{str(p)!r} (0 bytes). Fix: check that the file was written completely."
-        )
+    _require_rows_file(p, fmt)
     if fmt in ("csv", "tsv"):
         df = _read_csv(p, fmt, separator(sep) if sep is not None else None, encoding)
     elif fmt == "jsonl":
@@ -101,6 +95,16 @@ def read_table(p: Path, fmt: str, sep: str | None, encoding: str) -> pd.DataFram
         )
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+def _require_rows_file(p: Path, fmt: str) -> None:
+    if p.is_dir():
+        table_format(p)  # raises with the folder message
+    if p.stat().st_size == 0:
+        raise DataError(
+            f"Expected a {fmt.upper()} file with a header and rows; got an empty file "
+            f"{str(p)!r} (0 bytes). Fix: check that the file was written completely."
+        )
 
 
 def separator(sep: str) -> str:
@@ -179,13 +183,7 @@ def iter_csv(p: Path, fmt: str, sep: str | None, encoding: str, rows: int
              ) -> Iterator[pd.DataFrame]:
     """:func:`read_table` for a CSV or TSV file, ``rows`` rows at a time: the same checks and
     messages, with only one chunk of the file in memory at once."""
-    if p.is_dir():
-        table_format(p)  # raises with the folder message
-    if p.stat().st_size == 0:
-        raise DataError(
-            f"Expected a {fmt.upper()} file with a header and rows; got an empty file "
-            f"{str(p)!r} (0 bytes). Fix: check that the file was written completely."
-        )
+    _require_rows_file(p, fmt)
     sep = separator(sep) if sep is not None else ("," if fmt == "csv" else "\t")
     n = 0
     with _csv_errors(p, fmt, sep, encoding):

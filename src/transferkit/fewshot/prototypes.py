@@ -29,7 +29,12 @@ from safetensors.numpy import load_file, save_file
 from ..exceptions import ConfigError
 from ..features import extract_features
 from ..strategies.base import FitContext, Strategy, register_strategy
-from ..strategies.label_names import data_label_names, embed_prompts
+from ..strategies.label_names import (
+    check_label_prior,
+    data_label_names,
+    embed_prompts,
+    parse_label_prior,
+)
 from ..strategies.params import COMMON
 from ..utils.checks import check_number
 from ..utils.params import Param, Params
@@ -49,16 +54,6 @@ def _check_shrinkage(owner: str, value: Any) -> None:
 
 def _parse_shrinkage(text: str) -> float | str:
     return text if text == "auto" else float(text)
-
-
-def _check_label_prior(owner: str, value: Any) -> None:
-    if value not in ("auto", True, False):
-        raise ConfigError(f"The 'label_prior' parameter of {owner} must be 'auto', True or "
-                          f"False. Got {value!r} instead.")
-
-
-def _parse_label_prior(text: str) -> bool | str:
-    return {"true": True, "false": False}.get(text.strip().lower(), text)
 
 
 def _check_template(owner: str, value: Any) -> None:
@@ -137,7 +132,7 @@ class PrototypeStrategy(Strategy):
         Param("label_prior", "prototypes: add each label name's zero-shot embedding to its class "
               "as prior_weight pseudo-examples: True, False, or 'auto' (text with at most 4 "
               "examples in some class and labels that read as names)", "auto", "any",
-              check=_check_label_prior, parse=_parse_label_prior),
+              check=check_label_prior, parse=parse_label_prior),
         Param("prior_weight", "prototypes: pseudo-examples each label-name prior counts as",
               1.0, "float", low=0),
         Param("template", "prototypes: the prompt of a label name in the prior, with one {} slot",

@@ -32,6 +32,7 @@ from ..features import extract_features
 from ..utils.defaults import BATCH_SIZE
 
 __all__ = ["TEMPLATE", "TEMPLATE_ENSEMBLE", "NEIGHBOUR_MIN_COSINE", "data_label_names",
+           "check_label_prior", "parse_label_prior",
            "embed_prompts", "humanize", "label_name_embeddings", "softmax", "unit",
            "vocabulary_neighbours", "vocabulary_words"]
 
@@ -199,3 +200,15 @@ def label_name_embeddings(
                                         for i in with_nb], layer, batch_size, cache)
         M[with_nb] = M[with_nb] + extra
     return unit(M)
+
+
+def check_label_prior(owner: str, value: Any) -> None:
+    """The ``label_prior`` parameter (probe, prototypes): ``'auto'``, True or False."""
+    if value not in ("auto", True, False):
+        raise ConfigError(f"The 'label_prior' parameter of {owner} must be 'auto', True or "
+                          f"False. Got {value!r} instead.")
+
+
+def parse_label_prior(text: str) -> bool | str:
+    """``--label-prior true|false|auto`` as the parameter's value."""
+    return {"true": True, "false": False}.get(text.strip().lower(), text)

@@ -31,8 +31,10 @@ from ..utils.params import Param, Params
 from .base import FitContext, Strategy, register_strategy
 from .label_names import (
     TEMPLATE_ENSEMBLE,
+    check_label_prior,
     data_label_names,
     label_name_embeddings,
+    parse_label_prior,
     softmax,
     unit,
     vocabulary_neighbours,
@@ -47,16 +49,6 @@ _NEIGHBOURS = 20
 _ZS_TEMPERATURE = 0.05
 #: features above this size stay on disk for the head to stream (no label-name rows stacked)
 _STACK_LIMIT_BYTES = 256 * 2**20
-
-
-def _check_label_prior(owner: str, value: Any) -> None:
-    if value not in ("auto", True, False):
-        raise ConfigError(f"The 'label_prior' parameter of {owner} must be 'auto', True or "
-                          f"False. Got {value!r} instead.")
-
-
-def _parse_label_prior(text: str) -> bool | str:
-    return {"true": True, "false": False}.get(text.strip().lower(), text)
 
 
 def _not_labelled(pool: Any, labelled: Any) -> np.ndarray:
@@ -89,7 +81,7 @@ class ProbeStrategy(Strategy):
         Param("label_prior", "probe: add each label name's embedding (template ensemble, "
               "vocabulary neighbours of one-word names) as one training example of its class: "
               "True, False, or 'auto' (a text backbone and labels that read as names)", "auto",
-              "any", check=_check_label_prior, parse=_parse_label_prior),
+              "any", check=check_label_prior, parse=parse_label_prior),
         Param("zeroshot_weight", "probe: weight in [0, 1] of the zero-shot probabilities of "
               "the label names averaged with the probe's (needs names as label_prior does); 0: "
               "off", 0.0, "float", low=0.0, high=1.0),
