@@ -1,3 +1,5 @@
+import pytest
+
 import transferkit as tk
 
 
@@ -6,6 +8,7 @@ def test_every_public_name_imports():
         assert getattr(tk, name) is not None, name
 
 
+@pytest.mark.slow
 def test_import_has_no_side_effects(tmp_path):
     import subprocess
     import sys

@@ -195,6 +195,7 @@ def test_source_finetune_refuses_zero_groups_and_backbones_without_pretrained_we
         tk.DomainAdapter(method="coral", source_finetune=1, source_epochs=0).fit(src, tgt)
 
 
+@pytest.mark.slow
 def test_source_finetune_is_cached_per_source_and_settings(moons, monkeypatch, tmp_path):
     from transferkit.strategies import FineTuneStrategy
 

@@ -35,6 +35,7 @@ def test_lenet_seed_gives_the_same_weights_and_a_new_seed_others():
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
 
 
+@pytest.mark.slow
 def test_lenet_learns_digits_from_scratch():
     ds = tk.load_dataset("digits")  # 8x8 scikit-learn digits, resized to 28x28
     model = tk.DomainAdapter(method="source-net", backbone="lenet", epochs=4, batch_size=32,

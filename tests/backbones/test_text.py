@@ -180,6 +180,7 @@ def test_fast_path_follows_weight_updates(minilm):
     np.testing.assert_allclose(stepped, _hf_features(b, SENTENCES[:5]), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_fast_path_follows_the_engines_fused_optimizer_steps(minilm):
     # torch's fused AdamW writes weights without bumping their version counters; the engine
     # bumps them, or predictions after training would use the weights from before it.

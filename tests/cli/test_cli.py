@@ -28,6 +28,7 @@ def run_cli(capsys, *argv):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_fit_evaluate_predict(capsys, b20_csv, tmp_path):
     out_dir = tmp_path / "runs" / "b20"
     code, out, err = run_cli(capsys, "fit", b20_csv / "train.csv", "--text-col", "query",
@@ -97,6 +98,7 @@ def test_user_errors_exit_2_with_one_line(capsys, tmp_path):
     assert code == 2 and "does not exist" in err
 
 
+@pytest.mark.slow
 def test_console_script_runs_without_traceback(tmp_path):
     exe = [sys.executable, "-m", "transferkit.cli.main"]
     r = subprocess.run([*exe, "fit", "banking77", "--backbone", "minilm-l7"], capture_output=True,

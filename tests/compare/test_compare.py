@@ -156,6 +156,7 @@ def test_cli_compare_writes_run_and_report(tmp_path, capsys):
     assert "comma-separated float" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_zero_shot_is_a_flat_line_and_no_scratch_means_no_verdict(intents5):
     res = tk.compare(intents5, strategies=["zeroshot", "prototypes"], shots=[1, 4], seeds=2,
                      progress=False)

@@ -26,6 +26,7 @@ def test_neighbours_are_nearer_their_own_label_and_multiword_names_get_none(mini
 
 @pytest.mark.real_weights
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_zero_shot_ensemble_and_neighbours_beat_the_single_template_on_sst2(minilm, tmp_path):
     try:
         ds = tk.load_dataset("sst2")
@@ -59,6 +60,7 @@ def test_zero_shot_ensemble_and_neighbours_beat_the_single_template_on_sst2(mini
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_probe_label_rows_match_or_beat_the_plain_probe_on_banking20(minilm, banking20, tmp_path):
     train, test = banking20
     accs = []
@@ -100,6 +102,7 @@ def test_probe_label_prior_needs_names():
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_cli_fit_unlabelled_train_self_trains_and_records_it(tmp_path, capsys, banking20):
     import json
 

@@ -84,6 +84,7 @@ def test_bad_options_raise(params, match):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_label_prior_helps_at_one_shot_and_round_trips(minilm, banking20, tmp_path):
     train, test = banking20
     common = dict(backbone=minilm, strategy="prototypes", shots=1, progress=False)

@@ -90,6 +90,7 @@ def test_shots_is_a_stored_parameter():
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_cli_fit_with_shots_and_prototypes(tmp_path, capsys, banking20):
     import pandas as pd
 

@@ -22,6 +22,7 @@ TRUTH = ["travel", "cooking", "sports", "travel", "cooking", "sports"]
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_picks_the_right_label_for_unambiguous_sentences(minilm):
     zs = tk.ZeroShotClassifier(backbone=minilm, labels=["travel", "cooking", "sports"])
     assert zs.fit() is zs
@@ -67,6 +68,7 @@ def test_descriptions_file_yaml_and_json_carry_the_meaning(minilm, tmp_path):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_calibration_center_and_prior(minilm, banking20):
     _, test = banking20
     labels = [str(c) for c in np.unique(test.labels)]
@@ -104,6 +106,7 @@ def test_multi_label_thresholds_similarity(minilm):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_save_load_round_trip(minilm, tmp_path):
     zs = tk.ZeroShotClassifier(backbone="minilm-l6", labels=["travel", "cooking", "sports"],
                                descriptions={"travel": "flights and hotels"},
@@ -173,6 +176,7 @@ def test_labels_not_matching_the_data_are_listed(minilm):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_cli_zeroshot_accuracy_predictions_and_mismatch(tmp_path, capsys, minilm):
     import pandas as pd
 

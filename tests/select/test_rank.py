@@ -167,6 +167,7 @@ def test_rank_errors(toy):
 
 
 @pytest.mark.real_weights
+@pytest.mark.slow
 def test_rank_banking77_pretrained_beats_random_control(banking77):
     """A few hundred real queries: the pre-trained MiniLM must rank above its random-init twin."""
     classes = np.unique(banking77.train.labels)[:20]
