@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..engine.distributed import is_global_zero
@@ -37,8 +37,7 @@ def claim_out(args: argparse.Namespace, out: str | Path | None, resuming: bool =
     Under ``torchrun`` only rank 0 writes the run, so only rank 0 claims it.
     """
     if out is None or not is_global_zero():
-        with nullcontext():
-            yield
+        yield
         return
     with run_lock(out, wait=bool(getattr(args, "wait", False))):
         overwrite = replacing or bool(getattr(args, "overwrite", False))

@@ -102,7 +102,7 @@ def _numeric_rows(values: list[str]) -> np.ndarray:
             "comma-separated numbers (\"0.1,2,3\"), or a CSV file with --feature-cols.") from None
 
 
-def _table_chunks(values: list[str], modality: str, args: argparse.Namespace):
+def _table_chunks(values: list[str], args: argparse.Namespace):
     """``(data, shown)`` chunk by chunk when the input is one CSV/TSV file, else ``None``."""
     kw = data_kwargs(args)
     # --skip-bad is for images: the whole-file path reports that a table does not take it.
@@ -133,7 +133,7 @@ def _numbered(chunks):
 
 def run_predict(args: argparse.Namespace) -> int:
     model = load(args.run)
-    chunks = _table_chunks(args.inputs, model.modality_, args)
+    chunks = _table_chunks(args.inputs, args)
     if chunks is None:
         chunks = [_inputs_from_args(args.inputs, model.modality_, args)]
     with line_sink(args.out) as write:
