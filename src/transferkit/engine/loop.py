@@ -430,6 +430,10 @@ def _worker(fabric: Any, task: Task, train_data: ExampleData, val_data: ExampleD
             out = asdict(result)
             out["state"] = loop.module_state()
             torch.save(out, spawned)
+        # A spawned worker that exits with its gloo group alive can abort in teardown
+        # ("terminate called without an active exception"): close the group first.
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
         return None
     return result
 
