@@ -33,7 +33,8 @@ from .base import FitContext, Strategy, register_strategy
 from .baselines import GradientBoosting, PixelLogistic, SmallCNN, TfidfLogistic
 from .params import COMMON
 
-__all__ = ["BaselineStrategy", "BASELINES", "DEFAULT_BASELINE", "baselines_for"]
+__all__ = ["BaselineStrategy", "BASELINES", "BASELINE_DESCRIPTIONS", "DEFAULT_BASELINE",
+           "baselines_for", "check_baseline"]
 
 #: modality -> the baselines that apply to it, the default first
 BASELINES: dict[str, tuple[str, ...]] = {
@@ -44,6 +45,8 @@ BASELINES: dict[str, tuple[str, ...]] = {
 DEFAULT_BASELINE = {m: names[0] for m, names in BASELINES.items()}
 _KINDS = {"tfidf": TfidfLogistic, "pixels": PixelLogistic, "cnn": SmallCNN,
           "hgb": GradientBoosting}
+#: one line per baseline: what it fits
+BASELINE_DESCRIPTIONS = {name: kind.description for name, kind in _KINDS.items()}
 #: the arrays of a fitted baseline in a run folder
 ARRAYS = "baseline.safetensors"
 
