@@ -62,12 +62,16 @@ def clear_cache() -> int:
 #: In-process index of the text datasets encoded last (per backbone and layer): a sample of
 #: one of them (compare's fractions and seeds, a held-out split) takes its rows from there
 #: instead of encoding its texts again. Only text: a text's features depend on it alone.
+#: The arrays are the cache's memory maps, so an entry costs little more than its index.
 _TEXT_ROWS: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
-_TEXT_ROWS_KEEP = 2
+_TEXT_ROWS_KEEP = 4
+#: smaller sets (label names, prompts) are not remembered: they would push out the training
+#: set that compare's samples come from, and encoding a sample of them again is cheap
+_TEXT_ROWS_MIN = 256
 
 
 def _remember_texts(key: str, data: Dataset, arr: np.ndarray) -> None:
-    if data.modality != "text" or key in _TEXT_ROWS:
+    if data.modality != "text" or key in _TEXT_ROWS or len(data) < _TEXT_ROWS_MIN:
         return
     while len(_TEXT_ROWS) >= _TEXT_ROWS_KEEP:
         _TEXT_ROWS.pop(next(iter(_TEXT_ROWS)))
