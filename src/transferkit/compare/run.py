@@ -37,6 +37,7 @@ from ..strategies import STRATEGIES
 from ..strategies.baseline import baselines_for, check_baseline
 from ..utils.checks import check_number
 from .stats import cell_summary, data_efficiency, efficiency_points, plain, transfer_verdict
+from .warm import encode_samples_once
 
 __all__ = ["compare", "CompareResult"]
 
@@ -300,10 +301,12 @@ def compare(
     zeroshot_cache: dict[str, float] = {}
     total = len(seed_list) * len(amounts) * len(names)
     done = 0
+    samples = {(seed, x): sample_shots(train, x, seed) if xkey == "shots" else
+               sample_fraction(train, x, seed) for seed in seed_list for x in amounts}
+    encode_samples_once(train, list(samples.values()), names, backbone, params.get("layer"))
     for seed in seed_list:
         for x in amounts:
-            sample = sample_shots(train, x, seed) if xkey == "shots" else \
-                sample_fraction(train, x, seed)
+            sample = samples[(seed, x)]
             for name in names:
                 t0 = time.perf_counter()
                 if name == "zeroshot":
