@@ -135,7 +135,8 @@ def main() -> None:
         write_subsection(SECTION, "TF-IDF solver vs scikit-learn",
                          f"{where}\n\n{_solver(args.solver_repeats)}")
     for name in [d for d in args.data.split(",") if d]:
-        write_subsection(SECTION, f"Learning curve: {name}",
+        title = f"Learning curve: {name}" + ("" if args.no_scratch else ", with scratch")
+        write_subsection(SECTION, title,
                          f"{where} Accuracy % median over {args.seeds} seeds (median fit "
                          f"seconds).\n\n{_curve(name, strategies, fractions, args.seeds)}")
     if args.demo_runs:
