@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .backbones.batching import iter_batches, iter_input_batches
+from .backbones.registry import bind_to_data
 from .data.dataset import Dataset
 from .utils.defaults import BATCH_SIZE
 from .utils.fingerprint import hash_json
@@ -116,6 +117,7 @@ def extract_features(
     """
 
     layer = backbone.check_layer(layer)
+    bind_to_data(backbone, data)  # audio: the data's sample rate
     if not isinstance(data, Dataset) or not cache:
         inputs = data.inputs if isinstance(data, Dataset) else data
         return backbone.features(inputs, layer=layer, batch_size=batch_size, progress=progress)
