@@ -355,8 +355,12 @@ def _frame_to_dataset(
         if modality == "tabular" or (modality is None and not strings):
             modality, feature_cols = "tabular", rest
         else:
-            text_col = _pick_text_column(strings or rest, where)
-            modality = modality or ("audio" if _audio_paths(df[text_col]) else "text")
+            clips = [c for c in strings if _audio_paths(df[c])]
+            if modality in (None, "audio") and len(clips) == 1:  # the one column of clips
+                text_col, modality = clips[0], "audio"
+            else:
+                text_col = _pick_text_column(strings or rest, where)
+                modality = modality or ("audio" if _audio_paths(df[text_col]) else "text")
             ignored = [c for c in rest if c != text_col]
             if ignored:
                 meta["ignored_columns"] = ignored
