@@ -238,6 +238,7 @@ class SpeechEmbeddingBackbone(AudioBackbone):
     num_features=DIM * len(POOLINGS),
     params="~0.33M (ONNX, frozen)",
     license=LICENSE,
+    trainable=False,
     description="Google speech embedding (96-d / 80 ms, 16 kHz) via openwakeword==0.5.1's ONNX "
                 "files; optional extra transferkit[audio]; probe/few-shot only",
 )
