@@ -53,7 +53,8 @@ def test_fsdd_pooled_folds_are_speaker_independent(fsdd):
     folds = list(leave_one_group_out(pool, "speaker"))
     assert [g for g, _, _ in folds] == sorted(set(fsdd.train.domains))
     for g, train, test in folds:
-        assert len(test) == 500 and not set(train.domains) & set(test.domains)
+        assert set(test.domains) == {g} and len(test) == 500
+        assert not set(train.domains) & set(test.domains)
 
 
 def test_compare_group_by_holds_out_each_speaker(make_tone):
