@@ -115,7 +115,10 @@ class SpeechEmbeddingBackbone(AudioBackbone):
         pooling: comma-separated statistics over a clip's windows: ``mean``, ``max``,
             ``std`` (default all three, 288 features).
         max_seconds: longer clips keep their middle ``max_seconds``.
-        pad: where silence goes in a clip shorter than one window: ``"center"`` or ``"end"``.
+        pad: where silence goes in a clip shorter than ``min_seconds``: ``"center"`` or
+            ``"end"``.
+        min_seconds: shorter clips are padded with silence to this length (at least one
+            window, 0.79 s); longer padding slides more windows across a short word.
         threads: onnxruntime threads (default: the CPUs this process may use).
     """
 
@@ -126,15 +129,22 @@ class SpeechEmbeddingBackbone(AudioBackbone):
     source = "openwakeword==0.5.1 resources/models (melspectrogram.onnx, embedding_model.onnx)"
 
     def __init__(self, pooling: str = "mean,max,std", max_seconds: float = 10.0,
-                 pad: str = "center", threads: int | None = None) -> None:
+                 pad: str = "center", min_seconds: float = 0.79, threads: int | None = None
+                 ) -> None:
         pools = tuple(p.strip() for p in str(pooling).split(",") if p.strip())
         if not pools or any(p not in POOLINGS for p in pools) or len(set(pools)) != len(pools):
             raise ConfigError(f"pooling must be distinct names from {list(POOLINGS)}, comma-"
                               f"separated (e.g. 'mean,max,std'); got {pooling!r}.")
+        if not isinstance(min_seconds, int | float) or not 0 <= min_seconds <= max_seconds:
+            raise ConfigError(f"min_seconds must be a number of seconds in [0, max_seconds="
+                              f"{max_seconds}]; got {min_seconds!r}.")
         self.folder = openwakeword_models()
+        # Shorter clips are padded: to one whole window at least, or to min_seconds.
+        self.min_samples = max(type(self).min_samples, int(round(min_seconds * 16_000)))
         super().__init__("speech-embedding", DIM * len(pools),
                          {"pooling": ",".join(pools), "window_frames": WINDOW,
-                          "step_frames": STEP, "mel_transform": "x/10+2"},
+                          "step_frames": STEP, "mel_transform": "x/10+2",
+                          "min_samples": self.min_samples},
                          max_seconds=max_seconds, pad=pad)
         self.pooling = pools
         if threads is None:
@@ -243,5 +253,7 @@ class SpeechEmbeddingBackbone(AudioBackbone):
                 "files; optional extra transferkit[audio]; probe/few-shot only",
 )
 def speech_embedding(pooling: str = "mean,max,std", max_seconds: float = 10.0,
-                     pad: str = "center", **_: object) -> SpeechEmbeddingBackbone:
-    return SpeechEmbeddingBackbone(pooling=pooling, max_seconds=max_seconds, pad=pad)
+                     pad: str = "center", min_seconds: float = 0.79, **_: object
+                     ) -> SpeechEmbeddingBackbone:
+    return SpeechEmbeddingBackbone(pooling=pooling, max_seconds=max_seconds, pad=pad,
+                                   min_seconds=min_seconds)
