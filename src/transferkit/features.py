@@ -21,7 +21,7 @@ from .backbones.batching import iter_batches, iter_input_batches
 from .backbones.registry import bind_to_data
 from .data.dataset import Dataset
 from .utils.defaults import BATCH_SIZE
-from .utils.fingerprint import hash_json
+from .utils.fingerprint import hash_array, hash_json
 
 if TYPE_CHECKING:
     from .backbones.base import Backbone
@@ -60,30 +60,44 @@ def clear_cache() -> int:
     return n
 
 
-#: In-process index of the text datasets encoded last (per backbone and layer): a sample of
-#: one of them (compare's fractions and seeds, a held-out split) takes its rows from there
-#: instead of encoding its texts again. Only text: a text's features depend on it alone.
-_TEXT_ROWS: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+#: In-process index of the datasets encoded last (per backbone and layer): a sample of one
+#: of them (compare's fractions, seeds and group folds, a held-out split) takes its rows from
+#: there instead of encoding them again. Text and audio only: there a row's features depend
+#: on that row alone (an audio row is known by its samples and rate).
+_TEXT_ROWS: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
 _TEXT_ROWS_KEEP = 2
 
 
+def _row_keys(data: Dataset) -> list[Any] | None:
+    if data.modality == "text":
+        return data.inputs
+    if data.modality == "audio":
+        rate = data.meta.get("sample_rate")
+        return [(rate, hash_array(np.asarray(w))) for w in data.inputs]
+    return None
+
+
 def _remember_texts(key: str, data: Dataset, arr: np.ndarray) -> None:
-    if data.modality != "text" or key in _TEXT_ROWS:
+    if key in _TEXT_ROWS:
+        return
+    keys = _row_keys(data)
+    if keys is None:
         return
     while len(_TEXT_ROWS) >= _TEXT_ROWS_KEEP:
         _TEXT_ROWS.pop(next(iter(_TEXT_ROWS)))
-    _TEXT_ROWS[key] = (arr, {t: i for i, t in enumerate(data.inputs)})
+    _TEXT_ROWS[key] = (arr, {t: i for i, t in enumerate(keys)})
 
 
 def _rows_from_remembered(prefix: str, data: Dataset) -> np.ndarray | None:
-    if data.modality != "text":
+    if data.modality not in ("text", "audio"):
         return None
+    keys = None
     for key, (arr, index) in _TEXT_ROWS.items():
         if not key.startswith(prefix):
             continue
+        keys = _row_keys(data) if keys is None else keys
         try:
-            rows = np.fromiter((index[t] for t in data.inputs), dtype=np.int64,
-                               count=len(data))
+            rows = np.fromiter((index[t] for t in keys), dtype=np.int64, count=len(data))
         except (KeyError, TypeError):
             continue
         return np.asarray(arr[rows], dtype=np.float32)

@@ -23,8 +23,8 @@ def _direct(folder, wave: np.ndarray, rate: int) -> np.ndarray:
     emb = ort.InferenceSession(str(folder / "embedding_model.onnx"),
                                providers=["CPUExecutionProvider"])
     x = resample(wave, rate, 16000)
-    if len(x) < 12640:  # one window; the backbone pads short clips with centred silence
-        short = 12640 - len(x)
+    if len(x) < 24000:  # min_seconds=1.5: the backbone pads short clips with centred silence
+        short = 24000 - len(x)
         x = np.pad(x, (short // 2, short - short // 2))
     spec = np.squeeze(mel.run(None, {"input": (x * 32768).astype(np.float32)[None]})[0])
     spec = spec / 10 + 2
@@ -52,9 +52,10 @@ def test_sequence_features_and_layers(fsdd, speech_embedding):
     speech_embedding.bind_data(clips)
     seqs = speech_embedding.sequence_features(clips.inputs)
     n = [len(resample(w, 8000, 16000)) for w in clips.inputs]
-    # windows every 80 ms once a clip holds one 775 ms window (shorter clips are padded)
+    # windows every 80 ms; clips under min_seconds (1.5 s) are padded to it
+    assert speech_embedding.min_samples == 24000
     for s, length in zip(seqs, n, strict=True):
-        frames = (max(length, 12640) - 640) // 160 + 1
+        frames = (max(length, 24000) - 640) // 160 + 1
         assert s.shape == ((frames - 76) // 8 + 1, 96)
     mel = speech_embedding.features(clips.inputs, layer=0)
     assert mel.shape == (2, 96)  # pooled 32-band log-mel: mean, max, std

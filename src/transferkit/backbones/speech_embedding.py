@@ -18,8 +18,9 @@ Features (``layer``):
   log-mel baseline on the identical front end.
 
 :meth:`SpeechEmbeddingBackbone.sequence_features` gives the per-window embeddings.
-A clip shorter than one window (0.79 s) is padded with silence (``pad``); one longer than
-``max_seconds`` keeps its middle. Padding added to batch clips of different lengths never
+A clip shorter than ``min_seconds`` (default 1.5 s; one window is 0.79 s) is padded with
+silence (``pad``), so that windows slide across a short word; one longer than ``max_seconds``
+keeps its middle. Padding added to batch clips of different lengths never
 enters a clip's frames: each clip keeps exactly the frames it would have alone.
 
 Licence: openWakeWord's code is Apache-2.0, but its README marks **all its bundled
@@ -118,7 +119,9 @@ class SpeechEmbeddingBackbone(AudioBackbone):
         pad: where silence goes in a clip shorter than ``min_seconds``: ``"center"`` or
             ``"end"``.
         min_seconds: shorter clips are padded with silence to this length (at least one
-            window, 0.79 s); longer padding slides more windows across a short word.
+            window, 0.79 s). The default 1.5 s slides about ten windows across a short word:
+            on FSDD, leave-one-speaker-out 97.1 % vs 91.8 % at 0.79 s and 95.8 % at 1 s
+            (2 s: 97.2 %, for 1.7x the encoding time).
         threads: onnxruntime threads (default: the CPUs this process may use).
     """
 
@@ -129,7 +132,7 @@ class SpeechEmbeddingBackbone(AudioBackbone):
     source = "openwakeword==0.5.1 resources/models (melspectrogram.onnx, embedding_model.onnx)"
 
     def __init__(self, pooling: str = "mean,max,std", max_seconds: float = 10.0,
-                 pad: str = "center", min_seconds: float = 0.79, threads: int | None = None
+                 pad: str = "center", min_seconds: float = 1.5, threads: int | None = None
                  ) -> None:
         pools = tuple(p.strip() for p in str(pooling).split(",") if p.strip())
         if not pools or any(p not in POOLINGS for p in pools) or len(set(pools)) != len(pools):
@@ -253,7 +256,7 @@ class SpeechEmbeddingBackbone(AudioBackbone):
                 "files; optional extra transferkit[audio]; probe/few-shot only",
 )
 def speech_embedding(pooling: str = "mean,max,std", max_seconds: float = 10.0,
-                     pad: str = "center", min_seconds: float = 0.79, **_: object
+                     pad: str = "center", min_seconds: float = 1.5, **_: object
                      ) -> SpeechEmbeddingBackbone:
     return SpeechEmbeddingBackbone(pooling=pooling, max_seconds=max_seconds, pad=pad,
                                    min_seconds=min_seconds)

@@ -111,10 +111,6 @@ def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: floa
          overwrite: bool, unlabelled: str | None = None, group_by: str | None = None
          ) -> dict[str, Any]:
     splits.train.require_single_labels("transferkit fit")  # before "fitting ... N classes"
-    folds = None
-    if group_by:
-        echo(f"leave-one-{group_by}-out over {splits.train.name}:")
-        folds = group_metrics(model, splits.train, group_by)
     shots = f" ({model.shots} per class used)" if model.shots else ""
     echo(f"fitting {model.strategy} with {model.backbone} on {splits.train.name}: "
          f"{len(splits.train)} training examples{shots}, {len(splits.train.classes)} classes")
@@ -123,6 +119,10 @@ def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: floa
               unlabelled=None if pool is None else pool.without_labels())
     if not is_global_zero():  # under torchrun, rank 0 alone evaluates and writes the run
         return {}
+    folds = None
+    if group_by:  # after the whole fit: the folds take their features from its encoding
+        echo(f"leave-one-{group_by}-out over {splits.train.name}:")
+        folds = group_metrics(model, splits.train, group_by)
     metrics = folds if folds is not None else (
         model.evaluate(splits.test) if splits.test is not None else {})
     record = {
