@@ -165,3 +165,27 @@ def test_table_with_a_path_column_is_audio(tmp_path, make_wav, make_tone):
     # JSON lines through the same loaders
     pd.DataFrame(rows).to_json(tmp_path / "clips.jsonl", orient="records", lines=True)
     assert tk.from_table(tmp_path / "clips.jsonl").modality == "audio"
+
+
+def test_subsets_of_encoded_clips_are_not_encoded_again(make_tone):
+    class Counting(_Tiny):
+        calls = 0
+
+        def forward_features(self, batch, layer=-1):
+            type(self).calls += len(batch["audio"])
+            return super().forward_features(batch, layer)
+
+    waves = [make_tone(200.0 + 50 * i, seconds=0.2) for i in range(12)]
+    ds = tk.from_arrays(waves, labels=[i % 2 for i in range(12)], sample_rate=8000,
+                        modality="audio")
+    bb = Counting()
+    whole = tk.extract_features(bb, ds)
+    n = Counting.calls
+    part = tk.extract_features(bb, ds.subset([3, 1, 7]))
+    assert Counting.calls == n  # taken from the whole set's rows
+    np.testing.assert_array_equal(part, whole[[3, 1, 7]])
+    # the same samples at another rate are other sounds: encoded
+    other = tk.from_arrays(waves[:2], sample_rate=16000, modality="audio",
+                           allow_unlabelled=True)
+    tk.extract_features(bb, other)
+    assert Counting.calls >= n + 2
