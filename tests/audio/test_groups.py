@@ -77,3 +77,12 @@ def test_compare_group_by_holds_out_each_speaker(make_tone):
     assert res.table["accuracy"].iloc[0] == pytest.approx(res.folds["accuracy"].mean())
     assert res.table["accuracy"].iloc[0] >= 0.9  # two tones: easy even from 2 examples each
     assert "folds" in res.to_record()
+
+
+def test_compare_defaults_for_audio_leave_out_training_an_onnx_backbone():
+    from transferkit.compare.run import default_strategies
+
+    assert default_strategies("audio", "speech-embedding") == [
+        "probe", "baseline:logmel", "baseline:logmel-cnn"]
+    assert default_strategies("audio", "hf:/some/wav2vec2") == [
+        "probe", "finetune", "scratch", "baseline:logmel", "baseline:logmel-cnn"]

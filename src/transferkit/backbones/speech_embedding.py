@@ -54,6 +54,7 @@ WINDOW = 76  #: mel frames per embedding window
 STEP = 8  #: mel frames between windows
 MEL_WIN, MEL_HOP = 640, 160  #: samples per mel frame and between frames (the ONNX graph's)
 N_MELS, DIM = 32, 96
+EMBED_CHUNK = 32  #: windows per embedding-model call
 LICENSE = ("CC BY-NC-SA 4.0 (non-commercial; bundled weights, as openwakeword 0.5.1 states); "
            "upstream Google speech_embedding: Apache-2.0")
 _INSTALL = ("pip install 'transferkit[audio]' (openwakeword==0.5.1 and onnxruntime; on Python "
@@ -208,7 +209,10 @@ class SpeechEmbeddingBackbone(AudioBackbone):
         if not windows:
             return [np.empty((0, DIM), np.float32) for _ in mels]
         batch = np.stack(windows).astype(np.float32)[..., None]
-        emb = emb_sess.run(None, {"input_1": batch})[0].reshape(len(batch), DIM)
+        # Runs of EMBED_CHUNK windows: larger ones are slower per window on a CPU (measured
+        # with one thread: 2.6 ms per window up to 64, 3.0 ms at 128, 4.3 ms at 640).
+        emb = np.concatenate([emb_sess.run(None, {"input_1": batch[s:s + EMBED_CHUNK]})[0]
+                              for s in range(0, len(batch), EMBED_CHUNK)]).reshape(-1, DIM)
         return np.split(emb, np.cumsum(counts)[:-1])
 
     def forward_features(self, batch: dict[str, torch.Tensor], layer: int = -1) -> torch.Tensor:
