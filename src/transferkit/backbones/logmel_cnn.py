@@ -3,9 +3,10 @@
 Nothing pre-trained: the audio no-transfer baseline (``strategy="baseline"``,
 ``baseline="logmel-cnn"``) trains it through the engine. Clips are resampled to 16 kHz and
 cropped or padded (centred) to ``seconds``; the 40-band log-mel spectrogram (25 ms Hann
-window, 10 ms hop, :class:`~transferkit.backbones.audio.LogMel`) is normalised per clip (so
-loudness does not matter), then four 3x3 convolution blocks (16, 32, 64, 128 channels, batch
-norm, max-pooling) and a global average give 128 features.
+window, 10 ms hop, :class:`~transferkit.backbones.audio.LogMel`) is floored 60 dB below the
+clip's loudest value and normalised per clip (so loudness does not matter), then four 3x3
+convolution blocks (16, 32, 64, 128 channels, batch norm, max-pooling) and a global average
+give 128 features.
 
 While training (``module.train()``) each batch is augmented on the waveform: a random time
 shift of up to ``shift`` seconds either way, a random gain of up to ``gain_db`` dB, and
@@ -14,6 +15,7 @@ Gaussian noise at a random signal-to-noise ratio between ``snr_db`` dB and 40 dB
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -23,7 +25,9 @@ from torch import nn
 from .audio import AudioBackbone, LogMel
 from .registry import register_backbone
 
-__all__ = ["LogMelCNN", "augment_waves"]
+__all__ = ["LogMelCNN", "augment_waves", "TOP_DB"]
+
+TOP_DB = 60.0  #: log-mel values more than this many dB below a clip's loudest are floored
 
 
 def augment_waves(x: torch.Tensor, sample_rate: int, shift: float = 0.1, gain_db: float = 6.0,
@@ -83,6 +87,10 @@ class LogMelCNN(AudioBackbone):
         if self.training and self.augment:
             x = augment_waves(x, self.sample_rate)
         m = self.logmel(x)
+        # A floor TOP_DB below the clip's loudest bin: the silence a short clip is padded with
+        # (exact zeros, log 1e-6) and the training noise that fills it then look alike; without
+        # it the network learnt on noisy padding met bare zeros at inference.
+        m = torch.maximum(m, m.amax(dim=(1, 2), keepdim=True) - TOP_DB * math.log(10) / 10)
         m = (m - m.mean(dim=(1, 2), keepdim=True)) / (m.std(dim=(1, 2), keepdim=True) + 1e-5)
         h = m[:, None]
         for i, blk in enumerate(self.blocks):
