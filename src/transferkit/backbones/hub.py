@@ -262,6 +262,13 @@ def hf_backbone(
         raise BackboneError(f"modality must be one of {list(_MODALITIES)}; got {modality!r}.")
     where, local, name = _resolve(ref)
     kind = modality or detect_modality(_load_config(where, local, ref))
+    if modality == "audio":  # audio is read by the model's own input kind: check it
+        found = detect_modality(_load_config(where, local, ref))
+        if found != "audio":
+            raise BackboneError(
+                f"modality='audio' but 'hf:{ref}' is a {found} model (its input is not a "
+                "waveform). Fix: leave modality out, or give a waveform speech encoder "
+                "(wav2vec 2.0, HuBERT, WavLM).")
     folder = Path(where) if local else None
     card_license = _card_license(folder) if folder else ""
     if kind == "audio":
