@@ -55,6 +55,7 @@ def test_augmentation_shifts_scales_and_adds_noise():
     assert ((peak - 8050).abs() <= 1700).all()  # shifted by at most 0.1 s (+ the pulse)
 
 
+@pytest.mark.slow
 def test_logmel_baseline_learns_tones_and_round_trips(tmp_path):
     train, test = _tones(8), _tones(4, seed=1)
     model = tk.TransferClassifier(strategy="baseline", progress=False).fit(train)
