@@ -15,7 +15,7 @@ from .backbones import (
     register_backbone,
     register_module,
 )
-from .compare import CompareResult, compare
+from .compare import CompareResult, baseline_score, compare
 from .data import (
     Dataset,
     DatasetSplits,
@@ -80,6 +80,7 @@ __all__ = [
     "TransferKitError",
     "TransferModel",
     "ZeroShotClassifier",
+    "baseline_score",
     "compare",
     "create_backbone",
     "extract_features",

@@ -63,9 +63,13 @@ def clear_cache() -> int:
 #: In-process index of the datasets encoded last (per backbone and layer): a sample of one
 #: of them (compare's fractions, seeds and group folds, a held-out split) takes its rows from
 #: there instead of encoding them again. Text and audio only: there a row's features depend
-#: on that row alone (an audio row is known by its samples and rate).
+#: on that row alone (an audio row is known by its samples and rate). The arrays are the
+#: cache's memory maps, so an entry costs little more than its index.
 _TEXT_ROWS: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
-_TEXT_ROWS_KEEP = 2
+_TEXT_ROWS_KEEP = 4
+#: smaller text sets (label names, prompts) are not remembered: they would push out the
+#: training set that compare's samples come from, and encoding a sample of them again is cheap
+_TEXT_ROWS_MIN = 256
 
 
 def _row_keys(data: Dataset) -> list[Any] | None:
@@ -78,7 +82,7 @@ def _row_keys(data: Dataset) -> list[Any] | None:
 
 
 def _remember_texts(key: str, data: Dataset, arr: np.ndarray) -> None:
-    if key in _TEXT_ROWS:
+    if key in _TEXT_ROWS or (data.modality == "text" and len(data) < _TEXT_ROWS_MIN):
         return
     keys = _row_keys(data)
     if keys is None:

@@ -51,6 +51,29 @@ def test_fit_evaluate_predict(capsys, b20_csv, tmp_path):
     assert 0 < pred["predictions"][0]["probability"] <= 1
 
 
+def test_fit_strategy_baseline_through_the_cli(capsys, b20_csv, tmp_path):
+    """--strategy baseline: TF-IDF on the CSV's texts, no encoder; saved, evaluated, predicted."""
+    out_dir = tmp_path / "runs" / "tfidf"
+    code, out, err = run_cli(capsys, "fit", b20_csv / "train.csv", "--text-col", "query",
+                             "--label-col", "intent", "--strategy", "baseline", "--out", out_dir)
+    assert code == 0, err
+    assert "fitting baseline (no pre-trained weights)" in out
+    record = json.loads((out_dir / "record.json").read_text())
+    assert record["strategy"]["baseline"] == "tfidf" and record["backbone"]["name"] == "none:text"
+    assert json.loads((out_dir / "metrics.json").read_text())["accuracy"] > 0.7
+    code, out, err = run_cli(capsys, "evaluate", out_dir, b20_csv / "test.csv", "--text-col",
+                             "query", "--label-col", "intent", "--json")
+    assert code == 0, err
+    assert json.loads(out)["accuracy"] > 0.7  # 20 intents: chance is 0.05
+    code, out, err = run_cli(capsys, "predict", out_dir, "I lost my card yesterday", "--json")
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[0])["predictions"][0]["label"]
+    code, out, err = run_cli(capsys, "fit", b20_csv / "train.csv", "--text-col", "query",
+                             "--label-col", "intent", "--strategy", "baseline", "--baseline",
+                             "hgb")
+    assert code == 2 and "the text baselines are tfidf" in err and "\n" not in err.strip()
+
+
 def test_fit_tabular_csv_and_config_file(capsys, tmp_path):
     from sklearn.datasets import load_digits
 

@@ -172,3 +172,31 @@ def test_data_with_two_label_columns_is_asked_to_pick_one():
     data = tk.from_arrays(texts, {"intent": np.arange(40) % 2, "queue": np.arange(40) % 4})
     with pytest.raises(DataError, match=r"label columns \['intent', 'queue'\]; compare learns one"):
         tk.compare(data, strategies=["probe"], fractions=[1.0], seeds=1)
+
+
+def test_samples_are_encoded_once_not_per_cell(monkeypatch, tmp_path, tiny_text_backbone_name):
+    """The probe's cells take their features from one encoding of the samples' union."""
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path))
+    rng = np.random.default_rng(0)
+    texts = ["".join(rng.choice(list("abcdefghij "), 24)) + f" {i}" for i in range(600)]
+    labels = np.array(["x", "y", "z"])[np.arange(600) % 3]
+    ds = tk.from_arrays(texts, labels)
+    bb = tk.create_backbone(tiny_text_backbone_name)
+    encoded: list[int] = []
+    real = type(bb).features
+    monkeypatch.setattr(type(bb), "features", lambda self, inputs, **kw:
+                        encoded.append(len(inputs)) or real(self, inputs, **kw))
+    res = tk.compare(ds, strategies=["probe", "baseline"], fractions=[0.1, 0.2, 0.4], seeds=3,
+                     backbone=tiny_text_backbone_name, label_prior=False, progress=False)
+    assert len(res.table) == 18
+    n_train = 480  # 20 % held out for testing
+    # the 9 samples cover over half the training set: it is encoded once, whole (its cache
+    # entry is a plain fit's), then the test set once; one-text calls probe the feature width
+    assert [n for n in encoded if n > 1] == [n_train, 120]
+    encoded.clear()
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "fresh"))
+    tk.compare(ds, strategies=["probe"], fractions=[0.05, 0.1], seeds=2,
+               backbone=tiny_text_backbone_name, label_prior=False, progress=False)
+    # only the samples' union, once (the test texts are still among this process's rows)
+    (union,) = [n for n in encoded if n > 1]
+    assert 48 <= union < 2 * (24 + 48)

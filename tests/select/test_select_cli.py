@@ -49,6 +49,12 @@ def test_rank_prints_table_readings_and_writes_a_record(capsys, table, tmp_path)
     assert not list(out_dir.parent.glob(".*partial"))  # written atomically, nothing left over
     html = (out_dir / "report.html").read_text()  # written automatically, from record["rank"]
     assert 'id="rank"' in html and "tabular-mlp@0" in html and "could not be rendered" not in html
+    # The no-transfer reference: gradient boosting cross-validated on the knn score's folds.
+    ref = res["baseline"]
+    assert ref["baseline"] == "hgb" and ref["folds"] == res["cv_folds"] == 5
+    assert len(ref["fold_accuracies"]) == 5 and 0.6 < ref["accuracy"] <= 1.0  # chance: 0.5
+    assert "No-transfer reference: hgb" in out and "compare with the knn column" in out
+    assert "No-transfer reference:" in html and "knn column" in html
 
 
 def test_rank_json_and_errors(capsys, table):
@@ -56,6 +62,11 @@ def test_rank_json_and_errors(capsys, table):
                              "hscore", "--json")
     assert code == 0, err
     assert json.loads(out)["table"][0]["backbone"] == "tabular-mlp"
+    assert "add --scores" not in out and json.loads(out)["baseline"]["baseline"] == "hgb"
+    code, out, err = run_cli(capsys, "rank", table, "--backbones", "tabular-mlp", "--scores",
+                             "hscore", "--json", "--no-baseline")
+    assert code == 0, err
+    assert "baseline" not in json.loads(out)
     code, out, err = run_cli(capsys, "rank", table, "--backbones", "tabular-mlp", "--scores",
                              "logmee")
     assert code == 2 and "Did you mean 'logme'" in err

@@ -135,3 +135,13 @@ def test_verdict_is_against_the_stronger_reference_and_efficiency_interpolates()
     text = data_efficiency(cell_summary(t, "accuracy", "fraction"), "fraction", "probe",
                            "baseline")
     assert "log scale" in text and "14.3%" in text and "1%: 0.501" in text
+
+
+def test_baseline_score_cross_validates_tfidf_on_rank_folds(banking20):
+    train, _ = banking20
+    ref = tk.baseline_score(train, folds=3, seed=0)
+    assert ref["baseline"] == "tfidf" and ref["folds"] == 3 and len(ref["fold_accuracies"]) == 3
+    # 20 intents, 20 training queries each per fold: TF-IDF is far above chance (0.05)
+    assert ref["accuracy"] > 0.6
+    with pytest.raises(tk.ConfigError, match="the text baselines are tfidf"):
+        tk.baseline_score(train, baseline="cnn")

@@ -112,7 +112,9 @@ def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: floa
          ) -> dict[str, Any]:
     splits.train.require_single_labels("transferkit fit")  # before "fitting ... N classes"
     shots = f" ({model.shots} per class used)" if model.shots else ""
-    echo(f"fitting {model.strategy} with {model.backbone} on {splits.train.name}: "
+    uses = getattr(STRATEGIES.get(model.strategy), "uses_backbone", True)
+    with_ = f"with {model.backbone}" if uses else "(no pre-trained weights)"
+    echo(f"fitting {model.strategy} {with_} on {splits.train.name}: "
          f"{len(splits.train)} training examples{shots}, {len(splits.train.classes)} classes")
     pool = {"train": splits.train, "test": splits.test}.get(unlabelled or "")
     model.fit(splits.train, val=splits.val,

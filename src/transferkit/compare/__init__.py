@@ -1,5 +1,6 @@
 """Did transfer help? Strategies compared over amounts of labelled data and seeds."""
 
+from .reference import baseline_score
 from .run import CompareResult, compare, default_strategies
 from .stats import (
     VERDICTS,
@@ -11,4 +12,5 @@ from .stats import (
 )
 
 __all__ = ["compare", "CompareResult", "VERDICTS", "paired_test", "transfer_verdict",
-           "data_efficiency", "efficiency_points", "stronger_reference", "default_strategies"]
+           "data_efficiency", "efficiency_points", "stronger_reference", "default_strategies",
+           "baseline_score"]

@@ -38,6 +38,7 @@ from ..strategies import STRATEGIES
 from ..strategies.baseline import baselines_for, check_baseline
 from ..utils.checks import check_number
 from .stats import cell_summary, data_efficiency, efficiency_points, plain, transfer_verdict
+from .warm import encode_pool_once, encode_samples_once
 
 __all__ = ["compare", "CompareResult"]
 
@@ -334,11 +335,20 @@ def compare(
     zeroshot_cache: dict[tuple, float] = {}
     total = len(seed_list) * len(amounts) * len(names) * len(folds)
     done = 0
+    if group_by is None:
+        samples = {(seed, x): sample_shots(train, x, seed) if xkey == "shots" else
+                   sample_fraction(train, x, seed) for seed in seed_list for x in amounts}
+        encode_samples_once(train, list(samples.values()), names, backbone, params.get("layer"))
+    else:
+        encode_pool_once(train, names, backbone, params.get("layer"))
     for seed in seed_list:
         for x in amounts:
             for group, fold_train, fold_test in folds:
-                sample = sample_shots(fold_train, x, seed) if xkey == "shots" else \
-                    sample_fraction(fold_train, x, seed)
+                if group is None:
+                    sample = samples[(seed, x)]
+                else:
+                    sample = sample_shots(fold_train, x, seed) if xkey == "shots" else \
+                        sample_fraction(fold_train, x, seed)
                 for name in names:
                     t0 = time.perf_counter()
                     if name == "zeroshot":

@@ -9,7 +9,14 @@ from .knn import knn_score, probe_score, stratified_folds
 from .leep import leep
 from .logme import log_evidence, logme
 from .nce import nce
-from .rank import DEFAULT_SCORES, format_ranking, rank, ranking_record, source_probabilities
+from .rank import (
+    DEFAULT_SCORES,
+    format_ranking,
+    rank,
+    rank_sample,
+    ranking_record,
+    source_probabilities,
+)
 from .scores import SCORES, list_scores, register_score, score_info
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "nce",
     "probe_score",
     "rank",
+    "rank_sample",
     "ranking_record",
     "register_score",
     "score_info",

@@ -33,8 +33,8 @@ from ..utils.defaults import BATCH_SIZE
 from .knn import check_cv_labels
 from .scores import SCORES, score_info
 
-__all__ = ["rank", "build_backbone", "source_probabilities", "ranking_record", "format_ranking",
-           "DEFAULT_SCORES"]
+__all__ = ["rank", "rank_sample", "build_backbone", "source_probabilities", "ranking_record",
+           "format_ranking", "DEFAULT_SCORES"]
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,10 @@ def _as_list(value: Any, what: str) -> list:
     return out
 
 
-def _stratified_sample(ds: Dataset, n: int, seed: int) -> Dataset:
-    """About ``n`` rows in class proportion, keeping at least two of each class (when it has
-    two) so that cross-validated scores can use every class."""
+def rank_sample(ds: Dataset, n: int, seed: int) -> Dataset:
+    """The sample ``rank(..., max_samples=n, seed=seed)`` scores: about ``n`` rows in class
+    proportion, keeping at least two of each class (when it has two) so that cross-validated
+    scores can use every class."""
     rng = np.random.default_rng(seed)
     frac = n / len(ds)
     picks = []
@@ -219,7 +220,7 @@ def rank(
     if max_samples is not None:
         check_number("rank", "max_samples", max_samples, low=2, integer=True)
         if len(ds) > max_samples:
-            ds = _stratified_sample(ds, int(max_samples), seed)
+            ds = rank_sample(ds, int(max_samples), seed)
     for c in candidates:
         if isinstance(c, str):
             _precheck_backbone(c, ds.modality)

@@ -4,16 +4,16 @@
 ``scratch`` (the backbone's architecture, randomly initialised), this strategy fits the
 model a practitioner would try first for the data's modality, on the raw inputs:
 
-==========  =========  ===================================================================
-modality    baseline   model
-==========  =========  ===================================================================
-text        tfidf      TF-IDF word 1-2-grams + char 2-5-grams, logistic regression
-image       pixels     raw pixels (up to 32x32) + logistic regression
-image       cnn        a small CNN (LeNet) trained from scratch
-tabular     hgb        histogram gradient boosting (scikit-learn)
-audio       logmel     log-mel statistics (40 bands, 16 kHz) + logistic regression
-audio       logmel-cnn a small CNN on log-mel spectrograms, trained from scratch (augmented)
-==========  =========  ===================================================================
+==========  ==========  =====================================================================
+modality    baseline    model
+==========  ==========  =====================================================================
+text        tfidf       TF-IDF word 1-2-grams + char 2-5-grams, logistic regression
+image       pixels      raw pixels (up to 32x32) + logistic regression
+image       cnn         a small CNN (LeNet) trained from scratch
+tabular     hgb         histogram gradient boosting (scikit-learn)
+audio       logmel      log-mel statistics (40 bands, 16 kHz) + logistic regression
+audio       logmel-cnn  a small CNN on log-mel spectrograms, trained from scratch (augmented)
+==========  ==========  =====================================================================
 
 Each chooses its regularisation on held-out training rows (C, rounds or epochs). The
 backbone is never loaded or run: a baseline that paid for an encoder would not be one. A
@@ -42,7 +42,8 @@ from .baselines import (
 )
 from .params import COMMON
 
-__all__ = ["BaselineStrategy", "BASELINES", "DEFAULT_BASELINE", "baselines_for"]
+__all__ = ["BaselineStrategy", "BASELINES", "BASELINE_DESCRIPTIONS", "DEFAULT_BASELINE",
+           "baselines_for", "check_baseline"]
 
 #: modality -> the baselines that apply to it, the default first
 BASELINES: dict[str, tuple[str, ...]] = {
@@ -56,6 +57,8 @@ _KINDS = {"tfidf": TfidfLogistic, "pixels": PixelLogistic, "cnn": SmallCNN,
           "hgb": GradientBoosting, "logmel": LogMelLogistic, "logmel-cnn": LogMelCNN}
 #: the baselines that train a network through the engine and save it themselves
 _NETWORKS = {"cnn": SmallCNN, "logmel-cnn": LogMelCNN}
+#: one line per baseline: what it fits
+BASELINE_DESCRIPTIONS = {name: kind.description for name, kind in _KINDS.items()}
 #: the arrays of a fitted baseline in a run folder
 ARRAYS = "baseline.safetensors"
 

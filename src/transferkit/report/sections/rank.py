@@ -27,8 +27,9 @@ def prepare(record: dict) -> dict[str, Any] | None:
     readings = rk.get("readings") if isinstance(rk.get("readings"), dict) else None
     scores = rk.get("scores")
     raw = scores if scores and scores != rows and not _score_names(scores) else None
-    extra = {k: v for k, v in rk.items() if k not in ("table", "readings", "scores")}
-    if not (rows or readings or raw or extra):
+    extra = {k: v for k, v in rk.items() if k not in ("table", "readings", "scores", "baseline")}
+    baseline = rk.get("baseline") if isinstance(rk.get("baseline"), dict) else None
+    if not (rows or readings or raw or extra or baseline):
         return None
     cols = columns(rows)
     if scores and _score_names(scores):
@@ -50,4 +51,15 @@ def prepare(record: dict) -> dict[str, Any] | None:
         if raw_rows else None,
         "raw_scores": raw if raw is not None and not raw_rows else None,
         "extra": extra,
+        "baseline": _baseline(baseline, score_cols),
     }
+
+
+def _baseline(ref: dict | None, score_cols: list[str]) -> dict | None:
+    """The no-transfer reference, and the candidates whose kNN/probe accuracy falls below it."""
+    if not ref or not is_number(ref.get("accuracy")):
+        return None
+    return {"name": ref.get("baseline"), "description": ref.get("description"),
+            "accuracy": ref["accuracy"], "folds": ref.get("folds"),
+            "seconds": ref.get("seconds"),
+            "compared": [c for c in score_cols if c in ("knn", "probe")]}
