@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .backbones.batching import iter_batches, iter_input_batches
+from .backbones.registry import bind_to_data
 from .data.dataset import Dataset
 from .utils.defaults import BATCH_SIZE
-from .utils.fingerprint import hash_json
+from .utils.fingerprint import hash_array, hash_json
 
 if TYPE_CHECKING:
     from .backbones.base import Backbone
@@ -59,34 +60,48 @@ def clear_cache() -> int:
     return n
 
 
-#: In-process index of the text datasets encoded last (per backbone and layer): a sample of
-#: one of them (compare's fractions and seeds, a held-out split) takes its rows from there
-#: instead of encoding its texts again. Only text: a text's features depend on it alone.
-#: The arrays are the cache's memory maps, so an entry costs little more than its index.
-_TEXT_ROWS: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+#: In-process index of the datasets encoded last (per backbone and layer): a sample of one
+#: of them (compare's fractions, seeds and group folds, a held-out split) takes its rows from
+#: there instead of encoding them again. Text and audio only: there a row's features depend
+#: on that row alone (an audio row is known by its samples and rate). The arrays are the
+#: cache's memory maps, so an entry costs little more than its index.
+_TEXT_ROWS: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
 _TEXT_ROWS_KEEP = 4
-#: smaller sets (label names, prompts) are not remembered: they would push out the training
-#: set that compare's samples come from, and encoding a sample of them again is cheap
+#: smaller text sets (label names, prompts) are not remembered: they would push out the
+#: training set that compare's samples come from, and encoding a sample of them again is cheap
 _TEXT_ROWS_MIN = 256
 
 
+def _row_keys(data: Dataset) -> list[Any] | None:
+    if data.modality == "text":
+        return data.inputs
+    if data.modality == "audio":
+        rate = data.meta.get("sample_rate")
+        return [(rate, hash_array(np.asarray(w))) for w in data.inputs]
+    return None
+
+
 def _remember_texts(key: str, data: Dataset, arr: np.ndarray) -> None:
-    if data.modality != "text" or key in _TEXT_ROWS or len(data) < _TEXT_ROWS_MIN:
+    if key in _TEXT_ROWS or (data.modality == "text" and len(data) < _TEXT_ROWS_MIN):
+        return
+    keys = _row_keys(data)
+    if keys is None:
         return
     while len(_TEXT_ROWS) >= _TEXT_ROWS_KEEP:
         _TEXT_ROWS.pop(next(iter(_TEXT_ROWS)))
-    _TEXT_ROWS[key] = (arr, {t: i for i, t in enumerate(data.inputs)})
+    _TEXT_ROWS[key] = (arr, {t: i for i, t in enumerate(keys)})
 
 
 def _rows_from_remembered(prefix: str, data: Dataset) -> np.ndarray | None:
-    if data.modality != "text":
+    if data.modality not in ("text", "audio"):
         return None
+    keys = None
     for key, (arr, index) in _TEXT_ROWS.items():
         if not key.startswith(prefix):
             continue
+        keys = _row_keys(data) if keys is None else keys
         try:
-            rows = np.fromiter((index[t] for t in data.inputs), dtype=np.int64,
-                               count=len(data))
+            rows = np.fromiter((index[t] for t in keys), dtype=np.int64, count=len(data))
         except (KeyError, TypeError):
             continue
         return np.asarray(arr[rows], dtype=np.float32)
@@ -120,6 +135,7 @@ def extract_features(
     """
 
     layer = backbone.check_layer(layer)
+    bind_to_data(backbone, data)  # audio: the data's sample rate
     if not isinstance(data, Dataset) or not cache:
         inputs = data.inputs if isinstance(data, Dataset) else data
         return backbone.features(inputs, layer=layer, batch_size=batch_size, progress=progress)

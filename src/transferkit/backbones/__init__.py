@@ -16,6 +16,7 @@ from . import custom, tabular, text  # noqa: E402,F401  isort: skip
 from . import efficientnet, hub, vision  # noqa: E402,F401  isort: skip
 from . import lenet  # noqa: E402,F401  isort: skip
 from . import none  # noqa: E402,F401  isort: skip
+from . import logmel_cnn, speech_embedding  # noqa: E402,F401  isort: skip
 
 from .custom import TorchBackbone, register_module  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""The ``hf:`` spec prefix: any Hugging Face text or image encoder, by hub id or local folder.
+"""The ``hf:`` spec prefix: any Hugging Face text, image or waveform speech encoder, by hub id
+or local folder.
 
 ``hf:sentence-transformers/all-mpnet-base-v2`` or ``hf:/models/my-vit`` (a folder written by
 ``save_pretrained``). Local folders never touch the network. A hub id is fetched when the
@@ -22,6 +23,7 @@ from urllib.parse import urlparse
 
 from ..exceptions import BackboneError
 from .base import Backbone
+from .hf_audio import HFAudioBackbone
 from .registry import register_prefix
 from .text import HFTextBackbone
 from .vision import HFVisionBackbone
@@ -44,7 +46,7 @@ def no_downloads(why: str) -> Iterator[None]:
         _NO_DOWNLOADS.reset(token)
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[A-Za-z0-9][\w.\-]*)?$")
-_MODALITIES = ("text", "image")
+_MODALITIES = ("text", "image", "audio")
 _FIX_OFFLINE = (
     "On a machine with network access, download it with `hf download {ref} --local-dir DIR` "
     "(`huggingface-cli download` with older huggingface_hub; or model.save_pretrained(DIR) "
@@ -152,8 +154,8 @@ def _load_config(where: str, local: bool, ref: str) -> Any:
 
 
 def detect_modality(config: Any) -> str:
-    """``"text"`` or ``"image"`` from a transformers config: by the input its model takes
-    (``input_ids`` vs ``pixel_values``), else by the config's fields."""
+    """``"text"``, ``"image"`` or ``"audio"`` from a transformers config: by the input its
+    model takes (``input_ids``, ``pixel_values``, ``input_values``), else by its fields."""
     if hasattr(config, "text_config") and hasattr(config, "vision_config"):
         raise BackboneError(
             f"{type(config).__name__} is a two-tower text+image model (CLIP-style); 'hf:' loads "
@@ -169,9 +171,13 @@ def detect_modality(config: Any) -> str:
         return "image"
     if main_input == "input_ids":
         return "text"
-    if main_input in ("input_values", "input_features"):
+    if main_input == "input_values":
+        return "audio"
+    if main_input == "input_features":
         raise BackboneError(
-            f"{type(config).__name__} is an audio model; 'hf:' supports text and image encoders."
+            f"{type(config).__name__} is an audio model that reads spectrograms "
+            "(input_features: Whisper, Speech2Text); 'hf:' supports waveform encoders "
+            "(input_values: wav2vec 2.0, HuBERT, WavLM), text and image encoders."
         )
     if getattr(config, "num_channels", None) and getattr(config, "image_size", None):
         return "image"
@@ -228,11 +234,12 @@ def hf_backbone(
     normalize: bool | None = None,
     **_: object,
 ) -> Backbone:
-    """Load ``hf:<hub id or local folder>`` as a text or image backbone.
+    """Load ``hf:<hub id or local folder>`` as a text, image or audio backbone.
 
     Args:
         ref: the text after ``hf:``.
-        modality: ``"text"`` or ``"image"``; detected from the config when ``None``.
+        modality: ``"text"``, ``"image"`` or ``"audio"`` (a waveform encoder such as wav2vec
+            2.0 or HuBERT); detected from the config when ``None``.
         max_length: longest text input in tokens (text only).
         pooling: text: ``"mean"`` (default) or ``"cls"``; images: ``"auto"`` (default),
             ``"pooler"``, ``"mean"`` or ``"cls"``. A sentence-transformers folder's own
@@ -255,10 +262,20 @@ def hf_backbone(
         raise BackboneError(f"modality must be one of {list(_MODALITIES)}; got {modality!r}.")
     where, local, name = _resolve(ref)
     kind = modality or detect_modality(_load_config(where, local, ref))
+    if modality == "audio":  # audio is read by the model's own input kind: check it
+        found = detect_modality(_load_config(where, local, ref))
+        if found != "audio":
+            raise BackboneError(
+                f"modality='audio' but 'hf:{ref}' is a {found} model (its input is not a "
+                "waveform). Fix: leave modality out, or give a waveform speech encoder "
+                "(wav2vec 2.0, HuBERT, WavLM).")
     folder = Path(where) if local else None
     card_license = _card_license(folder) if folder else ""
-    if kind == "image":
-        bb: Backbone = HFVisionBackbone(
+    if kind == "audio":
+        bb: Backbone = HFAudioBackbone(where, name=name, local_files_only=local,
+                                       license=card_license)
+    elif kind == "image":
+        bb = HFVisionBackbone(
             where, name=name, pooling=pooling or "auto", local_files_only=local,
             license=card_license,
         )

@@ -21,6 +21,7 @@ from .base import Backbone
 
 __all__ = [
     "backbone_for_data",
+    "bind_to_data",
     "create_for_data",
     "declared_modality",
     "modality_mismatch",
@@ -149,6 +150,15 @@ def modality_mismatch(name: str, encodes: str, data: Any, role: str = "data") ->
         "or see `transferkit zoo`.")
 
 
+def bind_to_data(backbone: Backbone, data: Any) -> None:
+    """Tell ``backbone`` what it needs to know about ``data`` beyond the inputs before it
+    encodes them (audio: their sample rate); a no-op for backbones that need nothing, and
+    for ``data`` that is not a Dataset."""
+    bind = getattr(backbone, "bind_data", None)
+    if bind is not None and hasattr(data, "meta"):
+        bind(data)
+
+
 def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any,
                       role: str = "data", fit_on: Any = None, copy: bool = False
                       ) -> tuple[Backbone, int]:
@@ -180,6 +190,7 @@ def backbone_for_data(backbone: str | Backbone, layer: int, seed: int, data: Any
     bb.check_layer(layer)
     if copy and bb is backbone:
         bb = deepcopy(bb)
+    bind_to_data(bb, data)
     fit_preprocessing = getattr(bb, "fit_preprocessing", None)
     if fit_preprocessing is not None:
         fit_preprocessing(data.inputs if fit_on is None else fit_on)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..data import Dataset, check_modality, load_dataset
 
-__all__ = ["add_data_args", "data_kwargs", "echo", "load_source"]
+__all__ = ["add_data_args", "add_group_arg", "data_kwargs", "echo", "load_source"]
 
 
 def echo(msg: str = "", err: bool = False) -> None:
@@ -28,7 +28,16 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--feature-cols", help="comma-separated numeric columns (tabular data)")
     g.add_argument("--domain-col", help="column naming each row's domain")
     g.add_argument("--skip-bad", action="store_true",
-                   help="skip unreadable images (and report how many) instead of failing")
+                   help="skip unreadable images or audio clips (and report how many) instead "
+                        "of failing")
+
+
+def add_group_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--group-by", metavar="COLUMN",
+                   help="evaluate leave-one-group-out over this group column (e.g. speaker): "
+                        "every split is pooled, each group in turn is the test set, and no "
+                        "group is on both sides; a table's column of this name is its group "
+                        "column unless --domain-col says otherwise")
 
 
 def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -60,11 +69,32 @@ def load_source(source: str, args: argparse.Namespace, expect: str | None = None
             kind fail here, saying what they are, rather than later on labels or shapes.
         who: what needs that modality, for the message.
     """
-    out = load_dataset(source, **data_kwargs(args))
+    kw = data_kwargs(args)
+    group_by = getattr(args, "group_by", None)
+    if group_by and "domain_col" not in kw and _is_table_source(source):
+        kw["domain_col"] = group_by  # --group-by speaker: the table's 'speaker' column
+    out = load_dataset(source, **kw)
     if expect is not None:
         for _, part in ([("data", out)] if isinstance(out, Dataset) else out):
             check_modality(part, expect, who)
     return out
+
+
+def _is_table_source(source: str) -> bool:
+    from pathlib import Path
+
+    from ..data.readers import table_format
+    from ..exceptions import DataError
+
+    path = Path(source.split(":")[0]) if not Path(source).exists() else Path(source)
+    if path.is_dir():
+        return any((path / f"train{ext}").is_file() for ext in (".csv", ".tsv", ".jsonl",
+                                                                ".parquet"))
+    try:
+        table_format(path)
+    except DataError:
+        return False
+    return path.is_file()
 
 
 def add_analysis_args(p: argparse.ArgumentParser, docs: dict[str, str], out_help: str) -> None:

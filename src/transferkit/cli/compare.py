@@ -12,7 +12,7 @@ from ..compare import compare
 from ..exceptions import ConfigError, NegativeTransferWarning
 from ..models import TransferClassifier
 from ..utils.docstrings import arg_docs
-from .common import add_data_args, echo, load_source
+from .common import add_data_args, add_group_arg, echo, load_source
 from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
@@ -51,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_param_flags(p, TransferClassifier, skip=_OWN)
     add_data_args(p)
+    add_group_arg(p)
     add_report_flag(p)
     p.set_defaults(func=run)
 
@@ -91,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
         result = compare(data, strategies=strategies, seeds=seeds, backbone=backbone,
                          fractions=_numbers(args.fractions, float, "--fractions"),
                          shots=_numbers(args.shots, int, "--shots"), metric=args.metric,
-                         progress=not args.json, **kwargs)
+                         progress=not args.json, group_by=args.group_by, **kwargs)
     out = _out(args)
     train = data.train if hasattr(data, "train") else data
     saved = result.save(out, dataset={"train": train.summary(), "source": args.source},

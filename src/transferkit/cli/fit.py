@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..data import Dataset, DatasetSplits, train_test_split
+from ..data.groups import leave_one_group_out, pool_splits
 from ..engine.distributed import is_global_zero
 from ..models import TransferClassifier
 from ..runs.out_folder import checkpoint_dir_for, resume_dir_for
 from ..strategies import STRATEGIES
-from .common import add_data_args, echo, load_source
+from .common import add_data_args, add_group_arg, echo, load_source
 from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
@@ -39,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "rows not sampled are unlabelled data) or 'test' (transductive: the "
                    "evaluation inputs themselves)")
     add_data_args(p)
+    add_group_arg(p)
     add_param_flags(p, TransferClassifier)
     add_report_flag(p)
     p.set_defaults(func=run)
@@ -58,7 +62,11 @@ def split_source(obj: Dataset | DatasetSplits, test_size: float, seed: int) -> D
 def fit_and_save(source: str, args: argparse.Namespace, out: str | None
                  ) -> tuple[str, dict[str, Any]]:
     t0 = time.perf_counter()
-    splits = split_source(load_source(source, args), args.test_size, args.seed or 0)
+    group_by = getattr(args, "group_by", None)
+    loaded = load_source(source, args)
+    # --group-by: all rows train the saved model; the metrics come from group folds.
+    splits = (DatasetSplits(pool_splits(loaded), name=getattr(loaded, "name", "data"))
+              if group_by else split_source(loaded, args.test_size, args.seed or 0))
     kwargs = param_kwargs(args, TransferClassifier)
     model = TransferClassifier(**kwargs)
     name = Path(source.split(":")[0]).stem or "data"
@@ -76,12 +84,32 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None
             # is being replaced (it stays whole until the new run is saved).
             model.set_params(checkpoint_dir=str(checkpoint_dir_for(out)))
         metrics = _fit(model, splits, source, t0, out, overwrite=args.overwrite or replacing,
-                       unlabelled=getattr(args, "unlabelled", None))
+                       unlabelled=getattr(args, "unlabelled", None), group_by=group_by)
     return out, metrics
 
 
+def group_metrics(model: TransferClassifier, data: Dataset, group_by: str) -> dict[str, Any]:
+    """Leave-one-group-out scores of ``model``'s settings on ``data``: a fresh copy is fitted
+    on all groups but one and scored on that one, for each group in turn. ``accuracy`` is
+    over every held-out row; ``macro_f1`` the mean over groups; ``folds`` per group."""
+    from sklearn.base import clone
+
+    folds, correct, n = [], 0.0, 0
+    for group, train, test in leave_one_group_out(data, group_by):
+        m = clone(model).set_params(checkpoint_dir=None).fit(train).evaluate(test)
+        folds.append({"group": group, "n": len(test), "accuracy": float(m["accuracy"]),
+                      "macro_f1": float(m["macro_f1"])})
+        correct += m["accuracy"] * len(test)
+        n += len(test)
+        echo(f"  held out {group_by}={group}: accuracy {m['accuracy']:.4f} (n={len(test)})")
+    return {"accuracy": correct / n, "macro_f1": float(np.mean([f["macro_f1"] for f in folds])),
+            "n": n, "protocol": f"leave-one-{group_by}-out", "group_by": group_by,
+            "folds": folds}
+
+
 def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: float, out: str,
-         overwrite: bool, unlabelled: str | None = None) -> dict[str, Any]:
+         overwrite: bool, unlabelled: str | None = None, group_by: str | None = None
+         ) -> dict[str, Any]:
     splits.train.require_single_labels("transferkit fit")  # before "fitting ... N classes"
     shots = f" ({model.shots} per class used)" if model.shots else ""
     uses = getattr(STRATEGIES.get(model.strategy), "uses_backbone", True)
@@ -93,7 +121,12 @@ def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: floa
               unlabelled=None if pool is None else pool.without_labels())
     if not is_global_zero():  # under torchrun, rank 0 alone evaluates and writes the run
         return {}
-    metrics = model.evaluate(splits.test) if splits.test is not None else {}
+    folds = None
+    if group_by:  # after the whole fit: the folds take their features from its encoding
+        echo(f"leave-one-{group_by}-out over {splits.train.name}:")
+        folds = group_metrics(model, splits.train, group_by)
+    metrics = folds if folds is not None else (
+        model.evaluate(splits.test) if splits.test is not None else {})
     record = {
         # With --shots the model saw a sample of the training split: record what it saw.
         "dataset": {"train": getattr(model, "train_summary_", None) or splits.train.summary(),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import Dataset
+from ..data import AUDIO_EXTENSIONS, Dataset
+from ..data.audio import read_audio_files
 from ..data.readers import table_format
 from ..data.table_chunks import CHUNK_ROWS, iter_table_chunks
 from ..exceptions import DataError
@@ -25,7 +26,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", help="run folder written by `transferkit fit`")
     p.add_argument("inputs", nargs="+",
                    help="texts, or one file: .txt (one input per line), CSV/TSV/JSONL/Parquet, an "
-                        "image or a folder of images")
+                        "image or a folder of images; audio clips (.wav/.flac/.ogg) or a folder "
+                        "of them")
     p.add_argument("--top-k", type=_top_k, default=1, metavar="K",
                    help="show the K most likely labels (K >= 1)")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -64,6 +66,12 @@ def _inputs_from_args(values: list[str], modality: str, args: argparse.Namespace
                       ) -> tuple[Dataset, object]:
     """Inputs to predict on, as what they are (the model checks they suit it), and a display
     form of each."""
+    clips = _audio_files(values, modality)
+    if clips:
+        waves, rate, kept, _ = read_audio_files(clips, skip_bad=getattr(args, "skip_bad", False))
+        name = values[0] if len(values) == 1 else "command line"
+        return (Dataset(waves, modality="audio", name=name, meta={"sample_rate": rate}),
+                [clips[i] for i in kept])
     if len(values) == 1 and Path(values[0]).exists():
         path = Path(values[0])
         if path.is_dir() or path.suffix.lower() in _IMAGE_EXT:
@@ -90,6 +98,21 @@ def _inputs_from_args(values: list[str], modality: str, args: argparse.Namespace
             f"This run expects {modality} inputs; give a file or folder, not free text."
         )
     return Dataset(list(values), modality="text", name="command line"), list(values)
+
+
+def _audio_files(values: list[str], modality: str) -> list[str]:
+    """The audio files named (every value an audio file), or in the one folder given to an
+    audio model; empty when the inputs are not audio."""
+    if all(Path(v).suffix.lower() in AUDIO_EXTENSIONS for v in values):
+        return list(values)
+    if len(values) == 1 and Path(values[0]).is_dir() and modality == "audio":
+        files = sorted(str(f) for f in Path(values[0]).rglob("*")
+                       if f.suffix.lower() in AUDIO_EXTENSIONS)
+        if not files:
+            raise DataError(f"Expected audio files ({', '.join(AUDIO_EXTENSIONS)}) in "
+                            f"{values[0]!r}; got none.")
+        return files
+    return []
 
 
 def _numeric_rows(values: list[str]) -> np.ndarray:

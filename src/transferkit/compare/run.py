@@ -30,6 +30,7 @@ from ..data import (
     sample_shots,
     train_test_split,
 )
+from ..data.groups import leave_one_group_out, pool_splits
 from ..exceptions import ConfigError, DataError, NegativeTransferWarning
 from ..models import TransferClassifier, ZeroShotClassifier
 from ..runs import write_analysis_run
@@ -37,7 +38,7 @@ from ..strategies import STRATEGIES
 from ..strategies.baseline import baselines_for, check_baseline
 from ..utils.checks import check_number
 from .stats import cell_summary, data_efficiency, efficiency_points, plain, transfer_verdict
-from .warm import encode_samples_once
+from .warm import encode_pool_once, encode_samples_once
 
 __all__ = ["compare", "CompareResult"]
 
@@ -48,12 +49,24 @@ METRICS = ("accuracy", "macro_f1")
 DEFAULT_STRATEGIES = ("probe", "finetune", "scratch")
 
 
-def default_strategies(modality: str) -> list[str]:
+def default_strategies(modality: str, backbone: Any = None) -> list[str]:
     """``probe, finetune, scratch`` and the modality's baselines (``baseline`` for one,
-    ``baseline:<kind>`` each where there are several: images get pixels and the CNN)."""
+    ``baseline:<kind>`` each where there are several: images get pixels and the CNN, audio
+    log-mel statistics and the log-mel CNN). A backbone declared not trainable
+    (``speech-embedding``: ONNX weights) drops ``finetune`` and ``scratch``."""
     kinds = baselines_for(modality)
     extra = ["baseline"] if len(kinds) == 1 else [f"baseline:{k}" for k in kinds]
-    return [*DEFAULT_STRATEGIES, *extra]
+    own = DEFAULT_STRATEGIES
+    if isinstance(backbone, str) and not _declared_trainable(backbone):
+        own = tuple(s for s in own if s not in ("finetune", "scratch"))
+    return [*own, *extra]
+
+
+def _declared_trainable(spec: str) -> bool:
+    from ..backbones import BACKBONES, parse_backbone_spec
+
+    base = parse_backbone_spec(spec)[0]
+    return base not in BACKBONES or BACKBONES.info(base).get("trainable", True)
 
 
 def _strategy_of(name: str) -> tuple[str, dict[str, Any]]:
@@ -82,6 +95,10 @@ class CompareResult:
         efficiency: the data-efficiency figure as numbers, with the reference's measured
             points (:func:`~transferkit.compare.stats.efficiency_points`).
         config: how the comparison was run.
+        folds: with ``group_by``, one row per strategy, amount, seed and held-out group
+            (``group``, ``n_test``, ``accuracy``, ``macro_f1``); ``table`` then holds, per
+            strategy, amount and seed, the accuracy over all held-out rows and the mean
+            macro-F1 over the groups.
     """
 
     table: pd.DataFrame
@@ -96,6 +113,7 @@ class CompareResult:
     reference: str | None = None
     references: dict[str, float] = field(default_factory=dict)
     efficiency: dict[str, Any] | None = None
+    folds: pd.DataFrame | None = None
 
     @property
     def xkey(self) -> str:
@@ -116,6 +134,10 @@ class CompareResult:
             "tests": self.tests,
             "per_amount": self.per_amount,
             "table": rows,
+            **({} if self.folds is None else {
+                "group_by": self.config.get("group_by"),
+                "folds": [{k: plain(v) for k, v in r.items()}
+                          for r in self.folds.to_dict("records")]}),
         }
 
     def save(self, path: str | os.PathLike, dataset: dict[str, Any] | None = None,
@@ -249,6 +271,7 @@ def compare(
     backbone: str = "minilm-l6",
     metric: str = "accuracy",
     progress: bool = True,
+    group_by: str | None = None,
     **params: Any,
 ) -> CompareResult:
     """Fit each strategy on the same samples of growing size, over seeds; test transfer vs scratch.
@@ -271,6 +294,9 @@ def compare(
             architecture with random weights).
         metric: ``"accuracy"`` or ``"macro_f1"``; the verdict is on this metric.
         progress: print one line per fitted cell.
+        group_by: the group column (``"speaker"``): leave-one-group-out instead of the test
+            split. Every split of ``data`` is pooled; each group in turn is the test set and
+            the samples are drawn from the other groups, so no group is ever on both sides.
         **params: any other :class:`~transferkit.TransferClassifier` keyword (``epochs``,
             ``lr``, ``unfreeze``, ...), the same for every strategy.
 
@@ -291,44 +317,67 @@ def compare(
                           "give strategies= and shots= / fractions= to compare, other "
                           "TransferClassifier keywords (epochs, lr, ...) as they are.")
     seed_list = _seeds(seeds)
-    train, test = _splits(data, seed_list[0])
-    names = _check_strategies(default_strategies(train.modality) if strategies is None
+    if group_by is not None:
+        pool = pool_splits(data if isinstance(data, Dataset | DatasetSplits)
+                           else as_dataset(data))
+        pool.require_single_labels("compare")
+        folds = list(leave_one_group_out(pool, group_by))
+        train, test = pool, pool  # sizes and the checks below; each fold has its own
+    else:
+        train, test = _splits(data, seed_list[0])
+        folds = [(None, train, test)]
+    names = _check_strategies(default_strategies(train.modality, backbone) if strategies is None
                               else strategies, train)
     per_strategy = _params_per_strategy(names, params)
     xkey, amounts = _amounts(fractions, shots, train)
     n_classes = len(train.classes)
     rows: list[dict[str, Any]] = []
-    zeroshot_cache: dict[str, float] = {}
-    total = len(seed_list) * len(amounts) * len(names)
+    zeroshot_cache: dict[tuple, float] = {}
+    total = len(seed_list) * len(amounts) * len(names) * len(folds)
     done = 0
-    samples = {(seed, x): sample_shots(train, x, seed) if xkey == "shots" else
-               sample_fraction(train, x, seed) for seed in seed_list for x in amounts}
-    encode_samples_once(train, list(samples.values()), names, backbone, params.get("layer"))
+    if group_by is None:
+        samples = {(seed, x): sample_shots(train, x, seed) if xkey == "shots" else
+                   sample_fraction(train, x, seed) for seed in seed_list for x in amounts}
+        encode_samples_once(train, list(samples.values()), names, backbone, params.get("layer"))
+    else:
+        encode_pool_once(train, names, backbone, params.get("layer"))
     for seed in seed_list:
         for x in amounts:
-            sample = samples[(seed, x)]
-            for name in names:
-                t0 = time.perf_counter()
-                if name == "zeroshot":
-                    if not zeroshot_cache:
-                        zeroshot_cache.update(_zeroshot_metrics(train, test, backbone, params))
-                    m, n_labels = dict(zeroshot_cache), 0
+            for group, fold_train, fold_test in folds:
+                if group is None:
+                    sample = samples[(seed, x)]
                 else:
-                    base, extra = _strategy_of(name)
-                    model = TransferClassifier(backbone=backbone, strategy=base, seed=seed,
-                                               progress=False, **{**per_strategy[name], **extra})
-                    model.fit(sample)
-                    m, n_labels = model.evaluate(test), len(sample)
-                row = {"strategy": name, xkey: x, "n_labels": n_labels, "seed": seed,
-                       "accuracy": float(m["accuracy"]), "macro_f1": float(m["macro_f1"]),
-                       "fit_seconds": round(time.perf_counter() - t0, 3)}
-                rows.append(row)
-                done += 1
-                if progress:
-                    print(f"[{done}/{total}] {name:<12} {_amount_label(xkey, x):>8} "
-                          f"({n_labels} labels) seed {seed}: {metric} {row[metric]:.4f} "
-                          f"in {row['fit_seconds']:.1f}s", file=sys.stderr, flush=True)
-    table = pd.DataFrame(rows)
+                    sample = sample_shots(fold_train, x, seed) if xkey == "shots" else \
+                        sample_fraction(fold_train, x, seed)
+                for name in names:
+                    t0 = time.perf_counter()
+                    if name == "zeroshot":
+                        if group not in zeroshot_cache:
+                            zeroshot_cache[group] = _zeroshot_metrics(fold_train, fold_test,
+                                                                      backbone, params)
+                        m, n_labels = dict(zeroshot_cache[group]), 0
+                    else:
+                        base, extra = _strategy_of(name)
+                        model = TransferClassifier(backbone=backbone, strategy=base, seed=seed,
+                                                   progress=False,
+                                                   **{**per_strategy[name], **extra})
+                        model.fit(sample)
+                        m, n_labels = model.evaluate(fold_test), len(sample)
+                    row = {"strategy": name, xkey: x, "n_labels": n_labels, "seed": seed,
+                           "accuracy": float(m["accuracy"]), "macro_f1": float(m["macro_f1"]),
+                           "fit_seconds": round(time.perf_counter() - t0, 3)}
+                    if group is not None:
+                        row.update(group=group, n_test=len(fold_test))
+                    rows.append(row)
+                    done += 1
+                    if progress:
+                        held = "" if group is None else f" held-out {group}"
+                        print(f"[{done}/{total}] {name:<12} {_amount_label(xkey, x):>8} "
+                              f"({n_labels} labels) seed {seed}{held}: {metric} "
+                              f"{row[metric]:.4f} in {row['fit_seconds']:.1f}s",
+                              file=sys.stderr, flush=True)
+    fold_table = pd.DataFrame(rows) if group_by is not None else None
+    table = _pool_folds(fold_table, xkey) if fold_table is not None else pd.DataFrame(rows)
     # Zero-shot has one value for every amount: a flat line in the summary, no part in the
     # verdict (it is not trained, so it has no scratch counterpart to pair with).
     summary = cell_summary(table, metric, xkey)
@@ -346,11 +395,28 @@ def compare(
                 else getattr(backbone, "name", str(backbone)), "metric": metric,
                 "n_train": len(train), "n_test": len(test), "n_classes": n_classes,
                 "params": {k: plain(v) for k, v in params.items()},
-                "seconds": round(time.perf_counter() - t_start, 3)},
+                "seconds": round(time.perf_counter() - t_start, 3),
+                **({} if group_by is None else
+                   {"group_by": group_by, "groups": [g for g, _, _ in folds]})},
+        folds=fold_table,
     )
     if result.verdict == "negative transfer":
         warnings.warn(NegativeTransferWarning(result.reason), stacklevel=2)
     return result
+
+
+def _pool_folds(folds: pd.DataFrame, xkey: str) -> pd.DataFrame:
+    """Per strategy, amount and seed: the accuracy over every held-out row (each group's
+    accuracy weighted by its size), the mean macro-F1 over groups, labels per fit on average
+    and the fitting time in all."""
+    rows = []
+    for (name, x, seed), g in folds.groupby(["strategy", xkey, "seed"], sort=False):
+        w = g["n_test"].to_numpy(dtype=float)
+        rows.append({"strategy": name, xkey: x, "n_labels": int(round(g["n_labels"].mean())),
+                     "seed": seed, "accuracy": float(np.average(g["accuracy"], weights=w)),
+                     "macro_f1": float(g["macro_f1"].mean()),
+                     "fit_seconds": round(float(g["fit_seconds"].sum()), 3)})
+    return pd.DataFrame(rows)
 
 
 def _params_per_strategy(names: list[str], params: dict[str, Any]) -> dict[str, dict[str, Any]]:

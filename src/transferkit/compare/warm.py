@@ -21,7 +21,7 @@ from ..backbones.base import Backbone
 from ..data.dataset import Dataset
 from ..features import extract_features
 
-__all__ = ["FEATURE_STRATEGIES", "encode_samples_once"]
+__all__ = ["FEATURE_STRATEGIES", "encode_samples_once", "encode_pool_once"]
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +45,16 @@ def encode_samples_once(train: Dataset, samples: Sequence[Dataset], strategies: 
     bb = create_backbone(backbone) if isinstance(backbone, str) else backbone
     log.info("compare: encoding the %d texts of all samples once", len(union))
     extract_features(bb, union, layer=-1 if layer is None else int(layer), progress=False)
+
+
+def encode_pool_once(pool: Dataset, strategies: Sequence[str], backbone: str | Backbone,
+                     layer: Any = None) -> None:
+    """Encode all of ``pool`` once, through the cache, for group folds (``group_by``): every
+    fold's sample and held-out group then take their rows from it. Text and audio, whose rows'
+    features depend on the row alone."""
+    if pool.modality not in ("text", "audio") or \
+            not FEATURE_STRATEGIES & {s.split(":")[0] for s in strategies}:
+        return
+    bb = create_backbone(backbone) if isinstance(backbone, str) else backbone
+    log.info("compare: encoding the %d rows of every group once", len(pool))
+    extract_features(bb, pool, layer=-1 if layer is None else int(layer), progress=False)

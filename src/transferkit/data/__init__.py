@@ -1,5 +1,6 @@
 """Datasets: the in-memory form, loaders per source kind, splits, and built-in datasets."""
 
+from .audio import AUDIO_EXTENSIONS, from_audio_folder, read_audio, resample
 from .builtin import (
     data_search_paths,
     find_shared_dataset,
@@ -24,6 +25,7 @@ from .splits import sample_fraction, sample_shots, train_test_split
 from .validate import check_labels, check_modality
 
 __all__ = [
+    "AUDIO_EXTENSIONS",
     "Dataset",
     "DatasetSplits",
     "IMAGE_EXTENSIONS",
@@ -34,6 +36,7 @@ __all__ = [
     "data_search_paths",
     "find_shared_dataset",
     "from_arrays",
+    "from_audio_folder",
     "from_csv",
     "from_dataframe",
     "from_image_folder",
@@ -43,8 +46,10 @@ __all__ = [
     "from_tsv",
     "list_datasets",
     "load_dataset",
+    "read_audio",
     "read_wav",
     "register_dataset",
+    "resample",
     "sample_fraction",
     "sample_shots",
     "train_test_split",

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..exceptions import ConfigError, DataError
 from ..registry import Registry
+from .audio import from_audio_folder, is_audio_folder
 from .dataset import Dataset, DatasetSplits
 from .images import from_image_folder
 from .loaders import from_csv, from_table
@@ -266,7 +267,7 @@ def _is_table(f: Path) -> bool:
 
 
 def _load_folder(folder: Path, kw: dict[str, Any]) -> DatasetSplits:
-    """``train``/``test``/``val`` tables if the folder has them, else an image folder."""
+    """``train``/``test``/``val`` tables if the folder has them, else an audio or image folder."""
     tables: dict[str, Path] = {}
     aliases = {
         "train": "train",
@@ -287,6 +288,9 @@ def _load_folder(folder: Path, kw: dict[str, Any]) -> DatasetSplits:
             for k, p in tables.items()
         }
         return DatasetSplits(parts["train"], parts.get("test"), parts.get("val"), name=kw["name"])
+    if is_audio_folder(folder):
+        out = _call(from_audio_folder, f"load_dataset({str(folder)!r})", {"path": folder, **kw})
+        return out if isinstance(out, DatasetSplits) else DatasetSplits(out, name=out.name)
     out = _call(from_image_folder, f"load_dataset({str(folder)!r})", {"path": folder, **kw})
     return out if isinstance(out, DatasetSplits) else DatasetSplits(out, name=out.name)
 
@@ -567,6 +571,7 @@ def _fsdd(target: str = "digit") -> DatasetSplits:
                 "source": str(root),
                 "split": split,
                 "sample_rate": rates.pop(),
+                "domain_col": "speaker",
                 "target": target,
                 "license": "CC BY-SA 4.0",
                 "citation": "Jackson et al., Free Spoken Digit Dataset, 2016",

@@ -296,7 +296,9 @@ class Dataset:
         elif self.modality == "image":
             fp = hash_files(x)
         elif self.modality == "audio":
-            fp = hash_json([hash_array(np.asarray(w)) for w in x])
+            # The same samples at another rate are another sound.
+            rate = self.meta.get("sample_rate")
+            fp = hash_json([rate, *(hash_array(np.asarray(w)) for w in x)])
         else:
             fp = hash_array(np.asarray(x))
         self.meta["fingerprint"] = fp

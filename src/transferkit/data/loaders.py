@@ -10,6 +10,7 @@ Column roles, when not given:
 * domain: a column named ``domain``.
 * input: with ``feature_cols`` the data are tabular; with ``text_col`` they are text;
   otherwise a single string column is the text, and all-numeric columns are tabular features.
+  A column of audio file names (``.wav``/``.flac``/``.ogg``) gives audio (clips read now).
 
 Keyword names mirror the CLI flags (``--text-col`` is ``text_col``). In-memory arrays are
 loaded by :func:`~transferkit.data.arrays.from_arrays` (re-exported here).
@@ -28,6 +29,7 @@ import pandas as pd
 
 from ..exceptions import ConfigError, DataError
 from .arrays import from_arrays
+from .audio import AUDIO_EXTENSIONS, read_audio_files
 from .dataset import Dataset
 from .images import verify_images
 from .readers import read_table, table_format, table_stem
@@ -78,8 +80,9 @@ def from_table(
     Args:
         path: a ``.csv``, ``.tsv``, ``.jsonl``/``.json`` (JSON lines or a list of records) or
             ``.parquet`` file; CSV/TSV/JSON may be compressed (``.csv.gz``).
-        text_col: the text column (or, with ``modality="image"``, a column of image paths
-            relative to the table's folder).
+        text_col: the text column (or, with ``modality="image"`` or ``"audio"``, a column of
+            file paths relative to the table's folder; a column whose every cell ends in
+            ``.wav``, ``.flac`` or ``.ogg`` is audio without saying so).
         label_col: the label column; several as ``"a,b"`` or ``["a", "b"]`` (then
             ``labels`` is ``None`` and ``label_columns`` holds them). See the module docstring
             for the default.
@@ -87,7 +90,8 @@ def from_table(
         domain_col: a column of domain names (``"books"``, ``"dvd"``...).
         name: the dataset name; defaults to the file stem.
         sep: the field separator for CSV/TSV (default ``","`` / ``"\\t"``).
-        modality: ``"text"``, ``"tabular"`` or ``"image"`` to override the detection.
+        modality: ``"text"``, ``"tabular"``, ``"image"`` or ``"audio"`` to override the
+            detection.
         encoding: the text encoding of the file.
         label_sep: split label cells on this separator into sets of labels (multi-label):
             ``"billing|urgent"`` with ``label_sep="|"``. It applies to every label column, and
@@ -312,10 +316,10 @@ def _frame_to_dataset(
     columns = [str(c) for c in df.columns]
     df.columns = columns
     where = repr(source) if source != "dataframe" else "the DataFrame"
-    if modality is not None and modality not in ("text", "tabular", "image"):
+    if modality is not None and modality not in ("text", "tabular", "image", "audio"):
         raise DataError(
-            f"Expected modality 'text', 'tabular' or 'image' for a table; got {modality!r}. "
-            "Audio is loaded with load_dataset('fsdd') or from_arrays(waveforms, sample_rate=...)."
+            f"Expected modality 'text', 'tabular', 'image' or 'audio' for a table; got "
+            f"{modality!r}. Fix: pass one of these, or leave it out to detect it."
         )
     meta: dict[str, Any] = {"source": source}
 
@@ -340,7 +344,7 @@ def _frame_to_dataset(
             raise DataError(
                 "text_col= gives text data; got modality='tabular' too. Use feature_cols=."
             )
-        modality = modality or "text"
+        modality = modality or ("audio" if _audio_paths(df[text_col]) else "text")
     else:
         if not rest:
             raise DataError(
@@ -351,8 +355,12 @@ def _frame_to_dataset(
         if modality == "tabular" or (modality is None and not strings):
             modality, feature_cols = "tabular", rest
         else:
-            text_col = _pick_text_column(strings or rest, where)
-            modality = modality or "text"
+            clips = [c for c in strings if _audio_paths(df[c])]
+            if modality in (None, "audio") and len(clips) == 1:  # the one column of clips
+                text_col, modality = clips[0], "audio"
+            else:
+                text_col = _pick_text_column(strings or rest, where)
+                modality = modality or ("audio" if _audio_paths(df[text_col]) else "text")
             ignored = [c for c in rest if c != text_col]
             if ignored:
                 meta["ignored_columns"] = ignored
@@ -374,6 +382,14 @@ def _frame_to_dataset(
                 f"{format_items(missing, 3)}. Paths are relative to the table's folder."
             )
         verify_images(x, root=base, raise_on_bad=True)
+        meta["text_col"] = text_col
+    elif modality == "audio":
+        paths = text_values(df[text_col].tolist(), f"path column {text_col!r} of {where}",
+                            first_row)
+        base = Path(base_dir) if base_dir is not None else Path(".")
+        files = [str(base / q) if not os.path.isabs(q) else q for q in paths]
+        # Every clip is read (and checked) now; one rate for all, the highest found.
+        x, meta["sample_rate"], _, _ = read_audio_files(files, root=base)
         meta["text_col"] = text_col
     else:
         x = text_values(df[text_col].tolist(), f"text column {text_col!r} of {where}",
@@ -446,6 +462,12 @@ def _label_cells(s: pd.Series) -> np.ndarray:
     if not s.isna().any():
         return s.to_numpy()
     return s.astype(object).where(s.notna(), None).to_numpy()
+
+
+def _audio_paths(s: pd.Series) -> bool:
+    """A column every cell of which names an audio file (by its suffix)."""
+    cells = s.dropna().astype(str).str.lower()
+    return len(cells) == len(s) > 0 and bool(cells.str.endswith(AUDIO_EXTENSIONS).all())
 
 
 def _pick_text_column(candidates: list[str], where: str) -> str:

@@ -4,14 +4,16 @@
 ``scratch`` (the backbone's architecture, randomly initialised), this strategy fits the
 model a practitioner would try first for the data's modality, on the raw inputs:
 
-==========  =========  ===================================================================
-modality    baseline   model
-==========  =========  ===================================================================
-text        tfidf      TF-IDF word 1-2-grams + char 2-5-grams, logistic regression
-image       pixels     raw pixels (up to 32x32) + logistic regression
-image       cnn        a small CNN (LeNet) trained from scratch
-tabular     hgb        histogram gradient boosting (scikit-learn)
-==========  =========  ===================================================================
+==========  ==========  =====================================================================
+modality    baseline    model
+==========  ==========  =====================================================================
+text        tfidf       TF-IDF word 1-2-grams + char 2-5-grams, logistic regression
+image       pixels      raw pixels (up to 32x32) + logistic regression
+image       cnn         a small CNN (LeNet) trained from scratch
+tabular     hgb         histogram gradient boosting (scikit-learn)
+audio       logmel      log-mel statistics (40 bands, 16 kHz) + logistic regression
+audio       logmel-cnn  a small CNN on log-mel spectrograms, trained from scratch (augmented)
+==========  ==========  =====================================================================
 
 Each chooses its regularisation on held-out training rows (C, rounds or epochs). The
 backbone is never loaded or run: a baseline that paid for an encoder would not be one. A
@@ -30,7 +32,14 @@ from safetensors.numpy import load_file, save_file
 from ..exceptions import ConfigError
 from ..utils.params import Param, Params
 from .base import FitContext, Strategy, register_strategy
-from .baselines import GradientBoosting, PixelLogistic, SmallCNN, TfidfLogistic
+from .baselines import (
+    GradientBoosting,
+    LogMelCNN,
+    LogMelLogistic,
+    PixelLogistic,
+    SmallCNN,
+    TfidfLogistic,
+)
 from .params import COMMON
 
 __all__ = ["BaselineStrategy", "BASELINES", "BASELINE_DESCRIPTIONS", "DEFAULT_BASELINE",
@@ -41,10 +50,13 @@ BASELINES: dict[str, tuple[str, ...]] = {
     "text": ("tfidf",),
     "image": ("pixels", "cnn"),
     "tabular": ("hgb",),
+    "audio": ("logmel", "logmel-cnn"),
 }
 DEFAULT_BASELINE = {m: names[0] for m, names in BASELINES.items()}
 _KINDS = {"tfidf": TfidfLogistic, "pixels": PixelLogistic, "cnn": SmallCNN,
-          "hgb": GradientBoosting}
+          "hgb": GradientBoosting, "logmel": LogMelLogistic, "logmel-cnn": LogMelCNN}
+#: the baselines that train a network through the engine and save it themselves
+_NETWORKS = {"cnn": SmallCNN, "logmel-cnn": LogMelCNN}
 #: one line per baseline: what it fits
 BASELINE_DESCRIPTIONS = {name: kind.description for name, kind in _KINDS.items()}
 #: the arrays of a fitted baseline in a run folder
@@ -77,7 +89,7 @@ def check_baseline(modality: str, name: str | None, owner: str = "strategy='base
 
 
 @register_strategy("baseline", description="no transfer: TF-IDF / pixels / CNN / gradient "
-                                           "boosting on the target data only")
+                                           "boosting / log-mel on the target data only")
 class BaselineStrategy(Strategy):
     """Fit the modality's no-transfer baseline on the raw inputs; the backbone is unused."""
 
@@ -87,7 +99,8 @@ class BaselineStrategy(Strategy):
     PARAMS = Params(
         COMMON,
         Param("baseline", "which no-transfer baseline: 'tfidf' (text), 'pixels' or 'cnn' "
-              "(images), 'hgb' (tabular); default: the first for the data's modality",
+              "(images), 'hgb' (tabular), 'logmel' or 'logmel-cnn' (audio); default: the first "
+              "for the data's modality",
               None, choices=tuple(_KINDS)),
     )
 
@@ -96,9 +109,12 @@ class BaselineStrategy(Strategy):
         modality = ctx.train.modality
         kind = check_baseline(modality, self.settings.baseline)
         seed = int(self.settings.seed)
-        if kind == "cnn":
-            self.model_ = SmallCNN(seed=seed, batch_size=self.settings.batch_size)
+        if kind in _NETWORKS:
+            self.model_ = _NETWORKS[kind](seed=seed, batch_size=self.settings.batch_size)
             self.model_.fit(ctx.train, np.asarray(ctx.y), ctx.n_classes, seed=seed)
+        elif getattr(_KINDS[kind], "takes_dataset", False):
+            self.model_ = _KINDS[kind]().fit(ctx.train, np.asarray(ctx.y), ctx.n_classes,
+                                            seed=seed)
         else:
             self.model_ = _KINDS[kind]().fit(ctx.train.inputs, np.asarray(ctx.y), ctx.n_classes,
                                             seed=seed)
@@ -113,13 +129,13 @@ class BaselineStrategy(Strategy):
         return self
 
     def predict_proba(self, backbone: Any, layer: int, data: Any) -> np.ndarray:
-        if self.kind_ == "cnn":
+        if getattr(self.model_, "takes_dataset", False):
             return self.model_.predict_proba(data)
         return self.model_.predict_proba(data.inputs)
 
     def save(self, folder: Path) -> dict[str, Any]:
-        if self.kind_ == "cnn":
-            return {"baseline": "cnn", "cnn": self.model_.save(folder)}
+        if self.kind_ in _NETWORKS:
+            return {"baseline": self.kind_, "cnn": self.model_.save(folder)}
         config, arrays = self.model_.state()
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / ARRAYS))
         return {"baseline": self.kind_, "state": config}
@@ -128,8 +144,8 @@ class BaselineStrategy(Strategy):
     def load(cls, folder: Path, config: dict[str, Any], backbone: Any) -> BaselineStrategy:
         self = cls(**config.get("params", {}))
         self.kind_ = config["baseline"]
-        if self.kind_ == "cnn":
-            self.model_ = SmallCNN.load(folder, config["cnn"])
+        if self.kind_ in _NETWORKS:
+            self.model_ = _NETWORKS[self.kind_].load(folder, config["cnn"])
         else:
             self.model_ = _KINDS[self.kind_].from_state(config["state"],
                                                         load_file(str(folder / ARRAYS)))

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ..backbones.registry import bind_to_data
 from ..backbones.split import split_below, states_fit_budget
 from ..engine import (
     ClassificationTask,
@@ -254,6 +255,7 @@ class FineTuneStrategy(Strategy):
     def predict_proba(self, backbone: Any, layer: int, data: Any) -> np.ndarray:
         module = self._predict_module(backbone)
         bb = module.backbone
+        bind_to_data(bb, data)  # audio: the rate of these data, not of the training data
         ex = ExampleData(data.inputs, None, bb.preprocess, bb.input_lengths(data.inputs))
         logits = predict_outputs(module, ex, self.settings.batch_size * 2)
         logits = logits - logits.max(axis=1, keepdims=True)

@@ -2,7 +2,9 @@
 
 from .cnn import SmallCNN
 from .hgb import GradientBoosting
+from .logmel import LogMelCNN, LogMelLogistic
 from .pixels import PixelLogistic
 from .tfidf import TfidfLogistic
 
-__all__ = ["TfidfLogistic", "PixelLogistic", "SmallCNN", "GradientBoosting"]
+__all__ = ["TfidfLogistic", "PixelLogistic", "SmallCNN", "GradientBoosting", "LogMelLogistic",
+           "LogMelCNN"]

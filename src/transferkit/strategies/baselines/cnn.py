@@ -17,6 +17,7 @@ import numpy as np
 from safetensors.torch import load_file, save_file
 
 from ...backbones import create_backbone
+from ...backbones.registry import bind_to_data
 from ...data.dataset import Dataset
 from ...heads.base import holdout_split
 from ..base import FitContext
@@ -33,6 +34,12 @@ WEIGHTS = "baseline_cnn.safetensors"
 class SmallCNN:
     name = "cnn"
     description = "LeNet-style CNN trained from scratch (grey 28x28)"
+    #: the registered backbone trained from scratch (the audio CNN subclasses this class)
+    backbone_name = "lenet"
+    #: fitted on and predicting from a Dataset, not bare inputs
+    takes_dataset = True
+    #: the learning rate of its training
+    lr = 3e-3
 
     def __init__(self, **settings: Any) -> None:
         self.settings = settings
@@ -43,13 +50,14 @@ class SmallCNN:
     def _params(self, epochs: int, patience: int | None) -> dict[str, Any]:
         return {"seed": self.settings.get("seed", 0), "progress": False,
                 "batch_size": self.settings.get("batch_size"), "epochs": epochs,
-                "lr": 3e-3, "patience": patience}
+                "lr": self.lr, "patience": patience}
 
     def fit(self, data: Dataset, y: np.ndarray, n_classes: int, seed: int = 0) -> SmallCNN:
         fit_idx, hold_idx = holdout_split(y, 0.2, seed)
         epochs = EPOCHS
         if len(hold_idx) >= n_classes:
-            net = create_backbone("lenet", seed=seed)
+            net = create_backbone(self.backbone_name, seed=seed)
+            bind_to_data(net, data)  # audio: the data's sample rate
             probe = ScratchStrategy(**self._params(EPOCHS, PATIENCE))
             probe.fit(FitContext(net, -1, data.subset(fit_idx), y[fit_idx], n_classes, {},
                                  val=data.subset(hold_idx), y_val=y[hold_idx]))
@@ -57,7 +65,8 @@ class SmallCNN:
             if losses:
                 epochs = int(np.argmin(losses)) + 1
             self.chosen["val_loss_by_epoch"] = [float(v) for v in losses]
-        self.net = create_backbone("lenet", seed=seed)
+        self.net = create_backbone(self.backbone_name, seed=seed)
+        bind_to_data(self.net, data)
         self.strategy = ScratchStrategy(**self._params(epochs, None))
         self.strategy.fit(FitContext(self.net, -1, data, y, n_classes, {}))
         self.chosen["epochs"] = epochs
@@ -76,7 +85,7 @@ class SmallCNN:
     def load(cls, folder: Path, config: dict[str, Any]) -> SmallCNN:
         self = cls(**config.get("settings", {}))
         self.chosen = dict(config.get("chosen", {}))
-        self.net = create_backbone("lenet", seed=int(self.settings.get("seed", 0)))
+        self.net = create_backbone(cls.backbone_name, seed=int(self.settings.get("seed", 0)))
         self.net.load_state_dict(load_file(str(folder / WEIGHTS)), strict=True)
         self.net.eval()
         cfg = {**config["scratch"], "params": self._params(self.chosen.get("epochs", 1), None)}
