@@ -119,3 +119,16 @@ def small_vocab(monkeypatch):
 
     monkeypatch.setattr(ln, "vocabulary_words", words)
     monkeypatch.setattr(ln, "_VOCAB_MEMO", {})
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop any worker process a failed or timed-out multi-process test left behind.
+
+    Spawned workers are not daemons: Python joins them at exit, so one stuck worker would
+    keep the whole test run (and CI) waiting long after the last test reported.
+    """
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(timeout=5)

@@ -6,6 +6,7 @@ import transferkit as tk
 
 
 @pytest.mark.distributed
+@pytest.mark.timeout(300)  # ~15 s when well; a stuck worker fails here, not at the 900 s cap
 def test_two_process_ddp_matches_one_process(digits):
     X, y = digits
     kw = dict(backbone="tabular-mlp", strategy="finetune", epochs=3, lr=3e-3, cache=False,

@@ -13,6 +13,7 @@ an uninterrupted one.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -430,12 +431,31 @@ def _worker(fabric: Any, task: Task, train_data: ExampleData, val_data: ExampleD
             out = asdict(result)
             out["state"] = loop.module_state()
             torch.save(out, spawned)
-        # A spawned worker that exits with its gloo group alive can abort in teardown
-        # ("terminate called without an active exception"): close the group first.
-        if torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+        del loop
+        _close_process_group()
         return None
     return result
+
+
+def _close_process_group() -> None:
+    """Tear the gloo group down in an order that cannot deadlock or abort.
+
+    A gloo worker thread drops its last reference to a finished collective's tensors after
+    the caller has already been woken, and doing so needs the GIL. If the main thread frees
+    the DDP reducer (and with it the process group, whose destructor joins those threads)
+    in that window, it holds the GIL while waiting for a thread that waits for the GIL: the
+    process hangs for ever (seen about one run in three on 2 cores). So: every rank finishes
+    its collectives, the main thread sleeps (releasing the GIL) so the threads can let go,
+    and only then the reducer and the group are freed. Leaving the group alive instead can
+    abort the process at exit ("terminate called without an active exception").
+    """
+    if not torch.distributed.is_initialized():
+        return
+    torch.distributed.barrier()
+    time.sleep(0.2)
+    gc.collect()  # the DDP wrapper and its reducer, unreachable since ``del loop``
+    time.sleep(0.05)
+    torch.distributed.destroy_process_group()
 
 
 def _normalise(obj: Any) -> Any:
