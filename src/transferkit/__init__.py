@@ -32,6 +32,7 @@ from .data import (
     sample_shots,
     train_test_split,
 )
+from .drift import DriftMonitor, DriftReport
 from .exceptions import (
     BackboneError,
     ConfigError,
@@ -69,6 +70,8 @@ __all__ = [
     "Dataset",
     "DatasetSplits",
     "DomainAdapter",
+    "DriftMonitor",
+    "DriftReport",
     "NegativeTransferWarning",
     "NotFittedError",
     "Registry",
