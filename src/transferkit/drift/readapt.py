@@ -16,6 +16,7 @@ The deployed model is never changed; the result is a new model that records its 
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,12 @@ from .anchored import fit_anchored
 
 __all__ = ["readapt", "LABELLED_METHODS", "C_GRID"]
 
+log = logging.getLogger(__name__)
+
 #: methods that use the labelled budget; any adaptation method name works without labels
 LABELLED_METHODS = ("l2sp", "rehearsal")
 #: the anchor strengths tried (the probe's C: larger moves further from the deployed head)
-C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+C_GRID = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 #: old rows kept for rehearsal at most; a third more are held out to measure forgetting
 _REHEARSAL = 300
 _FOLDS = 5
@@ -103,7 +106,8 @@ def readapt(model: Any, new_data: Any = None, unlabelled: Any = None, budget: in
         select: which rows to label: ``"diverse"`` (uncertain and varied), ``"uncertainty"``
             or ``"random"``.
         max_forgetting: the largest drop of old-domain accuracy (0.01: one point) a chosen
-            anchor strength may cost, measured on held-out old rows.
+            anchor strength may cost, measured on held-out old rows (at least one of those
+            rows: a finer limit cannot be measured).
         seed: seeds the selection, the rehearsal sample and the folds.
         parent: the deployed model's run folder, recorded in the new run.
         out: save the new model there (a new run; never the parent's folder).
@@ -172,19 +176,24 @@ def _with_labels(model: Any, new_data: Any, budget: int, method: str, old_data: 
     anchor = method == "l2sp"
     old_before = None if Xc is None else float(((Xc @ W0 + b0).argmax(1) == yc).mean())
     scores, best = {}, None
+    # A limit finer than one held-out row cannot be measured: one row is always allowed.
+    tolerance = max_forgetting if yc is None else max(max_forgetting, 1.0 / max(1, len(yc)))
     for C in C_GRID:
         cv = _cv_accuracy(Xn, yn, Xo, yo, W0, b0, C, anchor, seed)
         W, b = fit_anchored(np.vstack([Xn, Xo]), np.r_[yn, yo], W0, b0, C, anchor)
         old_after = None if Xc is None else float(((Xc @ W + b).argmax(1) == yc).mean())
-        ok = old_before is None or old_after >= old_before - max_forgetting - 1e-9
+        ok = old_before is None or old_after >= old_before - tolerance - 1e-9
         scores[str(C)] = {"cv_new_accuracy": cv, "old_accuracy": old_after, "allowed": ok}
         score = -1.0 if np.isnan(cv) else cv
         if ok and (best is None or score > best[0] + 1e-9):
             best = (score, C, W, b, old_after)
+    limit_met = best is not None
     if best is None:  # no strength kept the old domain: the weakest move is the safest
         C = C_GRID[0]
         W, b = fit_anchored(np.vstack([Xn, Xo]), np.r_[yn, yo], W0, b0, C, anchor)
         best = (float("nan"), C, W, b, scores[str(C)]["old_accuracy"])
+        log.warning("readapt: no anchor strength kept the old rows within max_forgetting=%s; "
+                    "kept the weakest (C=%s)", max_forgetting, C)
     _, C, W, b, old_after = best
     new = copy.copy(model)
     new.strategy_ = copy.copy(model.strategy_)
@@ -196,7 +205,7 @@ def _with_labels(model: Any, new_data: Any, budget: int, method: str, old_data: 
         "old_check_rows": 0 if yc is None else int(len(yc)), "C": float(C),
         "anchor_distance": float(np.linalg.norm(W - W0)),
         "old_accuracy_before": old_before, "old_accuracy_after": old_after,
-        "max_forgetting": max_forgetting, "by_C": scores,
+        "max_forgetting": max_forgetting, "forgetting_limit_met": limit_met, "by_C": scores,
     }
     return new
 
