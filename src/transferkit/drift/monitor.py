@@ -299,4 +299,6 @@ class DriftMonitor:
             "classes": [c.item() if isinstance(c, np.generic) else c
                         for c in self.model.classes_],
             "windows": [r.to_dict() for r in self.reports_],
+            # rows waiting for their window to fill: not tested yet
+            "pending_rows": sum(len(d) for d in self._pending),
         }
