@@ -27,8 +27,12 @@ __all__ = ["fit_anchored"]
 
 
 def fit_anchored(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, C: float,
-                 anchor: bool = True, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+                 anchor: bool = True, max_iter: int = 100,
+                 weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Minimise the objective above from ``(W0, b0)``; returns the new ``(W, b)``.
+
+    ``weight`` (``(N,)``, mean 1) weighs each row's cross-entropy: readapt gives the few new
+    rows as much weight in all as the rehearsed old ones.
 
     Shape:
         X: ``(N, F)`` standardised as the old head standardised its inputs; y: ``(N,)``
@@ -43,13 +47,15 @@ def fit_anchored(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, C
         b_centre = torch.from_numpy(np.asarray(b0, np.float64))
         W = torch.from_numpy(np.asarray(W0, np.float64)).clone().requires_grad_(True)
         b = torch.from_numpy(np.asarray(b0, np.float64)).clone().requires_grad_(True)
+        w = torch.ones(n, dtype=torch.float64) if weight is None else \
+            torch.from_numpy(np.asarray(weight, np.float64))
         opt = new_lbfgs([W, b], max_iter)
         reg = 1.0 / (2.0 * C * n)  # the objective divided by C n: O(1) for the line search
 
         def closure() -> torch.Tensor:
             opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(Xt @ W + b, yt) \
-                + reg * ((W - centre) ** 2).sum()
+            ce = torch.nn.functional.cross_entropy(Xt @ W + b, yt, reduction="none")
+            loss = (w * ce).mean() + reg * ((W - centre) ** 2).sum()
             if anchor:
                 loss = loss + reg * ((b - b_centre) ** 2).sum()
             loss.backward()

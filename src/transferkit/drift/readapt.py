@@ -71,6 +71,17 @@ def _labelled(model: Any, data: Any, what: str) -> tuple[Dataset, np.ndarray]:
     return ds, model._encode_labels(ds, what)
 
 
+def _fit(Xn: np.ndarray, yn: np.ndarray, Xo: np.ndarray, yo: np.ndarray, W0: np.ndarray,
+         b0: np.ndarray, C: float, anchor: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The anchored head on new + rehearsed rows, the two sets weighing the same in all (50
+    new rows among 200 old ones would otherwise barely move it)."""
+    n, m = len(yn), len(yo)
+    weight = None
+    if m:
+        weight = np.r_[np.full(n, (n + m) / (2.0 * n)), np.full(m, (n + m) / (2.0 * m))]
+    return fit_anchored(np.vstack([Xn, Xo]), np.r_[yn, yo], W0, b0, C, anchor, weight=weight)
+
+
 def _cv_accuracy(Xn: np.ndarray, yn: np.ndarray, Xo: np.ndarray, yo: np.ndarray,
                  W0: np.ndarray, b0: np.ndarray, C: float, anchor: bool, seed: int) -> float:
     """Accuracy on each fold of the new rows of a head fitted on the other folds + old rows."""
@@ -80,7 +91,7 @@ def _cv_accuracy(Xn: np.ndarray, yn: np.ndarray, Xo: np.ndarray, yo: np.ndarray,
     hits = 0
     for f in range(_FOLDS):
         tr = fold != f
-        W, b = fit_anchored(np.vstack([Xn[tr], Xo]), np.r_[yn[tr], yo], W0, b0, C, anchor)
+        W, b = _fit(Xn[tr], yn[tr], Xo, yo, W0, b0, C, anchor)
         hits += int(((Xn[~tr] @ W + b).argmax(1) == yn[~tr]).sum())
     return hits / len(yn)
 
@@ -180,7 +191,7 @@ def _with_labels(model: Any, new_data: Any, budget: int, method: str, old_data: 
     tolerance = max_forgetting if yc is None else max(max_forgetting, 1.0 / max(1, len(yc)))
     for C in C_GRID:
         cv = _cv_accuracy(Xn, yn, Xo, yo, W0, b0, C, anchor, seed)
-        W, b = fit_anchored(np.vstack([Xn, Xo]), np.r_[yn, yo], W0, b0, C, anchor)
+        W, b = _fit(Xn, yn, Xo, yo, W0, b0, C, anchor)
         old_after = None if Xc is None else float(((Xc @ W + b).argmax(1) == yc).mean())
         ok = old_before is None or old_after >= old_before - tolerance - 1e-9
         scores[str(C)] = {"cv_new_accuracy": cv, "old_accuracy": old_after, "allowed": ok}
@@ -190,7 +201,7 @@ def _with_labels(model: Any, new_data: Any, budget: int, method: str, old_data: 
     limit_met = best is not None
     if best is None:  # no strength kept the old domain: the weakest move is the safest
         C = C_GRID[0]
-        W, b = fit_anchored(np.vstack([Xn, Xo]), np.r_[yn, yo], W0, b0, C, anchor)
+        W, b = _fit(Xn, yn, Xo, yo, W0, b0, C, anchor)
         best = (float("nan"), C, W, b, scores[str(C)]["old_accuracy"])
         log.warning("readapt: no anchor strength kept the old rows within max_forgetting=%s; "
                     "kept the weakest (C=%s)", max_forgetting, C)
