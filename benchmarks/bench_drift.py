@@ -160,6 +160,11 @@ def cost(model, p) -> dict:
             "monitor_per_1000": 1000 * tests / (WINDOW * len(ws))}
 
 
+def gaps(rows: list[dict], a: str, b: str) -> str:
+    """``a - b`` in points for each row, comma-separated."""
+    return ", ".join(f"{100 * (r[a] - r[b]):+.1f}" for r in rows)
+
+
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}"
 
@@ -231,15 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     bon = res["bonferroni"]
     delays_ok = all(r["delay"] == 0 for r in bon[0])
     fa_rate = np.mean(bon[2])
-    drop_ok = all(r["kitchen_before"] - r["kitchen_after"] <= 0.01 for r in chain)
+    drop_ok = all(r["kitchen_before"] - r["kitchen_after"] <= 0.01 + 1e-9 for r in chain)
     ceil_ok = all(r["ceiling"] - r["readapt"] <= 0.02 for r in chain)
     goals = "\n".join([
         f"- every shift detected within one window of 100: **{'met' if delays_ok else 'not met'}** (Bonferroni rule)",
         f"- false alarms ≤ 5 % over ≥ 40 same-domain windows: **{'met' if fa_rate <= 0.05 else 'not met'}** "
         f"({100 * fa_rate:.1f} % under the Bonferroni rule)",
-        f"- label-free estimate within 3 points of the true accuracy per segment: **{'met' if within3 else 'not met'}**",
-        f"- after readapt with 50 labels, within 2 points of the in-domain ceiling: **{'met' if ceil_ok else 'not met'}**",
-        f"- first domain (kitchen) drops ≤ 1 point: **{'met' if drop_ok else 'not met'}**",
+        f"- label-free estimate within 3 points of the true accuracy per segment: **{'met' if within3 else 'not met'}** "
+        f"(ATC off by {gaps(seg, 'atc', 'true')} points; average confidence by {gaps(seg, 'ac', 'true')})",
+        f"- after readapt with 50 labels, within 2 points of the in-domain ceiling: **{'met' if ceil_ok else 'not met'}** "
+        f"({gaps(chain, 'readapt', 'ceiling')} points; gain over the deployed model {gaps(chain, 'readapt', 'deployed')})",
+        f"- first domain (kitchen) drops ≤ 1 point: **{'met' if drop_ok else 'not met'}** "
+        f"(kitchen change {gaps(chain, 'kitchen_after', 'kitchen_before')} points after each chained step; "
+        f"the naive refit {gaps(chain, 'kitchen_naive', 'kitchen_before')})",
     ])
     body = f"""Measured {today()} on {where}.
 `python benchmarks/bench_drift.py` (whole run {total:.0f} s, of which encoding the
