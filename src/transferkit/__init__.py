@@ -32,6 +32,7 @@ from .data import (
     sample_shots,
     train_test_split,
 )
+from .drift import DriftMonitor, DriftReport, readapt
 from .exceptions import (
     BackboneError,
     ConfigError,
@@ -69,6 +70,8 @@ __all__ = [
     "Dataset",
     "DatasetSplits",
     "DomainAdapter",
+    "DriftMonitor",
+    "DriftReport",
     "NegativeTransferWarning",
     "NotFittedError",
     "Registry",
@@ -99,6 +102,7 @@ __all__ = [
     "load_dataset",
     "lr_find",
     "rank",
+    "readapt",
     "register_backbone",
     "register_head",
     "register_module",

@@ -73,6 +73,13 @@ MINIMAL = {
                          "target_accuracy": 0.55}},
               ["Method: coral", "0.6000 source-only accuracy on target",
                "−0.0500 gain from adaptation"]),
+    "drift": ({"monitor": {"windows": [
+        {"window": w, "start": 100 * w, "stop": 100 * w + 100, "statistic": 0.1 * w,
+         "p_value": 0.5 if w == 0 else 1e-4, "threshold": 5e-4, "detected": w == 1,
+         "estimated_accuracy": 0.8, "average_confidence": 0.9, "true_accuracy": None}
+        for w in (0, 1)]}}, ["2 windows; alarms at window(s) 1", "100-199"]),
+    "readapt": ({"readapt": {"method": "l2sp", "parent": "runs/kitchen"}},
+                ["method l2sp", "parent runs/kitchen"]),
     "metrics": ({"metrics": {"accuracy": 0.875, "n": 40}},
                 ["0.8750 accuracy", "40 test examples"]),
     "training": ({"history": [{"epoch": 1, "val_loss": 0.5}, {"epoch": 2, "val_loss": 0.4}]},
@@ -133,6 +140,11 @@ def hostile_record() -> dict:
                               DATASET: [[1, 0], [0, 1]]}},
         adapt={"method": DATASET, "source_only_accuracy": 0.5, "target_accuracy": 0.6,
                "validators": {CLASS: 0.3}},
+        monitor={"method": CLASS, "reference": {"name": DATASET},
+                 "windows": [{"window": 0, "start": 0, "stop": 10, "statistic": 0.1,
+                              "p_value": 0.2, "threshold": 0.05, "detected": False,
+                              "estimated_accuracy": 0.8, "average_confidence": 0.9}]},
+        readapt={"method": CLASS, "parent": DATASET},
         custom_part={"label": CLASS, "data": DATASET},
     )
 

@@ -15,7 +15,9 @@ from . import adapt as adapt_cmd
 from . import compare as compare_cmd
 from . import demo, fit, predict, zeroshot, zoo
 from . import lr_find as lr_find_cmd
+from . import monitor as monitor_cmd
 from . import rank as rank_cmd
+from . import readapt as readapt_cmd
 from . import report as report_cmd
 from . import shift as shift_cmd
 from .config import apply_config
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cmd.add_parser(sub)
     lr_find_cmd.add_parser(sub)
     adapt_cmd.add_parser(sub)
+    monitor_cmd.add_parser(sub)
+    readapt_cmd.add_parser(sub)
     return parser
 
 

@@ -35,6 +35,7 @@ EXPECTED = {
     "rank": ["rank"],
     "shift": ["shift"],
     "adapt": ["adapt"],
+    "monitor": ["monitor"],
 }
 COMMON = ["config", "environment"]
 MEANING = {
@@ -48,6 +49,7 @@ MEANING = {
     "rank": "the ranking results",
     "shift": "the shift measurements",
     "adapt": "the adaptation results",
+    "monitor": "the drift monitor's windows",
 }
 
 
