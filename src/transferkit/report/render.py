@@ -35,6 +35,7 @@ EXPECTED = {
     "rank": ["rank"],
     "shift": ["shift"],
     "adapt": ["adapt"],
+    "tune": ["tune"],
 }
 COMMON = ["config", "environment"]
 MEANING = {
@@ -48,6 +49,7 @@ MEANING = {
     "rank": "the ranking results",
     "shift": "the shift measurements",
     "adapt": "the adaptation results",
+    "tune": "the hyper-parameter search",
 }
 
 
