@@ -18,6 +18,7 @@ from . import lr_find as lr_find_cmd
 from . import rank as rank_cmd
 from . import report as report_cmd
 from . import shift as shift_cmd
+from . import tune as tune_cmd
 from .config import apply_config
 
 __all__ = ["main", "build_parser"]
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cmd.add_parser(sub)
     lr_find_cmd.add_parser(sub)
     adapt_cmd.add_parser(sub)
+    tune_cmd.add_parser(sub)
     return parser
 
 
