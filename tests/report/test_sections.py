@@ -73,6 +73,11 @@ MINIMAL = {
                          "target_accuracy": 0.55}},
               ["Method: coral", "0.6000 source-only accuracy on target",
                "−0.0500 gain from adaptation"]),
+    "tune": ({"tune": {"trials": [{"number": 0, "state": "complete", "value": 0.9,
+                                   "params": {"lr": 0.001}}],
+                       "best": {"number": 0, "value": 0.9, "params": {"lr": 0.001}},
+                       "states": {"complete": 1}}},
+             ["Trials: 1 (1 complete)", "Best trial: #0 (validation accuracy 0.9000)"]),
     "metrics": ({"metrics": {"accuracy": 0.875, "n": 40}},
                 ["0.8750 accuracy", "40 test examples"]),
     "training": ({"history": [{"epoch": 1, "val_loss": 0.5}, {"epoch": 2, "val_loss": 0.4}]},
@@ -133,6 +138,10 @@ def hostile_record() -> dict:
                               DATASET: [[1, 0], [0, 1]]}},
         adapt={"method": DATASET, "source_only_accuracy": 0.5, "target_accuracy": 0.6,
                "validators": {CLASS: 0.3}},
+        tune={"trials": [{"number": 0, "state": "complete", "value": 0.5,
+                          "params": {CLASS: DATASET}}],
+              "best": {"number": 0, "value": 0.5, "params": {CLASS: DATASET}},
+              "importances": {CLASS: 0.7, DATASET: 0.3}},
         custom_part={"label": CLASS, "data": DATASET},
     )
 

@@ -47,6 +47,8 @@ class PruningCallback(Callback):
         if value is None:  # no validation data: nothing to compare trials on
             return
         self.trial.report(float(value), step=int(record["epoch"]))
+        if int(record["epoch"]) >= loop.config.epochs:
+            return  # the last epoch has run: pruning now would save nothing and lose the trial
         if self.trial.should_prune():
             raise optuna.TrialPruned(
                 f"{self.monitor} {value:.4f} after epoch {record['epoch']} trails the other "

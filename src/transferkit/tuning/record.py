@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from typing import Any
 
 __all__ = ["study_record", "pruning_savings"]
@@ -62,7 +63,11 @@ def _importances(study: Any) -> dict[str, float] | None:
     import optuna
 
     try:
-        imp = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():
+            # With a handful of trials the evaluator warns that all importances are equal;
+            # the report shows them as they are.
+            warnings.simplefilter("ignore", UserWarning)
+            imp = optuna.importance.get_param_importances(study)
     except (RuntimeError, ValueError) as e:  # too few completed trials, or one parameter
         log.info("no parameter importances: %s", e)
         return None
