@@ -24,6 +24,15 @@ def test_default_finetune_space_follows_the_declarations():
     assert dims["unfreeze"].choices == (0, 1, 2, 3, "all")
 
 
+def test_parameters_set_on_the_estimator_are_held_not_searched():
+    space = default_space(tk.TransferClassifier(strategy="finetune", epochs=2, lr=1e-3))
+    assert "epochs" not in space.dimensions and "lr" not in space.dimensions
+    assert "backbone_lr_mult" in space.dimensions
+    with pytest.raises(tk.ConfigError, match=r"leaves none of the parameters a default search "
+                       r"varies unset \(C\)\. Expected at least one; fix"):
+        default_space(tk.TransferClassifier(strategy="probe", C=1.0))
+
+
 def test_default_probe_space_is_C_on_a_log_scale():
     dims = default_space(tk.TransferClassifier(strategy="probe")).dimensions
     assert list(dims) == ["C"]

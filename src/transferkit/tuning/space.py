@@ -145,7 +145,8 @@ RULES: dict[str, Rule] = {
 
 
 def default_space(estimator: Any, n_groups: int | None = None) -> SearchSpace:
-    """The default space of ``estimator``'s chosen strategy, from its declared parameters.
+    """The default space of ``estimator``'s chosen strategy, from its declared parameters;
+    parameters set on the estimator keep their value (they are not searched).
 
     Args:
         estimator: a transferkit estimator (its ``declared_params()`` are read).
@@ -155,13 +156,18 @@ def default_space(estimator: Any, n_groups: int | None = None) -> SearchSpace:
         ConfigError: the strategy declares none of the searchable parameters.
     """
     declared = estimator.declared_params()
+    given = estimator.get_params(deep=False)
+    # A value set on the estimator (``--epochs 2``) is a decision, not a starting point: the
+    # default space holds it; a space file may still search it.
     dims = {name: rule(declared[name], n_groups) for name, rule in RULES.items()
-            if name in declared}
+            if name in declared and given.get(name) is None}
     if not dims:
+        searchable = [n for n in RULES if n in declared]
+        listed = ", ".join(searchable) or "it declares none of " + ", ".join(RULES)
         raise ConfigError(
-            f"{_who(estimator)} declares none of the parameters a default search varies "
-            f"({', '.join(RULES)}). Expected a strategy such as 'probe' or 'finetune'; give a "
-            "space file (space=/--space) naming the parameters to search.")
+            f"{_who(estimator)} leaves none of the parameters a default search varies unset "
+            f"({listed}). Expected at least one; fix: leave one unset, or give a space file "
+            "(space=/--space) naming the parameters to search.")
     return SearchSpace(dims)
 
 
