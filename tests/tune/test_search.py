@@ -58,6 +58,8 @@ def test_stored_study_resumes_and_keeps_its_trials(digits_split, mlp, tmp_path):
     _, again = tk.tune(mlp(seed=0), train, space=WIDE_LR, n_trials=5, storage=storage)
     assert [t.number for t in again.trials] == [0, 1, 2, 3, 4]  # 2 more, numbering continues
     assert [(t.number, t.params) for t in again.trials[:3]] == before
+    # the resumed sampler does not replay the first run's proposals
+    assert {t.params["lr"] for t in again.trials[3:]}.isdisjoint(p["lr"] for _, p in before)
     _, same = tk.tune(mlp(seed=0), train, space=WIDE_LR, n_trials=5, storage=storage)
     assert len(same.trials) == 5  # already complete: nothing more runs
 

@@ -127,15 +127,19 @@ def tune(estimator: Any, data: Dataset | DatasetSplits, space: Any = None, n_tri
     fit_rows, val_rows = validation_split(train_all, val_size, seed)
     study = optuna.create_study(
         study_name=study_name, storage=open_storage(storage), direction="maximize",
-        sampler=make_sampler(sampler, seed), pruner=make_pruner(pruner), load_if_exists=True)
+        pruner=make_pruner(pruner), load_if_exists=True)
     study.set_user_attr("space", search_space.describe())
     study.set_user_attr("validation", {"fit_rows": len(fit_rows), "val_rows": len(val_rows),
                                        "val_size": val_size, "seed": seed})
     objective = Objective(estimator, fit_rows, val_rows, search_space)
     missing = n_trials - finished_trials(study)
+    # A resumed study must not replay the proposals of its first run: a sampler seeded as
+    # before would start again from the same random points.
+    seed_now = seed + len(study.trials)
+    study.sampler = make_sampler(sampler, seed_now)
     if missing > 0 and workers > 1:
         job = WorkerJob(objective, str(storage), study_name, sampler, make_pruner(pruner),
-                        seed, timeout)
+                        seed_now, timeout)
         run_workers(job, missing, workers)
     elif missing > 0:
         optimize(study, objective, missing, timeout)
