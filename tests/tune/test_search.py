@@ -85,6 +85,7 @@ def test_probe_search_over_C(banking_subset):
     ({"storage": "postgresql://tk:secret@127.0.0.1:1/none"},
      r"Cannot open the study storage 'postgresql://tk:\*\*\*@127\.0\.0\.1:1/none': .*Fix: check"),
     ({"pruner": "mean"}, r"Unknown pruner 'mean'\. Expected one of median, halving"),
+    ({"sampler": "grid"}, r"Unknown sampler 'grid'\. Expected one of tpe, random"),
     ({"space": {"lrr": {"low": 1, "high": 2}}}, r"unknown parameter 'lrr'"),
 ])
 def test_bad_arguments_fail_before_any_trial(digits_split, mlp, kwargs, expected):

@@ -83,7 +83,7 @@ def _check_args(n_trials: Any, timeout: Any, workers: Any, val_size: Any, storag
 
 def tune(estimator: Any, data: Dataset | DatasetSplits, space: Any = None, n_trials: int = 20,
          timeout: float | None = None, storage: Any = None, pruner: Any = "median",
-         seed: int = 0, *, sampler: str = "tpe", val_size: float = 0.25,
+         seed: int = 0, *, sampler: Any = "tpe", val_size: float = 0.25,
          study_name: str = "transferkit", workers: int = 1) -> tuple[Any, Any]:
     """Search ``estimator``'s hyper-parameters with Optuna; refit the best on all ``data``.
 
@@ -103,7 +103,8 @@ def tune(estimator: Any, data: Dataset | DatasetSplits, space: Any = None, n_tri
             database URL, or an Optuna storage object.
         pruner: ``"median"``, ``"halving"``, ``"hyperband"``, ``"none"`` or an Optuna pruner.
         seed: seeds the validation split and the sampler.
-        sampler: ``"tpe"`` or ``"random"``.
+        sampler: ``"tpe"``, ``"random"`` (both seeded from ``seed``) or an Optuna sampler
+            object (used as given).
         val_size: fraction of the training rows held out (stratified) to score trials.
         study_name: the study's name in the storage.
         workers: local processes sharing the study (needs a storage other than memory).
@@ -118,6 +119,7 @@ def tune(estimator: Any, data: Dataset | DatasetSplits, space: Any = None, n_tri
     """
     optuna = require_optuna()
     _check_args(n_trials, timeout, workers, val_size, storage)
+    make_sampler(sampler, seed)  # an unknown name fails before a study is created
     estimator._validate_params()  # a bad starting point fails once, not once per trial
     if isinstance(data, DatasetSplits):
         data = data.train

@@ -23,16 +23,19 @@ def require_optuna() -> Any:
     return optuna
 
 
-def make_sampler(name: str, seed: int) -> Any:
-    """``"tpe"`` (Optuna's default, seeded) or ``"random"`` (the equal-budget control)."""
+def make_sampler(name: Any, seed: int) -> Any:
+    """``"tpe"`` (Optuna's default, seeded), ``"random"`` (the equal-budget control), or an
+    Optuna sampler object, used as given."""
     import optuna
 
+    if isinstance(name, optuna.samplers.BaseSampler):
+        return name
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    raise ConfigError(f"Unknown sampler {name!r}. Expected one of {', '.join(SAMPLERS)}; fix: "
-                      "sampler='tpe'.")
+    raise ConfigError(f"Unknown sampler {name!r}. Expected one of {', '.join(SAMPLERS)} or an "
+                      "optuna.samplers.BaseSampler; fix: sampler='tpe'.")
 
 
 def finished_trials(study: Any) -> int:
