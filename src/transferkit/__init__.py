@@ -58,6 +58,7 @@ from .runs import list_runs, load
 from .select import rank
 from .shift import ShiftResult, shift
 from .strategies import register_strategy
+from .tuning import tune
 from .utils.seed import seed_everything
 
 __all__ = [
@@ -112,5 +113,6 @@ __all__ = [
     "seed_everything",
     "shift",
     "train_test_split",
+    "tune",
     "write_report",
 ]

@@ -80,6 +80,11 @@ MINIMAL = {
         for w in (0, 1)]}}, ["2 windows; alarms at window(s) 1", "100-199"]),
     "readapt": ({"readapt": {"method": "l2sp", "parent": "runs/kitchen"}},
                 ["method l2sp", "parent runs/kitchen"]),
+    "tune": ({"tune": {"trials": [{"number": 0, "state": "complete", "value": 0.9,
+                                   "params": {"lr": 0.001}}],
+                       "best": {"number": 0, "value": 0.9, "params": {"lr": 0.001}},
+                       "states": {"complete": 1}}},
+             ["Trials: 1 (1 complete)", "Best trial: #0 (validation accuracy 0.9000)"]),
     "metrics": ({"metrics": {"accuracy": 0.875, "n": 40}},
                 ["0.8750 accuracy", "40 test examples"]),
     "training": ({"history": [{"epoch": 1, "val_loss": 0.5}, {"epoch": 2, "val_loss": 0.4}]},
@@ -145,6 +150,10 @@ def hostile_record() -> dict:
                               "p_value": 0.2, "threshold": 0.05, "detected": False,
                               "estimated_accuracy": 0.8, "average_confidence": 0.9}]},
         readapt={"method": CLASS, "parent": DATASET},
+        tune={"trials": [{"number": 0, "state": "complete", "value": 0.5,
+                          "params": {CLASS: DATASET}}],
+              "best": {"number": 0, "value": 0.5, "params": {CLASS: DATASET}},
+              "importances": {CLASS: 0.7, DATASET: 0.3}},
         custom_part={"label": CLASS, "data": DATASET},
     )
 

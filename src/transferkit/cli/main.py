@@ -20,6 +20,7 @@ from . import rank as rank_cmd
 from . import readapt as readapt_cmd
 from . import report as report_cmd
 from . import shift as shift_cmd
+from . import tune as tune_cmd
 from .config import apply_config
 
 __all__ = ["main", "build_parser"]
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     adapt_cmd.add_parser(sub)
     monitor_cmd.add_parser(sub)
     readapt_cmd.add_parser(sub)
+    tune_cmd.add_parser(sub)
     return parser
 
 

@@ -5,6 +5,7 @@ runs it on one CPU, one GPU, N spawned processes or under ``torchrun``, with cal
 learning-rate schedules, early stopping, checkpoints, metric logs and progress.
 """
 
+from .attached import attached_callbacks, current_attached
 from .callbacks import Callback, Checkpoint, EarlyStopping, MetricLogger, Progress
 from .checkpoints import check_identity, find_checkpoint, load_checkpoint, save_checkpoint
 from .data import ExampleData, epoch_plan
@@ -36,9 +37,11 @@ __all__ = [
     "Progress",
     "Task",
     "TrainConfig",
+    "attached_callbacks",
     "build_param_groups",
     "check_identity",
     "count_params",
+    "current_attached",
     "epoch_plan",
     "find_checkpoint",
     "is_global_zero",

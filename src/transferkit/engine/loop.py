@@ -29,6 +29,7 @@ from torch.autograd.graph import increment_version
 
 from ..exceptions import ConfigError
 from ..utils.threads import threads_for, torch_threads
+from .attached import current_attached
 from .batchnorm import recalibrate_batchnorm, statistics_are_stale
 from .callbacks import Callback, Checkpoint, EarlyStopping, MetricLogger, Progress
 from .checkpoints import check_identity, find_checkpoint, load_checkpoint
@@ -481,6 +482,7 @@ def train(task: Task, train_data: ExampleData, val_data: ExampleData | None = No
         RunError: ``config.resume`` names no checkpoint, or one from a different run.
     """
     config = config or TrainConfig()
+    callbacks = [*callbacks, *current_attached()]  # e.g. a search's pruning callback
     config.identity = _normalise(config.identity)
     if config.resume:
         # Checked here, in the calling process, so a refusal is a clean error and not a

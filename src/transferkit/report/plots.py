@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 __all__ = ["Plot", "learning_curves", "lr_finder", "confusion_heatmap", "class_balance", "bars",
-           "data_efficiency", "projection", "shift_gauges", "paired_bars"]
+           "data_efficiency", "projection", "shift_gauges", "paired_bars", "optimisation_history"]
 
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d",
            "#4d7c0f", "#6b7280", "#b45309"]
@@ -252,3 +252,27 @@ def paired_bars(names: Sequence[str], values: Sequence[float], ylabel: str) -> P
 
 def _numeric(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def optimisation_history(numbers: Sequence[int], values: Sequence[float | None],
+                         states: Sequence[str], best: Sequence[float | None]) -> Plot:
+    """A search's trials: each trial's validation score (pruned ones at their last reported
+    epoch, hollow) and the running best."""
+    fig = _new_figure(6.4, 3.2)
+    ax = fig.subplots()
+    for state, marker, face in (("complete", "o", PALETTE[0]), ("pruned", "o", "none")):
+        pts = [(n, v) for n, v, s in zip(numbers, values, states, strict=True)
+               if s == state and _numeric(v)]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            ax.scatter(xs, ys, marker=marker, facecolors=face, edgecolors=PALETTE[0], s=22,
+                       label=state)
+    line = [(n, b) for n, b in zip(numbers, best, strict=True) if _numeric(b)]
+    if line:
+        xs, ys = zip(*line, strict=True)
+        ax.step(xs, ys, where="post", color=PALETTE[1], linewidth=1.4, label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("validation accuracy")
+    ax.legend(fontsize=8, frameon=False)
+    _style(ax)
+    return _img(fig, "optimisation history: validation accuracy per trial and the running best")

@@ -36,6 +36,7 @@ EXPECTED = {
     "shift": ["shift"],
     "adapt": ["adapt"],
     "monitor": ["monitor"],
+    "tune": ["tune"],
 }
 COMMON = ["config", "environment"]
 MEANING = {
@@ -50,6 +51,7 @@ MEANING = {
     "shift": "the shift measurements",
     "adapt": "the adaptation results",
     "monitor": "the drift monitor's windows",
+    "tune": "the hyper-parameter search",
 }
 
 
