@@ -51,6 +51,7 @@ from .models import (
     ZeroShotClassifier,
     lr_find,
 )
+from .pretrain import pretrain
 from .registry import Registry
 from .report import render_report, write_report
 from .runs import list_runs, load
@@ -98,6 +99,7 @@ __all__ = [
     "load",
     "load_dataset",
     "lr_find",
+    "pretrain",
     "rank",
     "register_backbone",
     "register_head",

@@ -15,6 +15,7 @@ from . import adapt as adapt_cmd
 from . import compare as compare_cmd
 from . import demo, fit, predict, zeroshot, zoo
 from . import lr_find as lr_find_cmd
+from . import pretrain as pretrain_cmd
 from . import rank as rank_cmd
 from . import report as report_cmd
 from . import shift as shift_cmd
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cmd.add_parser(sub)
     lr_find_cmd.add_parser(sub)
     adapt_cmd.add_parser(sub)
+    pretrain_cmd.add_parser(sub)
     return parser
 
 

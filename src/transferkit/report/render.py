@@ -35,6 +35,7 @@ EXPECTED = {
     "rank": ["rank"],
     "shift": ["shift"],
     "adapt": ["adapt"],
+    "pretrain": ["dataset", "pretrain"],
 }
 COMMON = ["config", "environment"]
 MEANING = {
@@ -48,6 +49,7 @@ MEANING = {
     "rank": "the ranking results",
     "shift": "the shift measurements",
     "adapt": "the adaptation results",
+    "pretrain": "the pre-training results (loss curve, tokens seen, chain)",
 }
 
 
