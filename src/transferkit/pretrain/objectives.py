@@ -39,8 +39,9 @@ def list_objectives(modality: str | None = None) -> list[str]:
             if modality is None or OBJECTIVES.info(n).get("modality") == modality]
 
 
-def check_objective(name: Any, modality: str) -> str:
-    """``name`` when it is an objective for ``modality``; otherwise a one-line error.
+def check_objective(name: Any, modality: str, holder: str = "the backbone") -> str:
+    """``name`` when it is an objective for ``modality`` (that of ``holder``: the backbone,
+    or the data); otherwise a one-line error.
 
     Raises:
         ConfigError: an unknown objective, or one for another modality; the message lists the
@@ -54,10 +55,12 @@ def check_objective(name: Any, modality: str) -> str:
             f"{listed}. Fix: pass objective= (--objective) one of these.")
     declared = OBJECTIVES.info(name).get("modality")
     if declared != modality:
+        fix = ("name the text column with --text-col (text_col=) if the data hold one, or "
+               if declared == "text" and holder != "the backbone" else "")
         raise ConfigError(
-            f"objective={name!r} pre-trains {declared} backbones, but the backbone encodes "
-            f"{modality}; expected one of the {modality} objectives: {listed}. Fix: pick one "
-            "of these, or a backbone of the objective's modality.")
+            f"objective={name!r} pre-trains {declared} backbones, but {holder} is {modality}; "
+            f"expected one of the {modality} objectives: {listed}. Fix: {fix}pick one of "
+            f"these, or {declared} data and a {declared} backbone.")
     return name
 
 

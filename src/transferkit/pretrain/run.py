@@ -133,19 +133,19 @@ def pretrain(data: Any, backbone: str | Backbone = "minilm-l6", objective: str =
     max_steps = _positive("max_steps", max_steps, allow_none=True)
     lr, head_lr_mult = _positive("lr", lr, float), _positive("head_lr_mult", head_lr_mult, float)
     ds = as_unlabelled(data, text_col)
-    check_objective(objective, ds.modality)
+    check_objective(objective, ds.modality, f"the data {ds.name!r}")
     if isinstance(backbone, Backbone) and not backbone.rebuildable:
         raise ConfigError(
             f"backbone {backbone.name!r} cannot be rebuilt from a spec, so its pre-trained "
             "weights could not be reloaded as 'run:<folder>'. Fix: pass a spec such as "
             "'minilm-l6' or 'hf:<folder>'.")
     texts = check_texts(list(ds.inputs), objective, ds.name)
+    train_rows, val_rows = held_out_split(len(texts), val_fraction, seed)  # before any loading
     bb, _ = backbone_for_data(backbone, -1, seed, ds, copy=True)
     check_objective(objective, bb.modality)
     parent_spec = bb.name if isinstance(backbone, Backbone) else str(backbone)
     if parent_spec.startswith("run:"):  # a chain must load from any working directory
         parent_spec = f"run:{Path(parent_spec[4:]).resolve()}"
-    train_rows, val_rows = held_out_split(len(texts), val_fraction, seed)
     out = Path(out if out is not None else resume if resume is not None
                else f"runs/{Path(ds.name.split(':')[0]).stem or 'data'}-{objective}")
     resuming = resume is not None
