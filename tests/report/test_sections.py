@@ -73,6 +73,13 @@ MINIMAL = {
                          "target_accuracy": 0.55}},
               ["Method: coral", "0.6000 source-only accuracy on target",
                "−0.0500 gain from adaptation"]),
+    "pretrain": ({"kind": "pretrain", "pretrain": {
+        "objective": "tsdae", "steps": 8, "held_out_loss": {"before": 9.5, "best": 7.25},
+        "lineage": [{"step": "base", "backbone": "minilm-l6"},
+                    {"step": "pretrained", "objective": "tsdae", "data": "reviews", "n": 40}],
+        "loss_curve": [{"step": 1, "loss": 9.0}, {"step": 8, "loss": 7.0}]}},
+        ["minilm-l6 (as published) → pretrained with tsdae on reviews (40 unlabelled rows)",
+         "Held-out pretext loss: 9.5000 before, 7.2500 at best."]),
     "metrics": ({"metrics": {"accuracy": 0.875, "n": 40}},
                 ["0.8750 accuracy", "40 test examples"]),
     "training": ({"history": [{"epoch": 1, "val_loss": 0.5}, {"epoch": 2, "val_loss": 0.4}]},
@@ -133,6 +140,7 @@ def hostile_record() -> dict:
                               DATASET: [[1, 0], [0, 1]]}},
         adapt={"method": DATASET, "source_only_accuracy": 0.5, "target_accuracy": 0.6,
                "validators": {CLASS: 0.3}},
+        pretrain={"objective": CLASS, "lineage": [{"step": "base", "backbone": DATASET}]},
         custom_part={"label": CLASS, "data": DATASET},
     )
 
