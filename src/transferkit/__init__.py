@@ -52,6 +52,7 @@ from .models import (
     ZeroShotClassifier,
     lr_find,
 )
+from .pretrain import pretrain
 from .registry import Registry
 from .report import render_report, write_report
 from .runs import list_runs, load
@@ -102,6 +103,7 @@ __all__ = [
     "load",
     "load_dataset",
     "lr_find",
+    "pretrain",
     "rank",
     "readapt",
     "register_backbone",

@@ -85,6 +85,13 @@ MINIMAL = {
                        "best": {"number": 0, "value": 0.9, "params": {"lr": 0.001}},
                        "states": {"complete": 1}}},
              ["Trials: 1 (1 complete)", "Best trial: #0 (validation accuracy 0.9000)"]),
+    "pretrain": ({"kind": "pretrain", "pretrain": {
+        "objective": "tsdae", "steps": 8, "held_out_loss": {"before": 9.5, "best": 7.25},
+        "lineage": [{"step": "base", "backbone": "minilm-l6"},
+                    {"step": "pretrained", "objective": "tsdae", "data": "reviews", "n": 40}],
+        "loss_curve": [{"step": 1, "loss": 9.0}, {"step": 8, "loss": 7.0}]}},
+        ["minilm-l6 (as published) → pretrained with tsdae on reviews (40 unlabelled rows)",
+         "Held-out pretext loss: 9.5000 before, 7.2500 at best."]),
     "metrics": ({"metrics": {"accuracy": 0.875, "n": 40}},
                 ["0.8750 accuracy", "40 test examples"]),
     "training": ({"history": [{"epoch": 1, "val_loss": 0.5}, {"epoch": 2, "val_loss": 0.4}]},
@@ -154,6 +161,7 @@ def hostile_record() -> dict:
                           "params": {CLASS: DATASET}}],
               "best": {"number": 0, "value": 0.5, "params": {CLASS: DATASET}},
               "importances": {CLASS: 0.7, DATASET: 0.3}},
+        pretrain={"objective": CLASS, "lineage": [{"step": "base", "backbone": DATASET}]},
         custom_part={"label": CLASS, "data": DATASET},
     )
 

@@ -50,6 +50,12 @@ class Backbone(nn.Module):
     #: whether ``create_backbone(spec, **init_kwargs)`` rebuilds exactly these weights; when not
     #: (random init, data-dependent buffers) a saved run stores the weights themselves
     rebuildable: bool = True
+    #: where these weights came from, oldest first: ``[{"step": "base", "backbone": ...},
+    #: {"step": "pretrained", "objective": ..., "data": ...}, ...]``; empty for a backbone as
+    #: published (a ``run:`` encoder from ``transferkit pretrain`` sets it)
+    lineage: list[dict[str, Any]] | tuple = ()
+    #: the spec this backbone was pre-trained from (``run:`` encoders), else ``None``
+    parent: str | None = None
 
     def __init__(self, name: str, num_features: int, preprocess_config: dict | None = None):
         super().__init__()
@@ -197,6 +203,7 @@ class Backbone(nn.Module):
             "license": self.license,
             "source": self.source,
             "source_head": self.has_source_head,
+            **({"parent": self.parent, "lineage": list(self.lineage)} if self.lineage else {}),
         }
 
     @torch.inference_mode()

@@ -36,6 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("source", help="dataset name, file (file.csv:domain=NAME), or folder")
+    p.add_argument("--backbones", default=None,
+                   help="comma-separated backbones to compare on the same samples and seeds, "
+                        "e.g. minilm-l6,run:runs/mini-kitchen (the first is the reference; "
+                        "replaces --backbone)")
     p.add_argument("--strategies", default=None,
                    help="comma-separated strategies (default probe,finetune,scratch and the "
                         "data's baseline). " + docs.get("strategies", ""))
@@ -92,7 +96,8 @@ def _run(args: argparse.Namespace) -> int:
         result = compare(data, strategies=strategies, seeds=seeds, backbone=backbone,
                          fractions=_numbers(args.fractions, float, "--fractions"),
                          shots=_numbers(args.shots, int, "--shots"), metric=args.metric,
-                         progress=not args.json, group_by=args.group_by, **kwargs)
+                         progress=not args.json, group_by=args.group_by,
+                         backbones=args.backbones, **kwargs)
     out = _out(args)
     train = data.train if hasattr(data, "train") else data
     saved = result.save(out, dataset={"train": train.summary(), "source": args.source},

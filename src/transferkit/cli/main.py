@@ -16,6 +16,7 @@ from . import compare as compare_cmd
 from . import demo, fit, predict, zeroshot, zoo
 from . import lr_find as lr_find_cmd
 from . import monitor as monitor_cmd
+from . import pretrain as pretrain_cmd
 from . import rank as rank_cmd
 from . import readapt as readapt_cmd
 from . import report as report_cmd
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     monitor_cmd.add_parser(sub)
     readapt_cmd.add_parser(sub)
     tune_cmd.add_parser(sub)
+    pretrain_cmd.add_parser(sub)
     return parser
 
 

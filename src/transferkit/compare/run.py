@@ -37,7 +37,15 @@ from ..runs import write_analysis_run
 from ..strategies import STRATEGIES
 from ..strategies.baseline import baselines_for, check_baseline
 from ..utils.checks import check_number
-from .stats import cell_summary, data_efficiency, efficiency_points, plain, transfer_verdict
+from .backbones import backbone_list, backbone_tests, candidate_label
+from .stats import (
+    cell_summary,
+    data_efficiency,
+    efficiency_points,
+    is_reference,
+    plain,
+    transfer_verdict,
+)
 from .warm import encode_pool_once, encode_samples_once
 
 __all__ = ["compare", "CompareResult"]
@@ -99,6 +107,8 @@ class CompareResult:
             (``group``, ``n_test``, ``accuracy``, ``macro_f1``); ``table`` then holds, per
             strategy, amount and seed, the accuracy over all held-out rows and the mean
             macro-F1 over the groups.
+        backbone_tests: with several ``backbones``, each later one against the first, per
+            strategy (:func:`~transferkit.compare.backbones.backbone_tests`).
     """
 
     table: pd.DataFrame
@@ -114,6 +124,7 @@ class CompareResult:
     references: dict[str, float] = field(default_factory=dict)
     efficiency: dict[str, Any] | None = None
     folds: pd.DataFrame | None = None
+    backbone_tests: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def xkey(self) -> str:
@@ -134,6 +145,10 @@ class CompareResult:
             "tests": self.tests,
             "per_amount": self.per_amount,
             "table": rows,
+            **({"backbones": self.config.get("backbones"),
+                "backbone_tests": [{k: plain(v) for k, v in t.items()}
+                                   for t in self.backbone_tests]}
+               if self.backbone_tests else {}),
             **({} if self.folds is None else {
                 "group_by": self.config.get("group_by"),
                 "folds": [{k: plain(v) for k, v in r.items()}
@@ -165,6 +180,7 @@ class CompareResult:
             lines.append(self.reason)
         if self.data_efficiency:
             lines.append(f"data efficiency: {self.data_efficiency}")
+        lines += [f"backbones: {t['verdict']} — {t['reason']}" for t in self.backbone_tests]
         return "\n".join(lines)
 
 
@@ -272,6 +288,7 @@ def compare(
     metric: str = "accuracy",
     progress: bool = True,
     group_by: str | None = None,
+    backbones: Sequence[str] | str | None = None,
     **params: Any,
 ) -> CompareResult:
     """Fit each strategy on the same samples of growing size, over seeds; test transfer vs scratch.
@@ -297,6 +314,11 @@ def compare(
         group_by: the group column (``"speaker"``): leave-one-group-out instead of the test
             split. Every split of ``data`` is pooled; each group in turn is the test set and
             the samples are drawn from the other groups, so no group is ever on both sides.
+        backbones: several backbones to compare on the same samples and seeds (e.g. a base
+            and ``run:<its pre-trained run>``): every transfer strategy is fitted on each
+            (named ``"probe [spec]"`` in the table) and each later backbone is judged against
+            the first (``backbone_tests``); references run on the first. Replaces
+            ``backbone``.
         **params: any other :class:`~transferkit.TransferClassifier` keyword (``epochs``,
             ``lr``, ``unfreeze``, ...), the same for every strategy.
 
@@ -317,6 +339,8 @@ def compare(
                           "give strategies= and shots= / fractions= to compare, other "
                           "TransferClassifier keywords (epochs, lr, ...) as they are.")
     seed_list = _seeds(seeds)
+    specs = backbone_list(backbone, backbones)
+    backbone = specs[0]
     if group_by is not None:
         pool = pool_splits(data if isinstance(data, Dataset | DatasetSplits)
                            else as_dataset(data))
@@ -333,14 +357,23 @@ def compare(
     n_classes = len(train.classes)
     rows: list[dict[str, Any]] = []
     zeroshot_cache: dict[tuple, float] = {}
-    total = len(seed_list) * len(amounts) * len(names) * len(folds)
     done = 0
     if group_by is None:
         samples = {(seed, x): sample_shots(train, x, seed) if xkey == "shots" else
                    sample_fraction(train, x, seed) for seed in seed_list for x in amounts}
-        encode_samples_once(train, list(samples.values()), names, backbone, params.get("layer"))
+        for spec in specs:
+            encode_samples_once(train, list(samples.values()), names, spec, params.get("layer"))
     else:
-        encode_pool_once(train, names, backbone, params.get("layer"))
+        for spec in specs:
+            encode_pool_once(train, names, spec, params.get("layer"))
+    # (name in the table, strategy, backbone): transfer strategies once per backbone; the
+    # references (and zero-shot) once, on the first, under their own names.
+    per_backbone = len(specs) > 1
+    candidates = [(candidate_label(n, spec) if per_backbone and own else n, n, spec)
+                  for n in names
+                  for own in [not is_reference(n) and n != "zeroshot"]
+                  for spec in (specs if own else specs[:1])]
+    total = len(seed_list) * len(amounts) * len(candidates) * len(folds)
     for seed in seed_list:
         for x in amounts:
             for group, fold_train, fold_test in folds:
@@ -349,7 +382,7 @@ def compare(
                 else:
                     sample = sample_shots(fold_train, x, seed) if xkey == "shots" else \
                         sample_fraction(fold_train, x, seed)
-                for name in names:
+                for label, name, spec in candidates:
                     t0 = time.perf_counter()
                     if name == "zeroshot":
                         if group not in zeroshot_cache:
@@ -358,12 +391,12 @@ def compare(
                         m, n_labels = dict(zeroshot_cache[group]), 0
                     else:
                         base, extra = _strategy_of(name)
-                        model = TransferClassifier(backbone=backbone, strategy=base, seed=seed,
+                        model = TransferClassifier(backbone=spec, strategy=base, seed=seed,
                                                    progress=False,
                                                    **{**per_strategy[name], **extra})
                         model.fit(sample)
                         m, n_labels = model.evaluate(fold_test), len(sample)
-                    row = {"strategy": name, xkey: x, "n_labels": n_labels, "seed": seed,
+                    row = {"strategy": label, xkey: x, "n_labels": n_labels, "seed": seed,
                            "accuracy": float(m["accuracy"]), "macro_f1": float(m["macro_f1"]),
                            "fit_seconds": round(time.perf_counter() - t0, 3)}
                     if group is not None:
@@ -372,7 +405,7 @@ def compare(
                     done += 1
                     if progress:
                         held = "" if group is None else f" held-out {group}"
-                        print(f"[{done}/{total}] {name:<12} {_amount_label(xkey, x):>8} "
+                        print(f"[{done}/{total}] {label:<12} {_amount_label(xkey, x):>8} "
                               f"({n_labels} labels) seed {seed}{held}: {metric} "
                               f"{row[metric]:.4f} in {row['fit_seconds']:.1f}s",
                               file=sys.stderr, flush=True)
@@ -384,6 +417,7 @@ def compare(
     verdict_table = table[table.strategy != "zeroshot"]
     v = transfer_verdict(verdict_table, metric, xkey, baseline=None)
     ref = v["reference"] or "scratch"
+    by_backbone = backbone_tests(table, metric, xkey, specs, names) if len(specs) > 1 else []
     result = CompareResult(
         table=table, summary=summary, verdict=v["verdict"], reason=v["reason"],
         tests=v["tests"], per_amount=v["per_amount"],
@@ -393,15 +427,19 @@ def compare(
         config={"strategies": names, xkey + "s" if xkey == "fraction" else xkey: amounts,
                 "seeds": seed_list, "backbone": backbone if isinstance(backbone, str)
                 else getattr(backbone, "name", str(backbone)), "metric": metric,
+                **({"backbones": specs} if len(specs) > 1 else {}),
                 "n_train": len(train), "n_test": len(test), "n_classes": n_classes,
                 "params": {k: plain(v) for k, v in params.items()},
                 "seconds": round(time.perf_counter() - t_start, 3),
                 **({} if group_by is None else
                    {"group_by": group_by, "groups": [g for g, _, _ in folds]})},
-        folds=fold_table,
+        folds=fold_table, backbone_tests=by_backbone,
     )
     if result.verdict == "negative transfer":
         warnings.warn(NegativeTransferWarning(result.reason), stacklevel=2)
+    for t in by_backbone:
+        if t["verdict"] == "negative transfer":
+            warnings.warn(NegativeTransferWarning(t["reason"]), stacklevel=2)
     return result
 
 

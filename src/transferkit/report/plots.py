@@ -276,3 +276,22 @@ def optimisation_history(numbers: Sequence[int], values: Sequence[float | None],
     ax.legend(fontsize=8, frameon=False)
     _style(ax)
     return _img(fig, "optimisation history: validation accuracy per trial and the running best")
+
+
+def pretext_curve(points: Sequence[Mapping[str, Any]],
+                  held_out: Sequence[tuple[float, float]] = ()) -> Plot:
+    """The pretext loss against the optimiser step: training (windows averaged) and, as
+    markers, the held-out loss at step 0 and after each epoch."""
+    fig = _new_figure(6.4, 3.4)
+    ax = fig.subplots()
+    xs = [p["step"] for p in points if _numeric(p.get("loss"))]
+    ys = [p["loss"] for p in points if _numeric(p.get("loss"))]
+    ax.plot(xs, ys, color=PALETTE[0], label="training (pretext)")
+    if held_out:
+        ax.plot([s for s, _ in held_out], [v for _, v in held_out], marker="o",
+                color=PALETTE[1], linestyle="--", label="held out")
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("pretext loss")
+    ax.legend(fontsize=8, frameon=False)
+    _style(ax)
+    return _img(fig, "pretext loss against the optimiser step")

@@ -37,6 +37,7 @@ EXPECTED = {
     "adapt": ["adapt"],
     "monitor": ["monitor"],
     "tune": ["tune"],
+    "pretrain": ["dataset", "pretrain"],
 }
 COMMON = ["config", "environment"]
 MEANING = {
@@ -52,6 +53,7 @@ MEANING = {
     "adapt": "the adaptation results",
     "monitor": "the drift monitor's windows",
     "tune": "the hyper-parameter search",
+    "pretrain": "the pre-training results (loss curve, tokens seen, chain)",
 }
 
 

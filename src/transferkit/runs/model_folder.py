@@ -33,6 +33,8 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,7 @@ from .out_folder import check_out, discard_staging, run_lock
 from .records import record_frame
 
 __all__ = ["MODEL_FORMAT", "MODEL_KINDS", "register_model_kind", "save_model", "load",
-           "read_header", "classes_to_json", "classes_from_json"]
+           "read_header", "classes_to_json", "classes_from_json", "loading_run"]
 
 #: 2: the kind's state under "state" (1 kept it under "strategy", or "prompts"/"calibration")
 MODEL_FORMAT = 2
@@ -209,16 +211,8 @@ def load(path: str | os.PathLike, expect: type | None = None) -> Any:
             comes back to a folder it started from.
     """
     folder = Path(path)
-    chain = _LOADING.get()
-    here = folder.resolve()
-    if here in chain:
-        loop = " -> ".join(f"run:{p}" for p in (*chain[chain.index(here):], here))
-        raise RunError(f"The run backbones loop: {loop}. A run's backbone must come from "
-                       "another run (or a pre-trained spec), never from itself; re-fit one of "
-                       "them with a backbone outside the loop.")
-    token = _LOADING.set((*chain, here))
     try:
-        with no_downloads(f"the run in {str(folder)!r}"):
+        with loading_run(folder):
             return _load(folder, expect)
     except TransferKitError:
         raise
@@ -229,6 +223,27 @@ def load(path: str | os.PathLike, expect: type | None = None) -> Any:
             f"transferkit writes it ({type(e).__name__}: {str(e)[:200]}). Re-run the command "
             "that wrote it, or restore the folder from a copy."
         ) from None
+
+
+@contextmanager
+def loading_run(folder: Path) -> Iterator[None]:
+    """The block loads run ``folder``: no downloads, and a ``run:`` chain that comes back to
+    a folder it started from raises instead of recursing forever.
+
+    Raises:
+        RunError: ``folder`` is already being loaded further up the chain.
+    """
+    chain = _LOADING.get()
+    here = folder.resolve()
+    if here in chain:
+        loop = " -> ".join(f"run:{p}" for p in (*chain[chain.index(here):], here))
+        raise RunError(f"The run backbones loop: {loop}. A run's backbone must come from "
+                       "another run (or a pre-trained spec), never from itself; re-fit one of "
+                       "them with a backbone outside the loop.")
+    token = _LOADING.set((*chain, here))
+    try:
+        with no_downloads(f"the run in {str(folder)!r}"):
+            yield
     finally:
         _LOADING.reset(token)
 

@@ -37,6 +37,7 @@ __all__ = ["RUN_ENTRIES", "FolderState", "folder_state", "check_out", "run_lock"
 #: every name transferkit writes inside a run folder (safetensors arrays match by suffix)
 RUN_ENTRIES = frozenset({
     "model.json", "record.json", "metrics.json", "config.yaml", "report.html", "checkpoints",
+    "encoder.json",
     "compare.csv", "ranking.csv", "lr_find.png", "lr_find.json", "windows.csv",
 })
 _RUN_SUFFIXES = (".safetensors",)

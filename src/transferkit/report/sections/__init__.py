@@ -8,7 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from . import adapt, compare, context, drift, evaluation, rank, shift, summary, training, tune
+from . import (
+    adapt,
+    compare,
+    context,
+    drift,
+    evaluation,
+    pretrain,
+    rank,
+    shift,
+    summary,
+    training,
+    tune,
+)
 
 __all__ = ["SECTIONS", "SUMMARY", "Section"]
 
@@ -32,6 +44,7 @@ SECTIONS: list[Section] = [
     Section("drift", "Drift", drift.prepare),
     Section("readapt", "Re-adaptation", drift.prepare_readapt),
     Section("tune", "Search", tune.prepare),
+    Section("pretrain", "Pre-training", pretrain.prepare),
     Section("metrics", "Test metrics", evaluation.prepare),
     Section("training", "Training", training.prepare),
     Section("lr-find", "LR finder", training.prepare_lr_find),

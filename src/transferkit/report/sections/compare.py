@@ -13,7 +13,8 @@ __all__ = ["prepare", "aggregate"]
 
 # Parts of record['compare'] with a view of their own; the rest is listed as is.
 KNOWN = {"table", "verdict", "data_efficiency", "metric", "reason", "tests", "per_amount",
-         "reference", "references", "efficiency", "best_transfer"}
+         "reference", "references", "efficiency", "best_transfer", "backbones",
+         "backbone_tests"}
 
 
 def aggregate(rows: list[dict], metric: str, xkey: str) -> dict[str, dict[float, list[float]]]:
@@ -79,6 +80,13 @@ def _notes(cmp_: dict) -> list[dict[str, str | None]]:
                             f"(mean {cmp_.get('metric') or 'accuracy'} over all cells: {means})."})
     if cmp_.get("reason") and not cmp_.get("verdict"):
         out.append({"kind": "info", "title": None, "text": str(cmp_["reason"])})
+    # Several backbones on the same samples: each against the first (a pre-trained run vs
+    # its base, say).
+    for t in cmp_.get("backbone_tests") or []:
+        if isinstance(t, dict) and t.get("verdict"):
+            out.append({"kind": "bad" if "negative" in str(t["verdict"]) else "info",
+                        "title": f"Backbone {t.get('backbone', '?')}",
+                        "text": f"{t['verdict']}. {t.get('reason', '')}"})
     return out
 
 

@@ -11,7 +11,7 @@ __all__ = ["prepare_data", "prepare_setup", "prepare_other", "KNOWN"]
 
 KNOWN = {"schema_version", "kind", "created", "config", "seed", "environment", "dataset",
          "backbone", "strategy", "history", "metrics", "timings", "lr_find", "rank", "shift",
-         "compare", "adapt", "verdict", "name", "monitor", "readapt"}
+         "compare", "adapt", "verdict", "name", "monitor", "readapt", "pretrain"}
 
 SETUP = (("backbone", "Backbone"), ("strategy", "Strategy"), ("timings", "Timings (seconds)"),
          ("environment", "Environment"), ("config", "Configuration"))

@@ -1,0 +1,12 @@
+"""Continued self-supervised pre-training on unlabelled target data (``tk.pretrain``).
+
+* :mod:`.objectives` — the registry; text objectives :mod:`.mlm`, :mod:`.tsdae`, :mod:`.simcse`;
+* :mod:`.task` — the engine task; :mod:`.callbacks` — step budget, loss curve;
+* :mod:`.run` — :func:`pretrain`, which writes an encoder run folder for ``run:<folder>``.
+"""
+
+from . import mlm, simcse, tsdae  # noqa: F401  (register the text objectives)
+from .objectives import OBJECTIVES, list_objectives, register_objective
+from .run import pretrain
+
+__all__ = ["OBJECTIVES", "list_objectives", "pretrain", "register_objective"]
