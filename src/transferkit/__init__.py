@@ -46,6 +46,7 @@ from .features import extract_features
 from .heads import register_head
 from .models import (
     DomainAdapter,
+    MultiTaskClassifier,
     TransferClassifier,
     TransferModel,
     ZeroShotClassifier,
@@ -69,6 +70,7 @@ __all__ = [
     "Dataset",
     "DatasetSplits",
     "DomainAdapter",
+    "MultiTaskClassifier",
     "NegativeTransferWarning",
     "NotFittedError",
     "Registry",
