@@ -79,3 +79,15 @@ def test_round_robin_gives_a_small_task_half_of_every_epoch(digit_tasks, encoder
     for h in model.history_:
         assert h["task_examples"] == {"digit": 720, "parity": 720}
     assert model.summary_["task_shares"] == {"digit": 0.5, "parity": 0.5}
+
+
+def test_report_shows_each_task_and_the_gradient_conflict(fitted, digit_tasks, tmp_path):
+    _, test = digit_tasks
+    metrics = fitted.evaluate_tasks(test)
+    path = fitted.save(tmp_path / "mt-report", metrics=metrics)
+    html = tk.render_report(path)
+    assert 'id="multitask"' in html and "Gradient conflict" in html and "digit ~ parity" in html
+    assert "val_parity_accuracy" in html  # per-task learning curves in the training table
+    assert "Missing" not in html and "missing" not in html.split('id="multitask"')[1][:2000]
+    assert metrics["accuracy"] == (metrics["tasks"]["digit"]["accuracy"]
+                                   + metrics["tasks"]["parity"]["accuracy"]) / 2

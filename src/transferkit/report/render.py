@@ -31,6 +31,7 @@ CHECKPOINTS = "checkpoints"
 # What each kind of run is expected to hold, and what its absence means.
 EXPECTED = {
     "fit": ["dataset", "backbone", "strategy", "metrics"],
+    "fit-multi": ["dataset", "backbone", "strategy", "metrics", "multitask"],
     "compare": ["compare"],
     "rank": ["rank"],
     "shift": ["shift"],
@@ -48,6 +49,7 @@ MEANING = {
     "rank": "the ranking results",
     "shift": "the shift measurements",
     "adapt": "the adaptation results",
+    "multitask": "the per-task results",
 }
 
 

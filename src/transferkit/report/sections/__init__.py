@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from . import adapt, compare, context, evaluation, rank, shift, summary, training
+from . import adapt, compare, context, evaluation, multitask, rank, shift, summary, training
 
 __all__ = ["SECTIONS", "SUMMARY", "Section"]
 
@@ -29,6 +29,7 @@ SECTIONS: list[Section] = [
     Section("rank", "Ranking", rank.prepare),
     Section("shift", "Shift", shift.prepare),
     Section("adapt", "Adaptation", adapt.prepare),
+    Section("multitask", "Tasks", multitask.prepare),
     Section("metrics", "Test metrics", evaluation.prepare),
     Section("training", "Training", training.prepare),
     Section("lr-find", "LR finder", training.prepare_lr_find),
