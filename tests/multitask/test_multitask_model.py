@@ -73,9 +73,10 @@ def test_round_robin_gives_a_small_task_half_of_every_epoch(digit_tasks, encoder
     small = train["parity"].subset(np.arange(200))
     model = tk.MultiTaskClassifier(
         backbone=encoder, tasks={"digit": train["digit"], "parity": small}, unfreeze=0,
-        epochs=2, sampling="round_robin", batch_size=50, conflict_every=0,
+        epochs=2, sampling="round_robin", batch_size=48, conflict_every=0,
         progress=False).fit()
-    # 1,260 + 180 rows (10% held out each) = 1,440 per epoch, half each: counted in the steps.
+    # 1,260 + 180 rows (10% held out each) = 1,440 per epoch = 30 steps of 48, taking turns:
+    # 15 steps each, counted in the steps the loop ran.
     for h in model.history_:
         assert h["task_examples"] == {"digit": 720, "parity": 720}
     assert model.summary_["task_shares"] == {"digit": 0.5, "parity": 0.5}

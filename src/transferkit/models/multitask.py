@@ -20,6 +20,7 @@ from ..evaluation import classification_metrics
 from ..exceptions import ConfigError, DataError
 from ..runs import classes_from_json, classes_to_json, register_model_kind
 from ..strategies.multitask import (
+    BATCHES,
     SAMPLINGS,
     TaskHeadModule,
     check_loss_weights,
@@ -68,7 +69,8 @@ _TRAINING = Params(*(p for n, p in ENGINE_PARAMS.items() if n not in ("checkpoin
 class MultiTaskClassifier(TransferModel):
     """Several classification tasks learned at once on one shared, fine-tuned encoder.
 
-    Every batch mixes the tasks (their shares set by ``sampling``); the encoder's top
+    Tasks take turns by whole batches (or share every batch, ``batches="mixed"``), in shares
+    set by ``sampling``; the encoder's top
     ``unfreeze`` layer groups train at ``lr * backbone_lr_mult`` for all of them together and
     each task has its own head. Each task holds out its own validation rows (or takes those
     given to ``fit(val=...)``); early stopping follows the mean of the tasks' validation
@@ -98,6 +100,9 @@ class MultiTaskClassifier(TransferModel):
         Param("sampling", "each task's share of every batch: 'proportional' (to its size), "
               "'temperature' (size ** (1/temperature)) or 'round_robin' (equal)", "temperature",
               choices=SAMPLINGS),
+        Param("batches", "what one optimiser step holds: 'per_task' (one task's batch, tasks "
+              "taking turns in their shares; texts padded within their task) or 'mixed' "
+              "(every task in its share in every step)", "per_task", choices=BATCHES),
         Param("temperature", "sampling temperature: 1 is proportional, larger is more uniform",
               2.0, "float", low=0, low_open=True),
         Param("loss_weights", "per-task loss weights: None (all 1), a dict task -> weight, or "
@@ -122,6 +127,7 @@ class MultiTaskClassifier(TransferModel):
         tasks: Any = None,
         sampling: str | None = None,
         temperature: float | None = None,
+        batches: str | None = None,
         loss_weights: Any = None,
         monitor: str | None = None,
         conflict_every: int | None = None,
@@ -149,6 +155,7 @@ class MultiTaskClassifier(TransferModel):
         self.tasks = tasks
         self.sampling = sampling
         self.temperature = temperature
+        self.batches = batches
         self.loss_weights = loss_weights
         self.monitor = monitor
         self.conflict_every = conflict_every

@@ -11,13 +11,14 @@ The estimator is :class:`transferkit.MultiTaskClassifier`.
 """
 
 from .conflict import ConflictTally, gradient_cosines, pair_name
-from .sampling import SAMPLINGS, MultiTaskExamples, epoch_counts, task_shares
+from .sampling import BATCHES, SAMPLINGS, MultiTaskExamples, epoch_counts, task_shares
 from .summary import conflict_overview
 from .task import MultiTaskModule, MultiTaskTrainingTask, TaskHeadModule
 from .trainer import MultiTaskFit, TaskData, fit_multitask, split_validation
 from .weighting import UNCERTAINTY, LossWeights, check_loss_weights, parse_loss_weights
 
 __all__ = [
+    "BATCHES",
     "SAMPLINGS",
     "UNCERTAINTY",
     "ConflictTally",

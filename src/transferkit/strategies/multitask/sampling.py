@@ -1,7 +1,6 @@
 """Task sampling: how many examples of each task every epoch and every optimiser step sees.
 
-Every training batch mixes the tasks (one encoder forward for all of them); the sampling
-decides each task's *share* of the examples:
+The sampling decides each task's *share* of the training examples:
 
 * ``proportional``: share ``n_t / sum(n)`` (the union of the datasets, shuffled);
 * ``temperature``: share ``n_t ** (1/T)``, normalised (T=1: proportional, large T: uniform;
@@ -9,11 +8,20 @@ decides each task's *share* of the examples:
 * ``round_robin``: equal shares, whatever the sizes (MT-DNN's task-by-task cycle, spread
   over each batch instead of alternating whole batches).
 
+and ``batches`` how a step holds them:
+
+* ``"per_task"`` (default; MT-DNN, Liu et al. 2019): each optimiser step is one task's
+  batch; the shares are shares of the steps, spread evenly over the epoch (round robin with
+  three tasks: A, B, C, A, B, C, ...). Texts are padded only to their own task's longest,
+  so a task of long reviews does not slow the steps of a task of short queries;
+* ``"mixed"``: every step holds every task in its share (a batch of 32 with two equal
+  shares: 16 + 16), one encoder forward for all; lower-variance steps, but every row is
+  padded to the longest of any task.
+
 An epoch is ``sum(n_t)`` examples. Each task's rows are drawn in seeded permutations, cycled
 when its share exceeds its size (small tasks are up-sampled) and cut when it falls short.
-The shares hold within every optimiser step too, not only over the epoch: the task of each
-position is laid out evenly and then mapped onto the rows :func:`~transferkit.engine.epoch_plan`
-puts in each step, so with a batch of 32 and two equal shares each step sees 16 + 16.
+The layout is mapped onto the rows :func:`~transferkit.engine.epoch_plan` puts in each step,
+so it holds whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -27,9 +35,10 @@ import torch
 from ...engine import ExampleData, epoch_plan
 from ...exceptions import ConfigError
 
-__all__ = ["SAMPLINGS", "task_shares", "epoch_counts", "MultiTaskExamples"]
+__all__ = ["SAMPLINGS", "BATCHES", "task_shares", "epoch_counts", "MultiTaskExamples"]
 
 SAMPLINGS = ("proportional", "temperature", "round_robin")
+BATCHES = ("per_task", "mixed")
 
 
 def task_shares(sizes: Sequence[int], sampling: str, temperature: float = 2.0) -> np.ndarray:
@@ -75,7 +84,11 @@ class MultiTaskExamples:
     """
 
     def __init__(self, base: ExampleData, task_of_row: np.ndarray,
-                 shares: np.ndarray | None = None, batch_size: int = 32, seed: int = 0) -> None:
+                 shares: np.ndarray | None = None, batch_size: int = 32, seed: int = 0,
+                 batches: str = "per_task") -> None:
+        if batches not in BATCHES:
+            raise ConfigError(f"batches must be one of {BATCHES}; got {batches!r}.")
+        self.batches = batches
         self.base = base
         self.task_of_row = np.asarray(task_of_row, dtype=np.int64)
         self.shares = shares
@@ -121,11 +134,16 @@ class MultiTaskExamples:
         if self.shares is None:
             return
         n = len(self.base)
-        counts = epoch_counts(n, self.shares)
-        layout = _even_layout(counts)  # task of the j-th position, in step order
         # The rows the loop puts in each step (the same on every rank, before sharding).
-        order = np.concatenate([mb.idx for step in epoch_plan(n, self.batch_size, epoch,
-                                                               self.seed) for mb in step])
+        steps = [np.concatenate([mb.idx for mb in step])
+                 for step in epoch_plan(n, self.batch_size, epoch, self.seed)]
+        order = np.concatenate(steps)
+        if self.batches == "mixed":
+            layout = _even_layout(epoch_counts(n, self.shares))  # task of each position
+        else:  # whole steps per task: the j-th step's task, repeated over its rows
+            step_task = _even_layout(epoch_counts(len(steps), self.shares))
+            layout = np.repeat(step_task, [len(s) for s in steps])
+        counts = np.bincount(layout, minlength=self.n_tasks)
         drawn = [iter(self._draw(t, int(c), epoch)) for t, c in enumerate(counts)]
         mapping = np.empty(n, dtype=np.int64)
         for j, t in enumerate(layout):
@@ -134,9 +152,21 @@ class MultiTaskExamples:
 
     def _draw(self, task: int, count: int, epoch: int) -> np.ndarray:
         rows = self.rows_of_task[task]
+        if count == 0:
+            return rows[:0]
         rng = np.random.default_rng([self.seed, int(epoch), task, 7])
         reps = -(-count // len(rows))
         return np.concatenate([rng.permutation(rows) for _ in range(reps)])[:count]
+
+    def probe_batch(self, step: int, per_task: int = 16) -> dict[str, Any]:
+        """A small batch holding every task (seeded by ``step``): the gradient-conflict
+        measurement needs each task's loss on the same encoder state."""
+        rng = np.random.default_rng([self.seed, int(step), 11])
+        rows = np.concatenate([rng.choice(r, min(per_task, len(r)), replace=False)
+                               for r in self.rows_of_task])
+        out = self.base.batch(rows)
+        out["task"] = torch.from_numpy(self.task_of_row[rows])
+        return out
 
     def epoch_task_counts(self) -> np.ndarray:
         """Examples of each task in the current epoch's draw."""

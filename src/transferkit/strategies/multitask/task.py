@@ -1,9 +1,9 @@
 """The multi-task module and the engine :class:`~transferkit.engine.Task` that trains it.
 
-One shared encoder, one head per task, one loss combiner (:mod:`.weighting`). Every batch
-mixes the tasks (:mod:`.sampling`): the encoder runs once on the whole batch, every head runs
-on every row (heads are small, and a head left out of the graph would stall DDP), and each
-task's loss is taken over its own rows only.
+One shared encoder, one head per task, one loss combiner (:mod:`.weighting`). A batch holds
+one task or several (:mod:`.sampling`): the encoder runs once on the whole batch, every head
+runs on every row (heads are small, and a head left out of the graph would stall DDP), and
+each task's loss is taken over its own rows only.
 """
 
 from __future__ import annotations
@@ -153,9 +153,12 @@ class MultiTaskTrainingTask(Task):
         """Cosines between the tasks' gradients on the encoder, on this batch; computed on the
         unwrapped module so that DDP's gradient hooks see nothing of it."""
         shared = [p for p in self.module.encoder.parameters() if p.requires_grad]
-        task = batch["task"]
-        if not shared or len(torch.unique(task)) < 2:
+        if not shared or self.train.n_tasks < 2:
             return
+        if len(torch.unique(batch["task"])) < 2:  # a one-task step: measure on a probe batch
+            device = batch["labels"].device
+            batch = _to(self.train.probe_batch(self._steps), device)
+        task = batch["task"]
         logits = self.module(batch["inputs"]).float()
         y = batch["labels"]
         losses = {t: F.cross_entropy(self.module.task_slice(logits, t)[task == t], y[task == t])
@@ -198,3 +201,11 @@ class MultiTaskTrainingTask(Task):
         if self.conflict_every:
             out["grad_cosine"] = self.conflicts.epoch_summary()
         return out
+
+
+def _to(obj: Any, device: torch.device) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: _to(v, device) for k, v in obj.items()}
+    return obj

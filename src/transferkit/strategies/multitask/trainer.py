@@ -115,7 +115,8 @@ def fit_multitask(backbone: Any, tasks: list[TaskData], s: Any) -> MultiTaskFit:
     bs = int(s.batch_size)
     base = _examples(backbone, split, train_inputs, train_y, bs)
     shares = task_shares([len(t.y) for t in tasks], s.sampling, float(s.temperature))
-    train_data = MultiTaskExamples(base, train_task, shares, batch_size=bs, seed=seed)
+    train_data = MultiTaskExamples(base, train_task, shares, batch_size=bs, seed=seed,
+                                   batches=s.batches)
     val_data = None
     if with_val:
         val_y = np.concatenate([t.y_val for t in with_val])
@@ -149,7 +150,7 @@ def fit_multitask(backbone: Any, tasks: list[TaskData], s: Any) -> MultiTaskFit:
     summary = {
         "freezing": plan.describe(), "schedule": s.schedule,
         "cached_frozen_part": split is not None,
-        "sampling": s.sampling, "temperature": float(s.temperature),
+        "sampling": s.sampling, "temperature": float(s.temperature), "batches": s.batches,
         "task_shares": {n: round(float(p), 6) for n, p in zip(names, shares, strict=True)},
         "loss_weights": s.loss_weights if s.loss_weights is not None else "equal",
         "final_loss_weights": weights.current(),
