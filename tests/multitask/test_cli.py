@@ -90,3 +90,14 @@ def test_task_specs_parse_names_sources_and_options():
     assert parse_task_spec("amazon:domain=kitchen") == ("amazon-kitchen", "amazon:domain=kitchen",
                                                         {})
     assert parse_task_spec("intent=banking77:shots=8") == ("intent", "banking77", {"shots": "8"})
+
+
+def test_label_option_on_a_named_dataset_must_name_its_label_column():
+    import transferkit as tk
+    from transferkit.cli.fit_multi import _label_column
+    from transferkit.exceptions import DataError
+
+    train = tk.load_dataset("banking77").train
+    assert _label_column(train, "category", "intent") is train
+    with pytest.raises(DataError, match="expected 'category', got 'intent'. Use label=category"):
+        _label_column(train, "intent", "intent")

@@ -39,7 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fit-multi",
         help="fit several tasks on one shared encoder (one head each) and save one run",
-        description=__doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[2].replace("\n", " "),
+        description=(
+            "Fit several tasks on one shared encoder, one head each, and save one run. Each "
+            "task is [NAME=]SOURCE[:options]; NAME defaults to the source's name (with "
+            "-<domain> for domain=). Options beyond the source's own: label=COL (its label "
+            "column) and shots=K (K training examples per class). Every task is evaluated on "
+            "its own test split (or a held-out --test-size of it)."),
     )
     p.add_argument("task_specs", nargs="+", metavar="[NAME=]SOURCE",
                    help="a task: dataset name, file or folder, with :options "
