@@ -164,6 +164,24 @@ def render(r: dict, args) -> str:
                      f"{d:+.1f} | {s[n]['examples']} / {m['examples_per_task'][n]} |")
     s_sec = sum(v["train_seconds"] for v in s.values())
     s_ex = sum(v["examples"] for v in s.values())
+    deltas = {n: 100 * (m["accuracy"][n] - s[n]["accuracy"]) for n in s}
+    within = [n for n, d in deltas.items() if d >= -0.5]
+    hurt = [f"{n} ({d:+.1f})" for n, d in deltas.items() if d < -0.5]
+    ms_multi, ms_single = 1000 * m["train_seconds"] / m["examples"], 1000 * s_sec / s_ex
+    goals = [
+        "",
+        "Goals of the issue, on this reduced protocol: every task within 0.5 points of its "
+        f"single-task result — {'met' if not hurt else 'not met'} "
+        f"({len(within)} of {len(deltas)} within; "
+        + (f"sharing hurt {', '.join(hurt)}" if hurt else "no task lost more than 0.5") + "); "
+        f">= +1 point on the low-resource task (Banking77 at 8 per intent): "
+        f"{deltas.get('banking77', float('nan')):+.1f}, "
+        f"{'met' if deltas.get('banking77', -99) >= 1 else 'not met'}; "
+        f"no slower per example: {ms_multi:.1f} vs {ms_single:.1f} ms, "
+        f"{'met' if ms_multi <= ms_single else 'not met'}. One seed on a shared, loaded CPU: "
+        "differences of a point or two on 400-462 test rows are within noise "
+        "(a binomial standard error is ~2 points at 80 %).",
+    ]
     lines += [
         "",
         f"Step time per training example (engine seconds / examples): multi-task "
@@ -179,6 +197,7 @@ def render(r: dict, args) -> str:
         "every 20 steps): " + "; ".join(
             f"{p} mean {v['mean_cosine']:+.3f} (negative in {100 * v['negative_share']:.0f}% "
             f"of {v['samples']})" for p, v in m["conflict"].items()) + ".",
+        *goals,
     ]
     return "\n".join(lines)
 
