@@ -12,7 +12,7 @@ import transferkit as tk
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _two_threads():
+def _one_thread():
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

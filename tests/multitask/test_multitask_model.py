@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 import transferkit as tk
@@ -92,3 +93,17 @@ def test_report_shows_each_task_and_the_gradient_conflict(fitted, digit_tasks, t
     assert "Missing" not in html and "missing" not in html.split('id="multitask"')[1][:2000]
     assert metrics["accuracy"] == (metrics["tasks"]["digit"]["accuracy"]
                                    + metrics["tasks"]["parity"]["accuracy"]) / 2
+
+
+def test_given_validation_rows_are_used_per_task(digit_tasks, encoder):
+    train, test = digit_tasks
+    splits = tk.DatasetSplits(train["digit"], val=test["digit"], name="digit")
+    model = tk.MultiTaskClassifier(backbone=encoder, unfreeze=0, epochs=1, conflict_every=0,
+                                   batch_size=56, progress=False).fit(
+        {"digit": splits, "parity": train["parity"]}, val={"parity": test["parity"]})
+    assert model.summary_["validation"] == {"digit": "given (397 rows)",
+                                            "parity": "given (397 rows)"}
+    # all 1,400 rows of each task trained, nothing held out: 50 steps of 56, 25 per task
+    assert model.history_[0]["task_examples"] == {"digit": 1400, "parity": 1400}
+    assert model.history_[0]["val_digit_accuracy"] == pytest.approx(
+        model.score(test["digit"], task="digit"))
