@@ -180,7 +180,10 @@ def render(r: dict, args) -> str:
         f"no slower per example: {ms_multi:.1f} vs {ms_single:.1f} ms, "
         f"{'met' if ms_multi <= ms_single else 'not met'}. One seed on a shared, loaded CPU: "
         "differences of a point or two on 400-462 test rows are within noise "
-        "(a binomial standard error is ~2 points at 80 %).",
+        "(a binomial standard error is ~2 points at 80 %). The step times are confounded: the "
+        "arms ran one after the other on a machine whose load moved (other engineers' jobs), "
+        "and the multi-task time includes the gradient-conflict measurement (a forward and one "
+        "backward per task on a 16-per-task probe batch every 20 steps) — not separated here.",
     ]
     lines += [
         "",
