@@ -73,6 +73,12 @@ MINIMAL = {
                          "target_accuracy": 0.55}},
               ["Method: coral", "0.6000 source-only accuracy on target",
                "−0.0500 gain from adaptation"]),
+    "multitask": ({"multitask": {"tasks": {"intent": {"n_classes": 3, "n_train": 10}},
+                                 "grad_conflict": {"every_steps": 20, "fighting": ["intent ~ mood"],
+                                                   "pairs": {"intent ~ mood": {
+                                                       "mean_cosine": -0.1, "samples": 4}}}}},
+                  ["intent 3 10", "sampled every 20 steps", "intent ~ mood -0.1000",
+                   "Fighting: intent ~ mood"]),
     "metrics": ({"metrics": {"accuracy": 0.875, "n": 40}},
                 ["0.8750 accuracy", "40 test examples"]),
     "training": ({"history": [{"epoch": 1, "val_loss": 0.5}, {"epoch": 2, "val_loss": 0.4}]},
@@ -133,6 +139,9 @@ def hostile_record() -> dict:
                               DATASET: [[1, 0], [0, 1]]}},
         adapt={"method": DATASET, "source_only_accuracy": 0.5, "target_accuracy": 0.6,
                "validators": {CLASS: 0.3}},
+        multitask={"tasks": {CLASS: {"n_classes": 2}, DATASET: {"n_classes": 3}},
+                   "grad_conflict": {"every_steps": 5, "fighting": [f"{CLASS} ~ {DATASET}"],
+                                     "pairs": {f"{CLASS} ~ {DATASET}": {"mean_cosine": -0.2}}}},
         custom_part={"label": CLASS, "data": DATASET},
     )
 
