@@ -47,6 +47,7 @@ from .features import extract_features
 from .heads import register_head
 from .models import (
     DomainAdapter,
+    MultiTaskClassifier,
     TransferClassifier,
     TransferModel,
     ZeroShotClassifier,
@@ -74,6 +75,7 @@ __all__ = [
     "DomainAdapter",
     "DriftMonitor",
     "DriftReport",
+    "MultiTaskClassifier",
     "NegativeTransferWarning",
     "NotFittedError",
     "Registry",

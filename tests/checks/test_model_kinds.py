@@ -37,8 +37,16 @@ def _zeroshot():
         text_data(1, per_class=5)
 
 
+def _multitask():
+    Xs, ys = moons(160, 0, 0)
+    Xt, yt = moons(120, 0, 1)
+    return tk.MultiTaskClassifier(backbone=TABLE_BACKBONE, epochs=2, cache=False,
+                                  progress=False), ({"moons": tk.from_arrays(Xs, ys)},), \
+        tk.from_arrays(Xt, yt)
+
+
 RECIPES = {"TransferClassifier": _classifier, "DomainAdapter": _adapter,
-           "ZeroShotClassifier": _zeroshot}
+           "ZeroShotClassifier": _zeroshot, "MultiTaskClassifier": _multitask}
 
 
 def test_every_registered_kind_has_a_recipe():

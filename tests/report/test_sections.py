@@ -92,6 +92,12 @@ MINIMAL = {
         "loss_curve": [{"step": 1, "loss": 9.0}, {"step": 8, "loss": 7.0}]}},
         ["minilm-l6 (as published) → pretrained with tsdae on reviews (40 unlabelled rows)",
          "Held-out pretext loss: 9.5000 before, 7.2500 at best."]),
+    "multitask": ({"multitask": {"tasks": {"intent": {"n_classes": 3, "n_train": 10}},
+                                 "grad_conflict": {"every_steps": 20, "fighting": ["intent ~ mood"],
+                                                   "pairs": {"intent ~ mood": {
+                                                       "mean_cosine": -0.1, "samples": 4}}}}},
+                  ["intent 3 10", "sampled every 20 steps", "intent ~ mood -0.1000",
+                   "Fighting: intent ~ mood"]),
     "metrics": ({"metrics": {"accuracy": 0.875, "n": 40}},
                 ["0.8750 accuracy", "40 test examples"]),
     "training": ({"history": [{"epoch": 1, "val_loss": 0.5}, {"epoch": 2, "val_loss": 0.4}]},
@@ -162,6 +168,9 @@ def hostile_record() -> dict:
               "best": {"number": 0, "value": 0.5, "params": {CLASS: DATASET}},
               "importances": {CLASS: 0.7, DATASET: 0.3}},
         pretrain={"objective": CLASS, "lineage": [{"step": "base", "backbone": DATASET}]},
+        multitask={"tasks": {CLASS: {"n_classes": 2}, DATASET: {"n_classes": 3}},
+                   "grad_conflict": {"every_steps": 5, "fighting": [f"{CLASS} ~ {DATASET}"],
+                                     "pairs": {f"{CLASS} ~ {DATASET}": {"mean_cosine": -0.2}}}},
         custom_part={"label": CLASS, "data": DATASET},
     )
 

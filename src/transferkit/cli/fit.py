@@ -16,6 +16,7 @@ from ..models import TransferClassifier
 from ..runs.out_folder import checkpoint_dir_for, resume_dir_for
 from ..strategies import STRATEGIES
 from .common import add_data_args, add_group_arg, echo, load_source
+from .fit_columns import fit_columns_and_save, has_several_label_columns
 from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
@@ -67,6 +68,8 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None
     # --group-by: all rows train the saved model; the metrics come from group folds.
     splits = (DatasetSplits(pool_splits(loaded), name=getattr(loaded, "name", "data"))
               if group_by else split_source(loaded, args.test_size, args.seed or 0))
+    if has_several_label_columns(splits):  # one shared encoder, a head per column
+        return fit_columns_and_save(source, args, out, splits, t0)
     kwargs = param_kwargs(args, TransferClassifier)
     model = TransferClassifier(**kwargs)
     name = Path(source.split(":")[0]).stem or "data"

@@ -13,7 +13,7 @@ from .._version import __version__
 from ..exceptions import TransferKitError
 from . import adapt as adapt_cmd
 from . import compare as compare_cmd
-from . import demo, fit, predict, zeroshot, zoo
+from . import demo, fit, fit_multi, predict, zeroshot, zoo
 from . import lr_find as lr_find_cmd
 from . import monitor as monitor_cmd
 from . import pretrain as pretrain_cmd
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     zoo.add_parser(sub)
     fit.add_parser(sub)
+    fit_multi.add_parser(sub)
     predict.add_parsers(sub)
     zeroshot.add_parser(sub)
     report_cmd.add_parsers(sub)

@@ -16,6 +16,7 @@ from ..exceptions import DataError
 from ..runs import load
 from .common import add_data_args, data_kwargs, echo, load_source
 from .output import line_sink
+from .predict_multi import is_multitask, predict_lines_per_task
 
 _IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -166,6 +167,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _predict_lines(model, data: Dataset, shown, args: argparse.Namespace, write) -> None:
+    if is_multitask(model):  # one column per task (per label column it was fitted on)
+        return predict_lines_per_task(model, data, shown, args, write)
     proba = model.predict_proba(data)  # checks the data's kind against the run first
     k = max(1, min(args.top_k, proba.shape[1]))
     top = np.argsort(-proba, axis=1)[:, :k]

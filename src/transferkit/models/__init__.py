@@ -10,7 +10,8 @@ from .adapter import DomainAdapter
 from .base import TransferModel
 from .classifier import TransferClassifier
 from .lr_find import lr_find
+from .multitask import MultiTaskClassifier
 from .zeroshot import ZeroShotClassifier
 
-__all__ = ["DomainAdapter", "TransferClassifier", "TransferModel",
+__all__ = ["DomainAdapter", "MultiTaskClassifier", "TransferClassifier", "TransferModel",
            "ZeroShotClassifier", "lr_find"]

@@ -31,6 +31,7 @@ CHECKPOINTS = "checkpoints"
 # What each kind of run is expected to hold, and what its absence means.
 EXPECTED = {
     "fit": ["dataset", "backbone", "strategy", "metrics"],
+    "fit-multi": ["dataset", "backbone", "strategy", "metrics", "multitask"],
     "compare": ["compare"],
     "rank": ["rank"],
     "shift": ["shift"],
@@ -54,6 +55,7 @@ MEANING = {
     "monitor": "the drift monitor's windows",
     "tune": "the hyper-parameter search",
     "pretrain": "the pre-training results (loss curve, tokens seen, chain)",
+    "multitask": "the per-task results",
 }
 
 

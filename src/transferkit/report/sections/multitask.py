@@ -1,0 +1,27 @@
+"""Multi-task runs: each task's numbers side by side, and which tasks fight over the encoder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["prepare"]
+
+
+def prepare(record: dict) -> dict[str, Any] | None:
+    """Per-task table (classes, rows, share, loss weight, validation and test scores) and the
+    gradient-conflict table; None for runs of other kinds."""
+    mt = record.get("multitask")
+    if not isinstance(mt, dict) or not isinstance(mt.get("tasks"), dict):
+        return None
+    tests = ((record.get("metrics") or {}).get("tasks") or {})
+    rows = []
+    for name, t in mt["tasks"].items():
+        test = tests.get(name) or {}
+        rows.append([name, t.get("n_classes"), t.get("n_train"), t.get("share"),
+                     t.get("loss_weight"), t.get("val_accuracy"), test.get("accuracy"),
+                     test.get("macro_f1")])
+    gc = mt.get("grad_conflict") or {}
+    pairs = [[p, v.get("mean_cosine"), v.get("min_cosine"), v.get("negative_share"),
+              v.get("samples")] for p, v in (gc.get("pairs") or {}).items()]
+    return {"rows": rows, "pairs": pairs, "every": gc.get("every_steps"),
+            "fighting": gc.get("fighting") or []}
