@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..exceptions import ConfigError
+from ...exceptions import ConfigError
 
 __all__ = ["RandomAffine", "parse_augment", "augment_inputs"]
 
