@@ -32,6 +32,7 @@ from .data import (
     sample_shots,
     train_test_split,
 )
+from .data.augment import AugmentPolicy, list_augmentations, register_augmentation
 from .exceptions import (
     BackboneError,
     ConfigError,
@@ -61,6 +62,7 @@ from .utils.seed import seed_everything
 
 __all__ = [
     "__version__",
+    "AugmentPolicy",
     "Backbone",
     "BackboneError",
     "ConfigError",
@@ -92,6 +94,7 @@ __all__ = [
     "from_parquet",
     "from_table",
     "from_tsv",
+    "list_augmentations",
     "list_backbones",
     "list_datasets",
     "list_runs",
@@ -99,6 +102,7 @@ __all__ = [
     "load_dataset",
     "lr_find",
     "rank",
+    "register_augmentation",
     "register_backbone",
     "register_head",
     "register_module",
