@@ -69,7 +69,11 @@ class ImagePolicy(AugmentPolicy):
         gray = unit.shape[1] == 1 and self.needs_rgb
         if gray:
             unit = unit.expand(-1, 3, -1, -1)
-        module = self.make_module(tuple(unit.shape[-2:]))
+        size = tuple(unit.shape[-2:])
+        cache = self.__dict__.setdefault("_modules", {})  # built once per image size
+        if size not in cache:
+            cache[size] = self.make_module(size)
+        module = cache[size]
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
