@@ -67,7 +67,8 @@ AUGMENT = Params(
           "'specaugment', 'time-shift', 'gain', 'noise', 'shift-gain-noise'", None, "any",
           check=_check_augment, metavar="POLICY"),
     Param("augment_prob", "share of training examples the augment policy changes (each drawn "
-          "independently, seeded)", 1.0, "float", low=0, high=1, check=check_augment_prob),
+          "independently, seeded), in [0, 1]", 1.0, "any", check=check_augment_prob,
+          parse=float, metavar="P"),
 )
 
 TRAINING = Params(
