@@ -78,7 +78,7 @@ def test_lenet_trained_with_randaugment_learns_mnist_and_the_record_names_the_po
     model = _lenet(epochs=4, augment="randaugment,n=2,m=9", augment_prob=0.5, lr=2e-3)
     model.fit(_digits(mnist, 60))  # 600 real training digits
     acc = model.score(mnist.test.subset(np.arange(1000)))
-    assert acc >= 0.85, acc
+    assert acc >= 0.82, acc  # 0.867 here (seeds 0 and 1: 0.867, 0.871); chance is 0.10
     model.save(tmp_path / "run")
     record = json.loads((tmp_path / "run" / "record.json").read_text())
     aug = record["strategy"]["augment"]
