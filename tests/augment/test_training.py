@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,6 +72,7 @@ def test_the_same_seed_trains_the_same_model_another_seed_another(mnist):
     assert not np.allclose(a, c, atol=1e-4)
 
 
+@pytest.mark.slow  # ~8 s of training on an idle 2-core machine, plus the report page
 @pytest.mark.real_data
 def test_lenet_trained_with_randaugment_learns_mnist_and_the_record_names_the_policy(
         mnist, tmp_path):
@@ -85,6 +87,8 @@ def test_lenet_trained_with_randaugment_learns_mnist_and_the_record_names_the_po
     assert aug["policy"] == "randaugment" and aug["params"] == {"n": 2, "m": 9}
     assert aug["prob"] == 0.5 and aug["modality"] == "image"
     assert tk.load(tmp_path / "run").score(mnist.test.subset(np.arange(1000))) == acc
+    page = Path(tk.write_report(tmp_path / "run")).read_text(encoding="utf-8")
+    assert "randaugment,n=2,m=9, each training example with probability 0.5" in page
 
 
 @pytest.mark.real_data
