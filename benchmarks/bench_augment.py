@@ -224,10 +224,14 @@ def _verdict(gains: list[float], goal: float) -> str:
 
 def write() -> None:
     raw = _load_raw()
+    fits = [r["fit_seconds"] for part in ("digits", "sst2", "banking")
+            for r in raw.get(part, {}).get("runs", {}).values()]
     out = ["Written by `benchmarks/bench_augment.py`. CPU only, 2 cores shared with other "
-           "jobs; torch on the threads named below. Budget: the whole script is about 20 "
-           "minutes of CPU (3 seeds per case); every case is a small protocol, so differences "
-           "of a point or two are within seed noise unless all seeds agree."]
+           f"jobs. Budget: {len(fits)} fits, {sum(fits) / 60:.0f} minutes of fit wall time in "
+           "all (planned: about 20 minutes on an idle machine; the load average was 5 to 10 "
+           "while these ran, which inflates the fit times, not the accuracies). Each case is a "
+           "small protocol: a difference of a point or two is within seed noise unless every "
+           "seed agrees."]
     if "digits" in raw:
         d = raw["digits"]
         p = d["protocol"]
