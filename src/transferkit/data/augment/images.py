@@ -42,6 +42,19 @@ def image_key(inputs: dict[str, Any]) -> str:
                       "an image backbone, or augment='none'.")
 
 
+def _kornia(module: str = "kornia.augmentation") -> Any:
+    """Import a kornia module, or say how to install it (an optional dependency)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError("The image augmentation policies randaugment, trivialaugment and "
+                          "crop-flip need kornia; it is not installed. Fix: pip install "
+                          "'transferkit[augment]' (or use augment='affine', which needs "
+                          "nothing more).") from None
+
+
 class ImagePolicy(AugmentPolicy):
     """Shared by the kornia policies: [0, 1] round trip, grayscale, seeded kornia calls."""
 
@@ -90,9 +103,9 @@ class RandAugmentPolicy(ImagePolicy):
     EXAMPLE = "randaugment,n=2,m=9"
 
     def make_module(self, size: tuple[int, int], channels: int) -> torch.nn.Module:
-        from kornia.augmentation.auto import RandAugment
-        from kornia.augmentation.auto.rand_augment.rand_augment import default_policy
-
+        RandAugment = _kornia("kornia.augmentation.auto").RandAugment
+        default_policy = _kornia("kornia.augmentation.auto.rand_augment.rand_augment"
+                                 ).default_policy
         policy = default_policy
         if channels != 3:  # module docstring: colour needs three channels
             policy = [sub for sub in default_policy if sub[0][0] != "color"]
@@ -107,9 +120,7 @@ class TrivialAugmentPolicy(ImagePolicy):
     EXAMPLE = "trivialaugment"
 
     def make_module(self, size: tuple[int, int], channels: int) -> torch.nn.Module:
-        from kornia.augmentation.auto import TrivialAugment
-
-        return TrivialAugment()
+        return _kornia("kornia.augmentation.auto").TrivialAugment()
 
 
 @register_augmentation("crop-flip", "image", "random resized crop and horizontal / vertical "
@@ -126,8 +137,7 @@ class CropFlipPolicy(ImagePolicy):
     EXAMPLE = "crop-flip,scale=0.6-1.0,hflip=0.5"
 
     def make_module(self, size: tuple[int, int], channels: int) -> torch.nn.Module:
-        import kornia.augmentation as K
-
+        K = _kornia()
         ops = [K.RandomResizedCrop(size, scale=tuple(self.scale), ratio=tuple(self.ratio))]
         if self.hflip > 0:
             ops.append(K.RandomHorizontalFlip(p=float(self.hflip)))
