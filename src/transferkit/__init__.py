@@ -32,6 +32,7 @@ from .data import (
     sample_shots,
     train_test_split,
 )
+from .data.augment import AugmentPolicy, list_augmentations, register_augmentation
 from .drift import DriftMonitor, DriftReport, readapt
 from .exceptions import (
     BackboneError,
@@ -65,6 +66,7 @@ from .utils.seed import seed_everything
 
 __all__ = [
     "__version__",
+    "AugmentPolicy",
     "Backbone",
     "BackboneError",
     "ConfigError",
@@ -99,6 +101,7 @@ __all__ = [
     "from_parquet",
     "from_table",
     "from_tsv",
+    "list_augmentations",
     "list_backbones",
     "list_datasets",
     "list_runs",
@@ -108,6 +111,7 @@ __all__ = [
     "pretrain",
     "rank",
     "readapt",
+    "register_augmentation",
     "register_backbone",
     "register_head",
     "register_module",

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from ..backbones.split import split_below
-from ..data.augment import parse_augment
+from ..data.augment import bind_augmentation, parse_policy
 from ..engine import ExampleData, TrainConfig, build_param_groups, predict_outputs
 from ..engine import train as engine_train
 from ..engine.freezing import plan_freezing
@@ -132,13 +132,13 @@ class DeepMethod(AdaptMethod):
         plan = plan_freezing(bb, "all" if s.unfreeze is None else s.unfreeze) \
             if train_bb else None
         self.trains_backbone = bool(train_bb)
-        augment = parse_augment(s.augment)
-        if augment is not None and not train_bb:
+        if parse_policy(s.augment) is not None and not train_bb:
             raise ConfigError(
-                f"augment={s.augment!r} transforms input images, but method={self.name!r} "
+                f"augment={s.augment!r} transforms the inputs, but method={self.name!r} "
                 f"would train on frozen cached features (train_backbone={s.train_backbone!r}, "
                 f"unfreeze={s.unfreeze!r}). Pass train_backbone=True with unfreeze other than 0 "
-                "(the backbone then trains on augmented images) or augment='none'.")
+                "(the backbone then trains on augmented inputs) or augment='none'.")
+        augment = bind_augmentation(s.augment, s.augment_prob, bb, type(self).__name__)
         seed = ctx.seed
         lr = float(s.lr)
         epochs = int(s.epochs or (TRAINED_EPOCHS if train_bb else FROZEN_EPOCHS))
@@ -223,7 +223,7 @@ class DeepMethod(AdaptMethod):
             "bottleneck_dim": int(bdim),
             "tradeoff": float(s.tradeoff),
             "im_weight": float(s.im_weight),
-            "augment": augment.spec() if augment is not None else None,
+            "augment": augment.record() if augment is not None else None,
             "lr_by_group": result.lr_by_group,
             "trainable_params": int(sum(p.numel() for g in groups for p in g["params"])),
             "seconds_train": round(time.perf_counter() - t0, 3),

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data.augment import parse_augment
 from ..engine.params import ENGINE_PARAMS, check_groups, parse_groups
 from ..exceptions import ConfigError
 from ..strategies.head_init import HEAD_INITS
-from ..strategies.params import COMMON, PROBE_HEAD
+from ..strategies.params import AUGMENT, COMMON, PROBE_HEAD
 from ..utils.params import Param, Params
 
 __all__ = ["ADAPT_COMMON", "FEATURE_HEAD", "DEEP", "WEIGHT_CLIP", "parse_optional_bool"]
@@ -35,10 +34,6 @@ def _check_optional_bool(owner: str, value: Any) -> None:
     if value not in (None, True, False):
         raise ConfigError(f"The 'train_backbone' parameter of {owner} must be None, True or "
                           f"False. Got {value!r} instead.")
-
-
-def _check_augment(owner: str, value: Any) -> None:
-    parse_augment(value)  # a bad spec fails before any fitting
 
 
 #: every method reads the encoding batch size, seed, cache and progress settings
@@ -78,10 +73,11 @@ DEEP = Params(
     Param("im_weight", "weight of information maximisation on the deep methods' target "
           "predictions (confident rows, classes kept balanced; ramped up like the adversarial "
           "weight); 0 leaves it out", 0.0, "float", low=0),
-    Param("augment", "random zoom / shift / rotation of the training images of deep methods "
-          "that train the backbone, both domains alike: 'none', 'affine' or "
-          "'affine:scale=0.9-1.5,translate=0.05,degrees=10'", None, "any",
-          check=_check_augment),
+    AUGMENT.with_("augment", help="augmentation policy for the training inputs of deep methods "
+                  "that train the backbone, both domains alike (never the validators' or test "
+                  "inputs): 'none', an image policy ('randaugment', 'randaugment,n=2,m=9', "
+                  "'trivialaugment', 'crop-flip', 'affine,scale=0.9-1.5'), text ('eda', "
+                  "'token-mask') or audio ('specaugment', 'shift-gain-noise', ...)"),
     Param("bottleneck_dim", "width of the deep methods' bottleneck (None: 256, but none for a "
           "randomly initialised backbone that trains, such as lenet)", None, "int", low=0),
     ENGINE_PARAMS.without("epochs", "lr_schedule", "warmup", "weight_decay", "patience",

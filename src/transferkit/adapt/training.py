@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.augment import RandomAffine, augment_inputs
+from ..data.augment import Augmenter, RandomAffine, bind_augmentation
 from ..engine import Callback, ExampleData, Task
 from .losses import (
     ConditionalDomainAdversarialLoss,
@@ -218,6 +218,16 @@ OBJECTIVES: dict[str, type[_Objective]] = {
 # ----------------------------------------------------------------------------- data and task
 
 
+class _ImageStub:
+    """What binding the legacy ``RandomAffine`` needs to know: that it augments images."""
+
+    modality = "image"
+    name = "images"
+
+
+_image_stub = _ImageStub()
+
+
 class PairedData(ExampleData):
     """Training rows that are (source row, target row) pairs; one batch holds both halves.
 
@@ -227,8 +237,11 @@ class PairedData(ExampleData):
     so every row of the larger domain is seen once per epoch. Source and target rows are
     preprocessed together (one padded text batch, one image tensor), so BatchNorm sees both.
 
-    With ``augment``, both halves of every training batch are randomly transformed
-    (:mod:`transferkit.data.augment`); inference never goes through this class.
+    With ``augment`` (an :class:`~transferkit.data.augment.Augmenter`, or the older
+    :class:`~transferkit.data.augment.RandomAffine`), both halves of every training batch are
+    augmented (:mod:`transferkit.data.augment`), seeded by the engine per step, or from this
+    object's own generator when a batch is asked for without a seed; inference never goes
+    through this class.
 
     ``batch(idx)`` returns ``inputs`` (source rows first), ``labels`` (source), ``n_source``,
     optional ``weights`` (per source row) and, only when given, ``target_labels``.
@@ -237,9 +250,10 @@ class PairedData(ExampleData):
     def __init__(self, source_inputs: Any, labels: np.ndarray, target_inputs: Any,
                  preprocess: Any, seed: int = 0, length: int | None = None,
                  weights: np.ndarray | None = None, target_labels: np.ndarray | None = None,
-                 augment: RandomAffine | None = None) -> None:
-        super().__init__(source_inputs, labels, preprocess)
-        self.augment = augment
+                 augment: Augmenter | RandomAffine | None = None) -> None:
+        if isinstance(augment, RandomAffine):  # geometric only: no backbone facts needed
+            augment = bind_augmentation(augment, 1.0, _image_stub)
+        super().__init__(source_inputs, labels, preprocess, augment=augment)
         self._aug_gen = torch.Generator().manual_seed(int(seed) + 7919)
         self.target_inputs = target_inputs
         self.ns, self.nt = len(source_inputs), len(target_inputs)
@@ -271,14 +285,19 @@ class PairedData(ExampleData):
         a, b = self.preprocess(xs), self.preprocess(xt)
         return {k: torch.cat([a[k], b[k]]) for k in a}
 
-    def batch(self, idx: Any) -> dict[str, Any]:
+    def batch(self, idx: Any, augment_seed: int | None = None) -> dict[str, Any]:
         idx = np.asarray(idx, dtype=np.int64)
         si = self._ps[idx % self.ns]
         ti = self._pt[idx % self.nt]
         xs, xt = self._take(self.inputs, si), self._take(self.target_inputs, ti)
+        aug = self.augment
+        if aug is not None and augment_seed is None:  # every batch of this class trains
+            augment_seed = int(torch.randint(0, 2**62, (1,), generator=self._aug_gen))
+        if aug is not None:
+            xs, xt = aug.rows(xs, augment_seed), aug.rows(xt, augment_seed + 1)
         inputs = self._preprocess_pair(xs, xt)
-        if self.augment is not None:
-            inputs = augment_inputs(inputs, self.augment, self._aug_gen)
+        if aug is not None:
+            inputs = aug.tensors(inputs, augment_seed)
         out: dict[str, Any] = {"inputs": inputs,
                                "labels": torch.from_numpy(self.labels[si]),
                                "n_source": int(len(si))}

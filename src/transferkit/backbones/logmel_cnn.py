@@ -22,34 +22,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.augment.audio import augment_waves
 from .audio import AudioBackbone, LogMel
 from .registry import register_backbone
 
 __all__ = ["LogMelCNN", "augment_waves", "TOP_DB"]
 
 TOP_DB = 60.0  #: log-mel values more than this many dB below a clip's loudest are floored
-
-
-def augment_waves(x: torch.Tensor, sample_rate: int, shift: float = 0.1, gain_db: float = 6.0,
-                  snr_db: float = 15.0, generator: torch.Generator | None = None
-                  ) -> torch.Tensor:
-    """Time shift, gain and noise for a ``(B, T)`` batch of waveforms (module docstring)."""
-    b, t = x.shape
-    out = torch.zeros_like(x)
-    most = int(shift * sample_rate)
-    offsets = torch.randint(-most, most + 1, (b,), generator=generator) if most else \
-        torch.zeros(b, dtype=torch.long)
-    for i, o in enumerate(offsets.tolist()):
-        if o >= 0:
-            out[i, o:] = x[i, : t - o]
-        else:
-            out[i, : t + o] = x[i, -o:]
-    gain = 10 ** ((torch.rand(b, 1, generator=generator) * 2 - 1) * gain_db / 20)
-    out = out * gain.to(x.dtype)
-    snr = snr_db + torch.rand(b, 1, generator=generator) * (40.0 - snr_db)
-    power = out.square().mean(dim=1, keepdim=True).clamp_min(1e-10)
-    noise = torch.randn(b, t, generator=generator).to(x.dtype)
-    return out + noise * torch.sqrt(power / 10 ** (snr.to(x.dtype) / 10))
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:

@@ -15,12 +15,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-__all__ = ["ExampleData", "MicroBatch", "epoch_plan", "eval_shard"]
+if TYPE_CHECKING:
+    from ..data.augment import Augmenter
+
+__all__ = ["ExampleData", "MicroBatch", "epoch_plan", "eval_shard", "augment_seed"]
 
 
 class ExampleData:
@@ -31,6 +34,9 @@ class ExampleData:
         labels: ``(N,)`` integer labels, or ``None``.
         preprocess: raw inputs -> dict of CPU tensors (a backbone's ``preprocess``).
         lengths: per-input lengths; evaluation batches are built shortest-first from them.
+        augment: an :class:`~transferkit.data.augment.Augmenter` for training batches; it
+            applies only to batches asked for with an ``augment_seed`` (the training loop
+            does; validation, prediction and BatchNorm recalibration do not).
     """
 
     def __init__(
@@ -39,11 +45,13 @@ class ExampleData:
         labels: np.ndarray | None,
         preprocess: Callable[[Any], dict[str, torch.Tensor]],
         lengths: np.ndarray | None = None,
+        augment: Augmenter | None = None,
     ) -> None:
         self.inputs = inputs
         self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
         self.preprocess = preprocess
         self.lengths = lengths
+        self.augment = augment
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -54,9 +62,18 @@ class ExampleData:
             return self.inputs[idx]
         return [self.inputs[i] for i in idx]
 
-    def batch(self, idx: Sequence[int] | np.ndarray) -> dict[str, Any]:
-        """``{"inputs": preprocess(rows), "labels": LongTensor}`` for rows ``idx``."""
-        out: dict[str, Any] = {"inputs": self.preprocess(self.take(idx))}
+    def batch(self, idx: Sequence[int] | np.ndarray, augment_seed: int | None = None
+              ) -> dict[str, Any]:
+        """``{"inputs": preprocess(rows), "labels": LongTensor}`` for rows ``idx``; with an
+        ``augment_seed`` and an augmenter, the inputs are augmented, reproducibly per seed."""
+        rows = self.take(idx)
+        aug = self.augment if augment_seed is not None else None
+        if aug is not None:
+            rows = aug.rows(rows, augment_seed)
+        inputs = self.preprocess(rows)
+        if aug is not None:
+            inputs = aug.tensors(inputs, augment_seed)
+        out: dict[str, Any] = {"inputs": inputs}
         if self.labels is not None:
             out["labels"] = torch.from_numpy(self.labels[np.asarray(idx, dtype=np.int64)])
         return out
@@ -120,6 +137,14 @@ def epoch_plan(
                 mine.append(MicroBatch(idx, len(idx) * world / len(chunk)))
         plan.append(mine)
     return plan
+
+
+def augment_seed(seed: int, epoch: int, rank: int, step: int, micro: int) -> int:
+    """The seed of one training micro-batch's augmentation: a function of where it is in the
+    run alone, so a resumed run augments exactly as an uninterrupted one would."""
+    state = np.random.SeedSequence([int(seed), int(epoch), int(rank), int(step), int(micro),
+                                    0xA06]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
 
 
 def eval_shard(order: np.ndarray, batch_size: int, rank: int = 0, world: int = 1

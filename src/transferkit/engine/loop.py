@@ -33,7 +33,7 @@ from .attached import current_attached
 from .batchnorm import recalibrate_batchnorm, statistics_are_stale
 from .callbacks import Callback, Checkpoint, EarlyStopping, MetricLogger, Progress
 from .checkpoints import check_identity, find_checkpoint, load_checkpoint
-from .data import ExampleData, epoch_plan, eval_shard
+from .data import ExampleData, augment_seed, epoch_plan, eval_shard
 from .distributed import make_fabric, quiet_lightning
 from .freezing import count_params, set_train_mode
 from .param_groups import lrs_by_group
@@ -305,10 +305,15 @@ class Loop:
                           self.rank, self.world_size, cfg.accumulate)
         loss_sum = torch.zeros((), dtype=torch.float64, device=fabric.device)
         count = torch.zeros((), dtype=torch.float64, device=fabric.device)
-        for micro in plan:
+        augmented = getattr(self.train_data, "augment", None) is not None
+        for s, micro in enumerate(plan):
             step_loss = torch.zeros((), dtype=torch.float64, device=fabric.device)
             for k, mb in enumerate(micro):
-                batch = fabric.to_device(self.train_data.batch(mb.idx))
+                if augmented:  # seeded by where the batch is in the run (engine.data)
+                    seed = augment_seed(cfg.seed, self.epoch, self.rank, s, k)
+                    batch = fabric.to_device(self.train_data.batch(mb.idx, augment_seed=seed))
+                else:
+                    batch = fabric.to_device(self.train_data.batch(mb.idx))
                 with fabric.no_backward_sync(self.model, enabled=k < len(micro) - 1):
                     with fabric.autocast():
                         loss = self.task.training_step(self.model, batch)

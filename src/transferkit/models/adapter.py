@@ -165,6 +165,7 @@ class DomainAdapter(StrategyModel):
         tradeoff: float | None = None,
         im_weight: float | None = None,
         augment: str | None = None,
+        augment_prob: float | None = None,
         threshold: float | None = None,
         bottleneck_dim: int | None = None,
         n_estimators: int | None = None,
@@ -202,6 +203,7 @@ class DomainAdapter(StrategyModel):
         self.tradeoff = tradeoff
         self.im_weight = im_weight
         self.augment = augment
+        self.augment_prob = augment_prob
         self.threshold = threshold
         self.bottleneck_dim = bottleneck_dim
         self.n_estimators = n_estimators

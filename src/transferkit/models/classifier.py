@@ -90,6 +90,8 @@ class TransferClassifier(StrategyModel):
         checkpoint_dir: str | None = None,
         resume: str | None = None,
         num_iterations: int | None = None,
+        augment: str | None = None,
+        augment_prob: float | None = None,
         **params: Any,
     ) -> None:
         self.backbone = backbone
@@ -122,6 +124,8 @@ class TransferClassifier(StrategyModel):
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.num_iterations = num_iterations
+        self.augment = augment
+        self.augment_prob = augment_prob
         self._set_method_params(params)
 
     # --- parameters -------------------------------------------------------------------------

@@ -76,7 +76,9 @@ class AutoStrategy(Strategy):
     trains_backbone = True
     uses_engine: ClassVar[bool] = True
     # It reads what the strategies it may choose read; the head goes to the one chosen.
-    PARAMS = Params(PROBE_HEAD.without("head"), FineTuneStrategy.PARAMS.without("head"),
+    # Augmentation is left out: the probe it may choose never trains on augmented inputs.
+    PARAMS = Params(PROBE_HEAD.without("head"),
+                    FineTuneStrategy.PARAMS.without("head", "augment", "augment_prob"),
                     Param("head", "the head: a probe head (logistic, ridge, svm, knn) when the "
                           "probe is chosen, a torch head (linear, mlp) when fine-tuning; a head "
                           "the chosen strategy lacks becomes its default", "logistic",

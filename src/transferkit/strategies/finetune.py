@@ -27,6 +27,7 @@ import torch
 
 from ..backbones.registry import bind_to_data
 from ..backbones.split import split_below, states_fit_budget
+from ..data.augment import bind_augmentation
 from ..engine import (
     ClassificationTask,
     ClassifierModule,
@@ -56,7 +57,8 @@ log = logging.getLogger(__name__)
 # Settings a resumed run must share with the interrupted one.
 _IDENTITY_KEYS = ("unfreeze", "freeze_pattern", "epochs", "lr", "backbone_lr_mult", "layer_decay",
                   "schedule", "lr_schedule", "warmup", "weight_decay", "l2sp", "lora_r",
-                  "patience", "grad_accum", "batch_size", "seed", "head", "head_init")
+                  "patience", "grad_accum", "batch_size", "seed", "head", "head_init",
+                  "augment", "augment_prob")
 
 
 @dataclass
@@ -148,8 +150,8 @@ class FineTuneStrategy(Strategy):
 
         On the cached path the frozen blocks run in eval mode, so their dropout is off; the
         whole forward keeps it on in every block, frozen or not."""
-        if schedule != "none" or self.param_filter() is not None:
-            return None
+        if schedule != "none" or self.param_filter() is not None or self.settings.augment:
+            return None  # augmented inputs change every step: no frozen output to reuse
         split = split_below(backbone, plan, devices=int(self.settings.devices))
         if split is None:
             return None
@@ -161,6 +163,9 @@ class FineTuneStrategy(Strategy):
         self.check_params(type(self).__name__, {**self.params, "layer": ctx.layer})
         seed = int(self.settings.seed)
         backbone = self.prepare_backbone(ctx)
+        # Training batches only; an LR sweep measures the loss of the data as they are.
+        augment = None if for_sweep else bind_augmentation(
+            self.settings.augment, self.settings.augment_prob, backbone, type(self).__name__)
         plan = plan_freezing(backbone, self.settings.unfreeze, self.settings.freeze_pattern)
         train_ds, y, rows, val_ds, y_val, val_note = self._validation(ctx)
         head = make_torch_head(self.settings.head, backbone.num_features, ctx.n_classes,
@@ -181,8 +186,8 @@ class FineTuneStrategy(Strategy):
             module = ClassifierModule(backbone, head, -1)
             train_data, val_data = (
                 None if ds is None else ExampleData(ds.inputs, labels, backbone.preprocess,
-                                                    backbone.input_lengths(ds.inputs))
-                for ds, labels in ((train_ds, y), (val_ds, y_val)))
+                                                    backbone.input_lengths(ds.inputs), aug)
+                for ds, labels, aug in ((train_ds, y, augment), (val_ds, y_val, None)))
         head_init = {"kind": "random"}
         if self._starts_from_probe(head) and not for_sweep and not self.settings.resume:
             head_init = init_head_from_probe(
@@ -222,6 +227,7 @@ class FineTuneStrategy(Strategy):
         info = {"freezing": plan.describe(), "schedule": schedule, "validation": val_note,
                 "head": dict(head.config), "l2sp": self.settings.l2sp,
                 "head_init": head_init, "cached_frozen_part": split is not None,
+                "augment": augment.record() if augment is not None else None,
                 "total_params": sum(p.numel() for p in backbone.parameters())
                 + sum(p.numel() for p in head.parameters())}
         return Prepared(task, train_data, val_data, config, info)

@@ -6,6 +6,7 @@ composed into each strategy's ``PARAMS`` table, with the defaults that strategy 
 
 from __future__ import annotations
 
+from ..data.augment import check_augment_prob, parse_policy
 from ..engine.params import ENGINE_PARAMS, FREEZING_PARAMS
 from ..exceptions import ConfigError
 from ..heads import HEADS
@@ -15,7 +16,7 @@ from ..utils.params import Param, Params
 from .head_init import HEAD_INITS
 
 __all__ = ["BATCH_SIZE", "COMMON", "PROBE_HEAD", "TORCH_HEAD", "TRAINING", "SEED", "CACHE",
-           "PROGRESS", "LAYER", "check_torch_head"]
+           "PROGRESS", "LAYER", "AUGMENT", "check_torch_head"]
 
 #: inputs per forward pass when encoding; examples per optimiser step when training
 BATCH_SIZE = Param(
@@ -54,7 +55,24 @@ def check_torch_head(owner: str, head: str) -> None:
 TORCH_HEAD = Param("head", "head trained by gradient: 'linear' ('logistic' means the same) or "
                    "'mlp'", "linear", check=check_torch_head)
 
+def _check_augment(owner: str, value: object) -> None:
+    parse_policy(value)  # an unknown policy or a bad parameter fails before any fitting
+
+
+#: on-the-fly augmentation of training batches (:mod:`transferkit.data.augment`)
+AUGMENT = Params(
+    Param("augment", "augmentation policy for training batches only (never validation or "
+          "test data): 'none'; images 'randaugment' ('randaugment,n=2,m=9'), 'trivialaugment', "
+          "'crop-flip', 'affine'; text 'eda' ('eda,alpha=0.1'), 'token-mask'; audio "
+          "'specaugment', 'time-shift', 'gain', 'noise', 'shift-gain-noise'", None, "any",
+          check=_check_augment, metavar="POLICY"),
+    Param("augment_prob", "share of training examples the augment policy changes (each drawn "
+          "independently, seeded), in [0, 1]", 1.0, "any", check=check_augment_prob,
+          parse=float, metavar="P"),
+)
+
 TRAINING = Params(
+    AUGMENT,
     FREEZING_PARAMS,
     ENGINE_PARAMS,
     TORCH_HEAD,

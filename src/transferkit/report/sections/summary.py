@@ -131,6 +131,8 @@ def prepare(record: dict) -> dict[str, Any]:
         if strat.get("name") else None,
         "probe_start": {"C": init.get("C"), "temperature": init.get("temperature")}
         if init.get("kind") == "probe" else None,
+        "augment": {"spec": aug.get("spec", "?"), "prob": aug.get("prob")}
+        if (aug := as_dict(strat.get("augment"))) else None,
         "headline": headline(record),
         "verdicts": [(what, text, verdict_class(text, judged=what in ("transfer vs scratch",
                                                                         "adaptation")))

@@ -10,8 +10,9 @@ differ in scale or position (MNIST digits sit in the centre 20 x 20 pixels of th
 USPS digits fill theirs), random zoom and shift make the source cover the target's geometry,
 and the same transform on the target batches keeps the alignment losses honest.
 
-Spec strings (``augment=`` / ``--augment``): ``"none"``, ``"affine"`` (the defaults below),
-or ``"affine:scale=0.9-1.5,translate=0.05,degrees=10"``.
+``augment="affine"`` (``"affine,scale=0.9-1.5,translate=0.05,degrees=10"``) reaches this
+transform through the policy registry (:class:`~transferkit.data.augment.images.AffinePolicy`);
+:func:`parse_augment` and :func:`augment_inputs` are the older direct API, kept for callers.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..exceptions import ConfigError
+from ...exceptions import ConfigError
 
 __all__ = ["RandomAffine", "parse_augment", "augment_inputs"]
 
