@@ -38,12 +38,8 @@ if "test-identity2" not in tk.list_backbones():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_thread():
-    # Tiny models: one thread is faster than two contended ones, and results stay exact.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+def _one_thread(one_torch_thread):
+    """Every test in this folder runs torch on one thread."""
 
 
 @pytest.fixture(scope="session")

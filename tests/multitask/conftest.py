@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import load_digits
 
 import transferkit as tk
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+def _one_thread(one_torch_thread):
+    """Every test in this folder runs torch on one thread."""
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import transferkit as tk
 
@@ -13,12 +12,8 @@ pytest.importorskip("optuna")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_thread():
-    # The machine's cores are shared; small MLP steps are fastest on one thread anyway.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+def _one_thread(one_torch_thread):
+    """Every test in this folder runs torch on one thread."""
 
 
 @pytest.fixture(scope="session")
