@@ -20,16 +20,19 @@ bf16 autocast is used only on GPUs that support it (``precision="auto"``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import time
 from typing import Any
 
 import torch
 
 from ..exceptions import ConfigError
 
-__all__ = ["PRECISIONS", "launched_externally", "global_rank", "is_global_zero", "make_fabric",
-           "quiet_lightning", "resolve_precision"]
+__all__ = ["PRECISIONS", "close_process_group", "global_rank", "is_global_zero",
+           "launched_externally", "make_fabric", "quiet_lightning", "resolve_precision",
+           "unshare_module"]
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +127,32 @@ def make_fabric(devices: int = 1, precision: str = "auto") -> tuple[Any, str, st
         fabric = Fabric(accelerator=acc, strategy="ddp_spawn", devices=devices, precision=prec)
         return fabric, "spawn", prec
     return Fabric(accelerator=acc, devices=1, precision=prec), "single", prec
+
+
+def unshare_module(module: torch.nn.Module) -> None:
+    """Give every tensor of ``module`` its own memory: tensors that crossed a spawn boundary
+    live in shared memory, and each process must train (and the parent keep) its own copy."""
+    with torch.no_grad():
+        for t in list(module.parameters()) + list(module.buffers()):
+            t.data = t.data.clone()
+
+
+def close_process_group() -> None:
+    """Tear the gloo group down in an order that cannot deadlock or abort.
+
+    A gloo worker thread drops its last reference to a finished collective's tensors after
+    the caller has already been woken, and doing so needs the GIL. If the main thread frees
+    the DDP reducer (and with it the process group, whose destructor joins those threads)
+    in that window, it holds the GIL while waiting for a thread that waits for the GIL: the
+    process hangs for ever (seen about one run in three on 2 cores). So: every rank finishes
+    its collectives, the main thread sleeps (releasing the GIL) so the threads can let go,
+    and only then the reducer and the group are freed. Leaving the group alive instead can
+    abort the process at exit ("terminate called without an active exception").
+    """
+    if not torch.distributed.is_initialized():
+        return
+    torch.distributed.barrier()
+    time.sleep(0.2)
+    gc.collect()  # the DDP wrapper and its reducer, once the caller has dropped them
+    time.sleep(0.05)
+    torch.distributed.destroy_process_group()

@@ -13,7 +13,6 @@ an uninterrupted one.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import math
@@ -34,7 +33,7 @@ from .batchnorm import recalibrate_batchnorm, statistics_are_stale
 from .callbacks import Callback, Checkpoint, EarlyStopping, MetricLogger, Progress
 from .checkpoints import check_identity, find_checkpoint, load_checkpoint
 from .data import ExampleData, augment_seed, epoch_plan, eval_shard
-from .distributed import make_fabric, quiet_lightning
+from .distributed import close_process_group, make_fabric, quiet_lightning, unshare_module
 from .freezing import count_params, set_train_mode
 from .param_groups import lrs_by_group
 from .schedules import LRSchedule
@@ -412,19 +411,13 @@ def default_callbacks(config: TrainConfig, has_val: bool) -> list[Callback]:
     return cbs
 
 
-def _unshare(module: torch.nn.Module) -> None:
-    with torch.no_grad():
-        for t in list(module.parameters()) + list(module.buffers()):
-            t.data = t.data.clone()
-
-
 def _worker(fabric: Any, task: Task, train_data: ExampleData, val_data: ExampleData | None,
             config: TrainConfig, callbacks: Sequence[Callback], spawned: str | bool,
             _quiet: Any = None) -> Any:
     """One process's training; ``spawned`` is ``False`` or the file rank 0 writes its result to."""
     if spawned is not False:
         # Tensors cross the spawn boundary in shared memory; each process trains its own copy.
-        _unshare(task.module)
+        unshare_module(task.module)
     cbs = default_callbacks(config, val_data is not None and len(val_data) > 0) + list(callbacks)
     loop = Loop(fabric, task, train_data, val_data, config, cbs)
     result = loop.fit()
@@ -438,30 +431,9 @@ def _worker(fabric: Any, task: Task, train_data: ExampleData, val_data: ExampleD
             out["state"] = loop.module_state()
             torch.save(out, spawned)
         del loop
-        _close_process_group()
+        close_process_group()
         return None
     return result
-
-
-def _close_process_group() -> None:
-    """Tear the gloo group down in an order that cannot deadlock or abort.
-
-    A gloo worker thread drops its last reference to a finished collective's tensors after
-    the caller has already been woken, and doing so needs the GIL. If the main thread frees
-    the DDP reducer (and with it the process group, whose destructor joins those threads)
-    in that window, it holds the GIL while waiting for a thread that waits for the GIL: the
-    process hangs for ever (seen about one run in three on 2 cores). So: every rank finishes
-    its collectives, the main thread sleeps (releasing the GIL) so the threads can let go,
-    and only then the reducer and the group are freed. Leaving the group alive instead can
-    abort the process at exit ("terminate called without an active exception").
-    """
-    if not torch.distributed.is_initialized():
-        return
-    torch.distributed.barrier()
-    time.sleep(0.2)
-    gc.collect()  # the DDP wrapper and its reducer, unreachable since ``del loop``
-    time.sleep(0.05)
-    torch.distributed.destroy_process_group()
 
 
 def _normalise(obj: Any) -> Any:
@@ -500,7 +472,7 @@ def train(task: Task, train_data: ExampleData, val_data: ExampleData | None = No
             fabric.launch(_worker, task, train_data, val_data, config, list(callbacks), path,
                           quiet_lightning())
             out = torch.load(path, map_location="cpu", weights_only=True)
-        _unshare(task.module)  # pickling for spawn moved the weights to shared memory
+        unshare_module(task.module)  # pickling for spawn moved the weights to shared memory
         task.module.load_state_dict(out.pop("state"))
         return FitResult(**out)
     fabric.launch()
