@@ -6,7 +6,6 @@ from .builtin import (
     find_shared_dataset,
     list_datasets,
     load_dataset,
-    read_wav,
     register_dataset,
 )
 from .coerce import as_dataset
@@ -21,6 +20,7 @@ from .loaders import (
     from_table,
     from_tsv,
 )
+from .named_datasets import read_wav  # registers the named datasets
 from .splits import sample_fraction, sample_shots, train_test_split
 from .validate import check_labels, check_modality
 
