@@ -7,7 +7,8 @@ import pytest
 
 import transferkit as tk
 
-pytestmark = [pytest.mark.real_weights, pytest.mark.real_data]
+# slow: MiniLM encodes hundreds of real reviews first; kept out of the fast loop (make test-fast)
+pytestmark = [pytest.mark.real_weights, pytest.mark.real_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from transferkit.cli.main import main
 from transferkit.report import render_report
 from transferkit.runs import read_record
 
-pytestmark = [pytest.mark.real_weights, pytest.mark.real_data]
+# slow: MiniLM encodes hundreds of real reviews first; kept out of the fast loop (make test-fast)
+pytestmark = [pytest.mark.real_weights, pytest.mark.real_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
