@@ -17,8 +17,7 @@ from typing import Any
 
 import torch
 
-from ...exceptions import ConfigError
-from .policy import AugmentPolicy, Knob, register_augmentation
+from .policy import AugmentPolicy, Knob, register_augmentation, tensor_key
 
 __all__ = ["augment_waves", "time_shift", "random_gain", "add_noise", "spec_augment",
            "WavePolicy"]
@@ -94,13 +93,8 @@ def spec_augment(x: torch.Tensor, freq_masks: int, freq_width: float, time_masks
 
 
 def _wave_key(inputs: dict[str, Any]) -> str:
-    for k, v in inputs.items():
-        if isinstance(v, torch.Tensor) and v.dim() == 2 and v.is_floating_point():
-            return k
-    shapes = {k: tuple(v.shape) for k, v in inputs.items() if isinstance(v, torch.Tensor)}
-    raise ConfigError(f"An audio augmentation policy expected (B, T) waveforms in the "
-                      f"preprocessed batch; got {shapes or 'no tensors'}. Fix: use it with an "
-                      "audio backbone, or augment='none'.")
+    return tensor_key(inputs, 2, "An audio augmentation policy expected (B, T) waveforms",
+                      "an audio")
 
 
 class WavePolicy(AugmentPolicy):

@@ -25,7 +25,7 @@ import torch
 
 from ...exceptions import ConfigError
 from .affine import RandomAffine
-from .policy import AugmentPolicy, Knob, register_augmentation
+from .policy import AugmentPolicy, Knob, register_augmentation, tensor_key
 
 __all__ = ["ImagePolicy", "RandAugmentPolicy", "TrivialAugmentPolicy", "CropFlipPolicy",
            "AffinePolicy", "image_key"]
@@ -33,13 +33,8 @@ __all__ = ["ImagePolicy", "RandAugmentPolicy", "TrivialAugmentPolicy", "CropFlip
 
 def image_key(inputs: dict[str, Any]) -> str:
     """The key of the batch's image tensor (the 4-D floating-point one)."""
-    for k, v in inputs.items():
-        if isinstance(v, torch.Tensor) and v.dim() == 4 and v.is_floating_point():
-            return k
-    shapes = {k: tuple(v.shape) for k, v in inputs.items() if isinstance(v, torch.Tensor)}
-    raise ConfigError(f"An image augmentation policy expected a (N, C, H, W) image tensor in "
-                      f"the preprocessed batch; got {shapes or 'no tensors'}. Fix: use it with "
-                      "an image backbone, or augment='none'.")
+    return tensor_key(inputs, 4, "An image augmentation policy expected a (N, C, H, W) image "
+                      "tensor", "an image")
 
 
 def _kornia(module: str = "kornia.augmentation") -> Any:

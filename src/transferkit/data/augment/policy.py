@@ -221,3 +221,18 @@ def parse_policy(spec: Any) -> AugmentPolicy | None:
                               f"got {raw!r}. Fix: e.g. "
                               f"--augment {cls.EXAMPLE or name!r}.") from None
     return cls(**values)
+
+
+def tensor_key(inputs: dict[str, Any], dim: int, expected: str, modality: str) -> str:
+    """The key of the batch's ``dim``-D floating-point tensor: the one a policy transforms.
+
+    Raises:
+        ConfigError: no such tensor; says what the policy expected, the tensors the batch
+            holds, and to use a backbone of ``modality`` (or no augmentation).
+    """
+    for k, v in inputs.items():
+        if isinstance(v, torch.Tensor) and v.dim() == dim and v.is_floating_point():
+            return k
+    shapes = {k: tuple(v.shape) for k, v in inputs.items() if isinstance(v, torch.Tensor)}
+    raise ConfigError(f"{expected} in the preprocessed batch; got {shapes or 'no tensors'}. "
+                      f"Fix: use it with {modality} backbone, or augment='none'.")
