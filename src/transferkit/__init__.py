@@ -15,7 +15,7 @@ from .backbones import (
     register_backbone,
     register_module,
 )
-from .compare import CompareResult, baseline_score, compare
+from .compare import CompareResult, baseline_score, compare, rank_sources
 from .data import (
     Dataset,
     DatasetSplits,
@@ -110,6 +110,7 @@ __all__ = [
     "lr_find",
     "pretrain",
     "rank",
+    "rank_sources",
     "readapt",
     "register_augmentation",
     "register_backbone",

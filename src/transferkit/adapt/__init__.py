@@ -3,8 +3,11 @@
 Feature-level (frozen, cached features; seconds): CORAL, importance weighting by a domain
 classifier's density ratio and by kernel mean matching, subspace alignment. Deep (through
 the training engine): DANN, CDAN(+E), multi-kernel MMD (DAN), self-training with confident
-pseudo-labels. With a few target labels: TrAdaBoost and target-weighted union training.
-Label-free model selection: DEV, information maximisation, entropy, SND, reverse validation.
+pseudo-labels, moment matching across several sources (M3SDA). With a few target labels:
+TrAdaBoost and target-weighted union training. With several sources
+(:mod:`~transferkit.adapt.multisource`): a mixture-weighted ensemble of per-source probes and
+source selection; every other method fits on the sources' union. Label-free model selection:
+DEV, information maximisation, entropy, SND, reverse validation.
 
 The estimator is :class:`transferkit.DomainAdapter` (:mod:`transferkit.models.adapter`).
 
@@ -17,7 +20,7 @@ from ..exceptions import SourceCollapseWarning
 from .base import ADAPT_METHODS, AdaptContext, AdaptMethod, register_adapt_method
 
 # Importing the modules registers their methods.
-from . import coral, deep, reweight, selftrain, subspace, tradaboost  # noqa: E402,F401  isort: skip
+from . import coral, deep, multisource, reweight, selftrain, subspace, tradaboost  # noqa: E402,F401  isort: skip
 
 from .coral import coral_transform  # noqa: E402
 from .losses import (  # noqa: E402

@@ -15,12 +15,30 @@ from ..exceptions import ConfigError
 from .base import ADAPT_METHODS
 from .params import ADAPT_COMMON
 
-__all__ = ["auto_candidates", "baseline_for", "parse_candidate", "tunable", "FEATURE_CANDIDATES",
-           "DEEP_CANDIDATES", "FEW_LABEL_CANDIDATES"]
+__all__ = ["auto_candidates", "baseline_for", "check_method_sources", "parse_candidate",
+           "tunable", "FEATURE_CANDIDATES", "DEEP_CANDIDATES", "FEW_LABEL_CANDIDATES",
+           "MULTI_SOURCE_FEATURE_CANDIDATES", "MULTI_SOURCE_DEEP_CANDIDATES"]
 
 FEATURE_CANDIDATES = ("source", "coral", "reweight", "kmm", "subspace")
 DEEP_CANDIDATES = ("source-net", "dann", "cdan", "mmd", "selftrain")
 FEW_LABEL_CANDIDATES = ("tradaboost", "union")
+#: tried besides the others when there are several sources (every other method fits on their
+#: union)
+MULTI_SOURCE_FEATURE_CANDIDATES = ("ensemble", "select")
+MULTI_SOURCE_DEEP_CANDIDATES = ("m3sda",)
+
+
+def check_method_sources(name: str, multi_source: bool) -> None:
+    """A multi-source method needs several sources.
+
+    Raises:
+        ConfigError: ``name`` weighs sources against each other but only one was given.
+    """
+    if ADAPT_METHODS.info(name).get("multi_source") and not multi_source:
+        raise ConfigError(
+            f"method={name!r} weighs several source domains against each other; got one "
+            "source. Pass a list of sources (fit([source_1, source_2], target); on the command "
+            "line --source A,B), or choose a single-source method.")
 
 
 def tunable(name: str) -> list[str]:
@@ -62,7 +80,8 @@ def parse_candidate(spec: str) -> tuple[str, dict[str, float | int]]:
 
 
 def auto_candidates(pretrained: bool, has_target_labels: bool,
-                    candidates: list[str] | tuple[str, ...] | None = None) -> list[str]:
+                    candidates: list[str] | tuple[str, ...] | None = None,
+                    multi_source: bool = False) -> list[str]:
     """Method names ``auto`` tries, in order (ties in the choice go to the earlier one).
 
     Args:
@@ -70,6 +89,8 @@ def auto_candidates(pretrained: bool, has_target_labels: bool,
         has_target_labels: whether labelled target rows are available.
         candidates: an explicit list instead: method names, optionally with overrides
             (see :func:`parse_candidate`).
+        multi_source: whether the source is the union of several sources (adds the
+            multi-source methods).
     """
     if candidates:
         names = [str(n) for n in candidates]
@@ -79,9 +100,14 @@ def auto_candidates(pretrained: bool, has_target_labels: bool,
                 raise ConfigError(
                     f"The candidate {n!r} needs labelled target rows; pass target_labels= or "
                     "drop it from candidates.")
+            check_method_sources(n, multi_source)
         return names
     names = list(FEATURE_CANDIDATES) if pretrained else []
+    if multi_source and pretrained:
+        names += list(MULTI_SOURCE_FEATURE_CANDIDATES)
     names += list(DEEP_CANDIDATES)
+    if multi_source:
+        names += list(MULTI_SOURCE_DEEP_CANDIDATES)
     if has_target_labels:
         names += list(FEW_LABEL_CANDIDATES)
     return names

@@ -23,6 +23,7 @@ from ..registry import Registry
 from ..strategies.base import Strategy
 from ..utils.params import Params
 from .params import ADAPT_COMMON
+from .sources import source_ids_of
 
 if TYPE_CHECKING:
     from ..backbones.base import Backbone
@@ -58,6 +59,8 @@ class AdaptContext:
         target_labelled: the few labelled target rows, only when ``target_labels=`` allows it.
         yt: their labels as integer indices, or ``None``.
         shared: a dict the candidates of one fit share (states of the frozen lower layers).
+        source_names: the sources' names when ``source`` is the union of several sources
+            (:func:`~transferkit.adapt.sources.union_of_sources`), else ``None``.
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class AdaptContext:
         target_labelled: Dataset | None = None,
         yt: np.ndarray | None = None,
         shared: dict[Any, Any] | None = None,
+        source_names: list[str] | None = None,
     ) -> None:
         if target.labels is not None:
             # The one guard every method relies on: unlabelled means unlabelled.
@@ -90,6 +94,15 @@ class AdaptContext:
         self._features: dict[tuple[int, int], tuple[Dataset, np.ndarray]] = {}
         #: kept across the candidates of one fit (frozen-part states are the same for all)
         self.shared: dict[Any, Any] = {} if shared is None else shared
+        self.source_names = list(source_names) if source_names else None
+
+    @property
+    def source_ids(self) -> np.ndarray | None:
+        """Each source row's source, an index into :attr:`source_names` (``None`` with one
+        source)."""
+        if self.source_names is None:
+            return None
+        return source_ids_of(self.source, self.source_names)
 
     @property
     def seed(self) -> int:
@@ -165,6 +178,11 @@ class AdaptMethod(Strategy):
             ),
             dtype=np.float32,
         )
+
+    def solves_source_rows(self, data: Dataset) -> np.ndarray | None:
+        """Which source rows this model is meant to classify (a boolean mask), when it leaves
+        some sources out on purpose; ``None``: all of them."""
+        return None
 
     def forget_outputs(self) -> None:
         """Drop inference results kept to serve repeated requests while the fit was scored

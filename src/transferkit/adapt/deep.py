@@ -57,7 +57,7 @@ from .training import (
 )
 
 __all__ = ["DeepMethod", "trains_backbone", "SourceNetMethod", "DANNMethod",
-           "CDANMethod", "MMDMethod", "UnionMethod"]
+           "CDANMethod", "MMDMethod", "M3SDAMethod", "UnionMethod"]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,17 @@ class DeepMethod(AdaptMethod):
 
     def _source_weights(self, ctx: AdaptContext) -> np.ndarray | None:
         return None
+
+    def _source_domains(self, ctx: AdaptContext) -> np.ndarray | None:
+        """Each source row's source, for objectives that keep the sources apart."""
+        if not OBJECTIVES[self.objective].needs_source_domains:
+            return None
+        if ctx.source_names is None or len(ctx.source_names) < 2:
+            raise ConfigError(
+                f"method={self.name!r} matches the feature moments of several sources; it got "
+                "one source. Pass a list of sources (fit([source_1, source_2], target); on "
+                "the command line --source A,B), or use 'mmd' for one source.")
+        return ctx.source_ids
 
     def fit(self, ctx: AdaptContext) -> DeepMethod:  # type: ignore[override]
         t0 = time.perf_counter()
@@ -200,7 +211,7 @@ class DeepMethod(AdaptMethod):
         data = PairedData(xs, ctx.ys, xt, preprocess, seed=seed,
                           length=None if not spe else int(spe) * bs,
                           weights=self._source_weights(ctx), target_labels=yt,
-                          augment=augment)
+                          augment=augment, source_domains=self._source_domains(ctx))
         task = AdaptTask(module, groups, data)
         config = TrainConfig(epochs=epochs, batch_size=bs, seed=seed, patience=None,
                              lr_schedule="cosine", warmup=0.05, devices=int(s.devices),
@@ -229,7 +240,8 @@ class DeepMethod(AdaptMethod):
             "seconds_train": round(time.perf_counter() - t0, 3),
             "device": result.device,
             "final": {k: v for k, v in (result.history[-1] if result.history else {}).items()
-                      if k in ("ce", "transfer", "domain_accuracy", "mmd", "pseudo_label_rate",
+                      if k in ("ce", "transfer", "domain_accuracy", "mmd", "moment_distance",
+                               "pseudo_label_rate",
                                "pseudo_label_accuracy", "lambda", "target_im")},
         })
         return self
@@ -378,6 +390,17 @@ class MMDMethod(DeepMethod):
 
     name = "mmd"
     objective = "mmd"
+
+
+@register_adapt_method("m3sda", needs_target_labels=False, deep=True, multi_source=True,
+                       description="moment matching across several sources and the target "
+                                   "(M3SDA)")
+class M3SDAMethod(DeepMethod):
+    """M3SDA (Peng et al. 2019): the first two feature moments of every source and the target
+    pulled together pairwise, one shared classifier; ``tradeoff`` weights the moment loss."""
+
+    name = "m3sda"
+    objective = "m3sda"
 
 
 @register_adapt_method("union", needs_target_labels=True, deep=True,

@@ -25,6 +25,7 @@ from .losses import (
     MultipleKernelMMD,
     dann_lambda,
     information_maximization_loss,
+    moment_distance,
 )
 
 __all__ = ["AdaptNet", "FeatureInput", "PairedData", "AdaptModule", "AdaptTask", "OBJECTIVES",
@@ -124,6 +125,8 @@ class _Objective(nn.Module):
 
     schedule: ClassVar[str] = "ramp"
     needs_target_labels: ClassVar[bool] = False
+    #: whether ``forward`` also takes ``source_domains`` (each source row's source index)
+    needs_source_domains: ClassVar[bool] = False
 
     def __init__(self, in_features: int = 0, n_classes: int = 0, **_: Any) -> None:
         super().__init__()
@@ -209,9 +212,22 @@ class UnionObjective(_Objective):
         return F.cross_entropy(logits_t.float(), target_labels)
 
 
+class MomentMatchingObjective(_Objective):
+    """M3SDA's moment distance between every pair of domains, the sources kept apart
+    (:func:`~transferkit.adapt.losses.moment_distance`)."""
+
+    needs_source_domains = True
+
+    def forward(self, f_s, f_t, logits_s, logits_t, target_labels=None,
+                source_domains=None) -> torch.Tensor:
+        out = moment_distance(f_s, source_domains, f_t)
+        self.stats = {"moment_distance": float(out.detach())}
+        return out
+
+
 OBJECTIVES: dict[str, type[_Objective]] = {
     "source": SourceOnlyObjective, "dann": DANNObjective, "cdan": CDANObjective,
-    "mmd": MMDObjective, "union": UnionObjective,
+    "mmd": MMDObjective, "union": UnionObjective, "m3sda": MomentMatchingObjective,
 }
 
 
@@ -244,13 +260,15 @@ class PairedData(ExampleData):
     through this class.
 
     ``batch(idx)`` returns ``inputs`` (source rows first), ``labels`` (source), ``n_source``,
-    optional ``weights`` (per source row) and, only when given, ``target_labels``.
+    optional ``weights`` (per source row) and, only when given, ``target_labels`` and
+    ``source_domains`` (each source row's source, for multi-source objectives).
     """
 
     def __init__(self, source_inputs: Any, labels: np.ndarray, target_inputs: Any,
                  preprocess: Any, seed: int = 0, length: int | None = None,
                  weights: np.ndarray | None = None, target_labels: np.ndarray | None = None,
-                 augment: Augmenter | RandomAffine | None = None) -> None:
+                 augment: Augmenter | RandomAffine | None = None,
+                 source_domains: np.ndarray | None = None) -> None:
         if isinstance(augment, RandomAffine):  # geometric only: no backbone facts needed
             augment = bind_augmentation(augment, 1.0, _image_stub)
         super().__init__(source_inputs, labels, preprocess, augment=augment)
@@ -262,6 +280,8 @@ class PairedData(ExampleData):
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float32)
         self.target_labels = (None if target_labels is None
                               else np.asarray(target_labels, dtype=np.int64))
+        self.source_domains = (None if source_domains is None
+                               else np.asarray(source_domains, dtype=np.int64))
         self._ps = np.random.default_rng([self.seed, 1]).permutation(self.ns)
         self.set_epoch(0)
 
@@ -305,6 +325,8 @@ class PairedData(ExampleData):
             out["weights"] = torch.from_numpy(self.weights[si])
         if self.target_labels is not None:
             out["target_labels"] = torch.from_numpy(self.target_labels[ti])
+        if self.source_domains is not None:
+            out["source_domains"] = torch.from_numpy(self.source_domains[si])
         return out
 
 
@@ -329,7 +351,8 @@ class AdaptModule(nn.Module):
 
     def forward(self, inputs: dict[str, torch.Tensor], n_source: int, labels: torch.Tensor,
                 weights: torch.Tensor | None = None,
-                target_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                target_labels: torch.Tensor | None = None,
+                source_domains: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         f, logits = self.net.embed(inputs)
         f_s, f_t = f[:n_source], f[n_source:]
         l_s, l_t = logits[:n_source], logits[n_source:]
@@ -339,7 +362,9 @@ class AdaptModule(nn.Module):
         schedule = self.objective.schedule
         if schedule == "grl":
             self.objective.set_coeff(self.coeff)
-        transfer = self.objective(f_s, f_t, l_s, l_t, target_labels)
+        extra = {"source_domains": source_domains} if self.objective.needs_source_domains \
+            else {}
+        transfer = self.objective(f_s, f_t, l_s, l_t, target_labels, **extra)
         weight = self.tradeoff * (self.coeff if schedule == "ramp" else 1.0)
         out = {"loss": ce + weight * transfer, "ce": ce.detach(), "transfer": transfer.detach()}
         if self.im_weight > 0 and len(l_t):
@@ -380,7 +405,7 @@ class AdaptTask(Task):
     def training_step(self, model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
         self.module.coeff = dann_lambda(self.progress, self.gamma)
         out = model(batch["inputs"], batch["n_source"], batch["labels"], batch.get("weights"),
-                    batch.get("target_labels"))
+                    batch.get("target_labels"), batch.get("source_domains"))
         stats = {"ce": float(out["ce"]), "transfer": float(out["transfer"]),
                  **self.module.objective.stats}
         if "target_im" in out:

@@ -14,7 +14,7 @@ from typing import Any
 from ..data import Dataset, DatasetSplits, load_dataset
 from ..exceptions import ConfigError
 from ..models import DomainAdapter
-from .common import add_data_args, data_kwargs, echo
+from .common import add_data_args, data_kwargs, echo, split_data_specs
 from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
@@ -38,9 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "says otherwise. Prints source-only vs adapted target accuracy and the label-free "
             "validator scores, and saves the run folder."),
     )
-    p.add_argument("--source", required=True,
+    p.add_argument("--source", required=True, action="append",
                    help="labelled source: dataset name ('mnist', 'amazon:domain=books'), file "
-                        "(amazon.csv:domain=books) or folder")
+                        "(amazon.csv:domain=books) or folder; several sources comma-separated "
+                        "(amazon:domain=books,amazon:domain=dvd) or as repeated --source flags")
     p.add_argument("--target", required=True, help="target data, in the same forms")
     p.add_argument("--target-labels", default="none",
                    help="which target labels training may use: 'none' (default: labels only "
@@ -99,6 +100,23 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _echo_sources(table: dict[str, Any] | None) -> None:
+    """One line per source: its shift to the target and what the chosen method made of it."""
+    if not table:
+        return
+    echo("sources (shift to the target on frozen features; mixture weight = share of target "
+         "rows that resemble it):")
+    for name, t in table.items():
+        use = t.get("in_chosen_method", {})
+        did = ("weight {:.3f}".format(use["weight"]) if "weight" in use
+               else "kept" if use.get("kept") else
+               f"dropped: {use['dropped_because']}" if "dropped_because" in use
+               else f"pooled share {use.get('pooled_share', 0):.3f}")
+        pad = t.get("proxy_a_distance")
+        echo(f"  {name:<14} rows {t['rows']:>6}  mixture {t['mixture_weight']:.3f}  "
+             + (f"proxy A-distance {pad:.3f}  " if pad is not None else "") + did)
+
+
 def run(args: argparse.Namespace) -> int:
     with claim_out(args, args.out):
         return _run(args)
@@ -107,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     target_labels, label_col = parse_target_labels(args.target_labels)
-    source, _ = _split(load_dataset(args.source, **data_kwargs(args)))
+    specs = split_data_specs(args.source)
+    sources = [_split(load_dataset(spec, **data_kwargs(args)))[0] for spec in specs]
+    source: Dataset | list[Dataset] = sources[0] if len(sources) == 1 else sources
     tkw = data_kwargs(args)
     if label_col is not None:
         tkw["label_col"] = label_col  # a missing column is a clear DataError from the loader
@@ -124,10 +144,13 @@ def _run(args: argparse.Namespace) -> int:
             f"--target-labels {args.target_labels} asks for target labels but {target.name!r} "
             "has none; name the label column (--target-labels COLUMN).")
     used = "labels unused" if target_labels is None else f"target_labels={target_labels!r}"
-    echo(f"adapting {source.name} -> {target.name} with {model.method} ({model.backbone}): "
-         f"{len(source)} labelled source rows, {len(target)} target rows ({used})")
+    names = " + ".join(s.name for s in sources)
+    echo(f"adapting {names} -> {target.name} with {model.method} ({model.backbone}): "
+         f"{sum(len(s) for s in sources)} labelled source rows, {len(target)} target rows "
+         f"({used})")
     model.fit(source, target)
     rec = model.adaptation_record()
+    _echo_sources(rec.get("sources"))
     tuned = rec.get("source_finetune")
     if tuned:
         val = "" if tuned["val_accuracy"] is None else \
@@ -163,9 +186,11 @@ def _run(args: argparse.Namespace) -> int:
         echo(f"warning: held-out source accuracy fell from {col['source_accuracy_before']:.3f} "
              f"to {col['source_accuracy_after']:.3f}: adaptation collapsed the source task",
              err=True)
-    out = args.out or f"runs/{_name(args.source)}-{_name(args.target)}-{rec['method']}"
+    out = args.out or (f"runs/{'+'.join(_name(x) for x in specs)}-{_name(args.target)}-"
+                       f"{rec['method']}")
     model.save(out, overwrite=args.overwrite, metrics=metrics, record={
-        "dataset": {"source": args.source, "target_spec": args.target,
+        "dataset": {"source": specs[0] if len(specs) == 1 else specs,
+                    "target_spec": args.target,
                     "evaluation": None if evaluation is None else evaluation.summary()},
         "timings": {"fit_seconds": round(model.fit_seconds_, 3),
                     "total_seconds": round(time.perf_counter() - t0, 3)}})

@@ -18,6 +18,7 @@ from . import lr_find as lr_find_cmd
 from . import monitor as monitor_cmd
 from . import pretrain as pretrain_cmd
 from . import rank as rank_cmd
+from . import rank_sources as rank_sources_cmd
 from . import readapt as readapt_cmd
 from . import report as report_cmd
 from . import shift as shift_cmd
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     zeroshot.add_parser(sub)
     report_cmd.add_parsers(sub)
     rank_cmd.add_parser(sub)
+    rank_sources_cmd.add_parser(sub)
     shift_cmd.add_parser(sub)
     compare_cmd.add_parser(sub)
     lr_find_cmd.add_parser(sub)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..adapt import ADAPT_METHODS, AdaptContext, AdaptMethod
-from ..adapt.auto import auto_candidates, baseline_for, parse_candidate
+from ..adapt.auto import auto_candidates, baseline_for, check_method_sources, parse_candidate
 from ..adapt.checks import check_domains, check_label_subset, pick_target_labels
 from ..adapt.deep import trains_backbone
 from ..adapt.params import WEIGHT_CLIP
@@ -40,6 +40,7 @@ from ..strategies.params import COMMON, LAYER
 from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
 from .adapter_record import adaptation_record
+from .adapter_sources import as_sources, sources_table
 from .base import StrategyModel, check_backbone_param
 from .docs import document_params
 
@@ -276,7 +277,11 @@ class DomainAdapter(StrategyModel):
 
         Args:
             source: a labelled :class:`~transferkit.data.Dataset` (or raw inputs with labels
-                given as a Dataset).
+                given as a Dataset), or a list of them: several source domains. Every method
+                then fits on their union; the multi-source methods (``ensemble``, ``select``,
+                ``m3sda``, which ``auto`` adds to its candidates) weigh them, and the record's
+                ``sources`` part shows each source's shift to the target and what the chosen
+                method did with it.
             target: a Dataset (or raw inputs) of the target domain. Its labels, if any, are
                 removed before anything else sees it, unless ``target_labels`` says otherwise.
 
@@ -289,7 +294,7 @@ class DomainAdapter(StrategyModel):
         s = self.settings()
         seed_everything(s.seed)
         t0 = time.perf_counter()
-        source = as_dataset(source, what="source")
+        source, self.source_names_ = as_sources(source)
         target = as_dataset(target, what="target")
         check_domains(source, target)
         classes = check_labels(source)
@@ -327,7 +332,7 @@ class DomainAdapter(StrategyModel):
                 bb_n = copy.deepcopy(bb) if self._trains_backbone(name, bb) else bb
                 own = {**params, **overrides}
                 ctx = AdaptContext(bb_n, layer, src_fit, y_fit, target, len(classes), own,
-                                   labelled, yt, shared=shared)
+                                   labelled, yt, shared=shared, source_names=self.source_names_)
                 log.info("adapt: fitting %s", spec)
                 m: AdaptMethod = ADAPT_METHODS.get(name)(**own).fit(ctx)
                 self.candidates_[spec] = {"model": m, "backbone": bb_n,
@@ -349,6 +354,8 @@ class DomainAdapter(StrategyModel):
             self.train_summary_ = src_fit.summary()
             self.target_summary_ = target.summary()
             self._check_collapse()
+            self.sources_ = None if self.source_names_ is None else sources_table(
+                bb, layer, src_fit, target, self.source_names_, s)
             self.projection_ = self._projection(
                 src_val if src_val is not None else src_fit, target)
         finally:  # scored (or failed): kept inference results and states only hold memory
@@ -380,8 +387,10 @@ class DomainAdapter(StrategyModel):
                 ":val"), ys[val_idx])
 
     def _candidate_names(self, bb: Backbone, has_labels: bool) -> list[str]:
+        multi = self.source_names_ is not None
         if self.method == "auto":
-            return auto_candidates(bb.rebuildable, has_labels, self.candidates)
+            return auto_candidates(bb.rebuildable, has_labels, self.candidates, multi)
+        check_method_sources(self.method, multi)
         names = [self.method]
         base = baseline_for(self.method)
         if self.settings().baseline and base != self.method:

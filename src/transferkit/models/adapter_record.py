@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..adapt.validators import VALIDATORS
+from .adapter_sources import chosen_use_of_sources
 
 __all__ = ["adaptation_record"]
 
@@ -35,6 +36,9 @@ def adaptation_record(model: Any) -> dict[str, Any]:
         "n_target_labelled": 0 if model.target_label_rows_ is None
         else int(len(model.target_label_rows_)),
     }
+    if getattr(model, "sources_", None):
+        use = chosen_use_of_sources(model.strategy_, model.sources_)
+        rec["sources"] = {n: {**t, "in_chosen_method": use[n]} for n, t in model.sources_.items()}
     if getattr(model, "projection_", None):
         rec["projection"] = model.projection_
     if getattr(model, "source_tune_", None):

@@ -1,4 +1,5 @@
-"""Unsupervised domain adaptation: source-only vs adapted accuracy, validators, projection."""
+"""Unsupervised domain adaptation: source-only vs adapted accuracy, validators, projection, and
+with several sources each one's shift, weight and use."""
 
 from __future__ import annotations
 
@@ -13,7 +14,36 @@ __all__ = ["prepare"]
 
 # Parts of record['adapt'] with a view of their own; the rest is listed as is.
 KNOWN = {"method", "source_only_accuracy", "target_accuracy", "validators", "projection",
-         "verdict", "source_finetune"}
+         "verdict", "source_finetune", "sources"}
+
+
+def _use(u: Any) -> str:
+    """What the chosen method did with one source, in words."""
+    if not isinstance(u, dict):
+        return ""
+    if "weight" in u:
+        return f"ensemble weight {u['weight']:.3f}"
+    if "dropped_because" in u:
+        return f"dropped: {u['dropped_because']}"
+    if u.get("kept"):
+        return "kept"
+    if "pooled_share" in u:
+        return f"pooled ({u['pooled_share']:.0%} of the rows)"
+    return ", ".join(f"{k} {v}" for k, v in u.items())
+
+
+def _sources(v: Any) -> dict[str, Any] | None:
+    """Several sources: each one's rows, shift to the target, mixture weight and use."""
+    if not isinstance(v, dict) or not v or not all(isinstance(x, dict) for x in v.values()):
+        return None
+    cols = ["source", "rows", "mixture weight", "proxy A-distance", "MMD", "domain AUC",
+            "in the chosen method"]
+    rows = [[n, x.get("rows"), x.get("mixture_weight"), x.get("proxy_a_distance"),
+             x.get("mmd"), x.get("domain_auc"), _use(x.get("in_chosen_method"))]
+            for n, x in v.items()]
+    weights = [float(x.get("mixture_weight") or 0) for x in v.values()]
+    return {"cols": cols, "rows": rows,
+            "plot": plots.paired_bars(list(v), weights, "mixture weight")}
 
 
 def _validators(v: Any) -> dict[str, Any] | None:
@@ -47,6 +77,7 @@ def prepare(record: dict) -> dict[str, Any] | None:
         "plot": plots.paired_bars(["source only", str(method or "adapted")],
                                   [float(src), float(tgt)], "target accuracy") if both else None,
         "validators": _validators(ad.get("validators")),
+        "sources": _sources(ad.get("sources")),
         "projection": projection(ad.get("projection"), "adapted source and target"),
         "extra": {k: v for k, v in ad.items() if k not in KNOWN},
     }

@@ -1,0 +1,75 @@
+"""The ``sources`` part of a multi-source :class:`~transferkit.DomainAdapter` record.
+
+For each source: its rows and classes, its shift to the target on the frozen features (proxy
+A-distance, MMD, domain-classifier AUC), the share of the target that resembles it (the
+mixture weight of :func:`~transferkit.adapt.multisource.mixture_weights`), and what the
+chosen method did with it (its ensemble weight, kept or dropped and why, or its share of the
+pooled rows).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..adapt.multisource import mixture_weights, source_classifier
+from ..adapt.sources import source_ids_of, union_of_sources
+from ..backbones.base import Backbone
+from ..data.coerce import as_dataset
+from ..data.dataset import Dataset
+from ..features import extract_features
+from ..shift import shift_features
+
+__all__ = ["as_sources", "sources_table", "chosen_use_of_sources"]
+
+#: rows per side the per-source shift measures use (an O(n^2) kernel)
+MAX_SHIFT_ROWS = 600
+
+
+def as_sources(source: Any) -> tuple[Dataset, list[str] | None]:
+    """``fit``'s ``source`` argument as one dataset, and the source names when it was a list
+    of several (their union, each row's source in ``domains``)."""
+    if not isinstance(source, list | tuple):
+        return as_dataset(source, what="source"), None
+    parts = [as_dataset(s, what=f"source {i + 1}") for i, s in enumerate(source)]
+    if len(parts) == 1:
+        return parts[0], None
+    union = union_of_sources(parts)
+    return union, list(union.meta["sources"])
+
+
+def sources_table(bb: Backbone, layer: int, source: Dataset, target: Dataset,
+                  names: list[str], settings: Any) -> dict[str, dict[str, Any]]:
+    """Per source: rows, classes, shift to the target and mixture weight (frozen features)."""
+    kw = {"layer": layer, "batch_size": settings.batch_size, "cache": settings.cache,
+          "progress": False}
+    Xs = np.asarray(extract_features(bb, source, **kw), dtype=np.float32)
+    Xt = np.asarray(extract_features(bb, target, **kw), dtype=np.float32)
+    ids = source_ids_of(source, names)
+    mixture = mixture_weights(source_classifier(Xs, ids, len(names), seed=settings.seed), Xt)
+    out: dict[str, dict[str, Any]] = {}
+    for i, name in enumerate(names):
+        rows = ids == i
+        entry: dict[str, Any] = {
+            "rows": int(rows.sum()),
+            "classes": int(len(np.unique(source.labels[rows]))),
+            "mixture_weight": round(float(mixture[i]), 4),
+        }
+        if rows.sum() >= 10 and len(Xt) >= 10:
+            r = shift_features(Xs[rows], Xt, n_permutations=50, max_samples=MAX_SHIFT_ROWS,
+                               seed=settings.seed)
+            entry.update(proxy_a_distance=round(float(r.proxy_a_distance), 4),
+                         mmd=round(float(r.mmd), 5), domain_auc=round(float(r.c2st_auc), 4))
+        out[name] = entry
+    return out
+
+
+def chosen_use_of_sources(strategy: Any, table: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the chosen method did with each source: a multi-source method's own summary
+    (weight, kept / dropped and why), else the share of the pooled training rows."""
+    own = strategy.summary.get("sources") if hasattr(strategy, "summary") else None
+    if own:
+        return {n: {k: v for k, v in own.get(n, {}).items() if k != "rows"} for n in table}
+    total = sum(t["rows"] for t in table.values()) or 1
+    return {n: {"pooled_share": round(t["rows"] / total, 4)} for n, t in table.items()}
