@@ -46,6 +46,20 @@ def write_section(heading: str, body: str) -> None:
     RESULTS.write_text(text.rstrip() + "\n")
 
 
+def kept_subsections(heading: str) -> str:
+    """The ``### `` subsections of section ``## heading`` as RESULTS.md holds them now (other
+    scripts write them), to be appended when that section is rewritten; "" when none."""
+    if not RESULTS.exists():
+        return ""
+    lines = RESULTS.read_text(encoding="utf-8").split("\n")
+    if f"## {heading}" not in lines:
+        return ""
+    i = lines.index(f"## {heading}")
+    j = next((x for x in range(i + 1, len(lines)) if lines[x].startswith("## ")), len(lines))
+    k = next((x for x in range(i + 1, j) if lines[x].startswith("### ")), None)
+    return "" if k is None else "\n\n" + "\n".join(lines[k:j]).strip()
+
+
 def write_subsection(section: str, title: str, body: str) -> None:
     """Replace ``### title`` inside ``section`` (a ``## `` line) of RESULTS.md, creating either.
 
