@@ -68,7 +68,8 @@ def check_objective(name: Any, modality: str, holder: str = "the backbone") -> s
     declared = OBJECTIVES.info(name).get("modality")
     if declared != modality:
         fix = ("name the text column with --text-col (text_col=) if the data hold one, or "
-               if declared == "text" and holder != "the backbone" else "")
+               if declared == "text" and modality == "tabular" and holder != "the backbone"
+               else "")
         fitting_backbones = _BACKBONE_EXAMPLES.get(declared, f"a {declared} backbone")
         raise ConfigError(
             f"objective={name!r} pre-trains {declared} backbones, but {holder} is {modality}; "
