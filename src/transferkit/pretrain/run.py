@@ -159,7 +159,7 @@ def pretrain(data: Any, backbone: str | Backbone = "minilm-l6", objective: str =
         raise ConfigError(
             f"backbone {backbone.name!r} cannot be rebuilt from a spec, so its pre-trained "
             "weights could not be reloaded as 'run:<folder>'. Fix: pass a spec such as "
-            "'minilm-l6' or 'hf:<folder>'.")
+            "'minilm-l6', 'lenet', 'tabular-mlp' or 'hf:<folder>'.")
     rows = unlabelled_rows(ds, objective)
     train_rows, val_rows = held_out_split(len(rows), val_fraction, seed, objective)  # no loading
     bb, _ = backbone_for_data(backbone, -1, seed, ds, copy=True)
