@@ -37,19 +37,20 @@ def test_scarf_lowers_the_held_out_pretext_loss(scarf_run):
     assert pre["settings"]["corruption"] == 0.6 and pre["settings"]["batch_size"] == 64
 
 
-def test_frozen_block_stayed_and_scaling_is_kept_by_a_later_fit(scarf_run, cancer):
+def test_frozen_block_stayed_and_a_probe_on_the_run_works(scarf_run, cancer):
     x, y = cancer
     base = tk.create_backbone("tabular-mlp", in_features=30, seed=0).state_dict()
-    adapted = tk.create_backbone(f"run:{scarf_run}")
-    new = adapted.state_dict()
+    new = tk.create_backbone(f"run:{scarf_run}").state_dict()
     assert all(torch.equal(base[k], new[k]) for k in base if k.startswith("blocks.0."))
     assert not torch.allclose(base["blocks.1.0.weight"], new["blocks.1.0.weight"])
     np.testing.assert_allclose(new["input_mean"].numpy(), x.mean(0), rtol=1e-4)
-    # A fit on other rows (here: the same table shifted) keeps the pre-training's scaling.
+    # Like the random-init MLP, the encoder standardises on the rows it is fitted on (under a
+    # shift that aligns the means; keeping the pre-training's scaling cost 13 points of
+    # target accuracy in adapt --target-pretrain on this table).
     model = tk.TransferClassifier(backbone=f"run:{scarf_run}", strategy="probe",
-                                  progress=False).fit(tk.from_arrays(x[:200] + 1.0, y[:200]))
-    np.testing.assert_allclose(model.backbone_.input_mean.numpy(), x.mean(0), rtol=1e-4)
-    assert model.score(tk.from_arrays(x[200:] + 1.0, y[200:])) > 0.8
+                                  progress=False).fit(tk.from_arrays(x[:200], y[:200]))
+    assert model.backbone_.lineage[-1]["objective"] == "scarf"
+    assert model.score(tk.from_arrays(x[200:], y[200:])) > 0.85
 
 
 def test_corruption_redraws_the_share_of_features_from_their_columns(cancer):

@@ -51,10 +51,9 @@ class TabularMLP(Backbone):
     def fit_preprocessing(self, inputs: np.ndarray) -> None:
         """Learn the per-column standardisation from training inputs.
 
-        A backbone reused from a run (``run:``: a fitted model's, or an encoder pre-trained
-        by ``transferkit pretrain``) keeps the scaling it was trained with.
+        A backbone reused from a run (``run:``) keeps the scaling it was trained with.
         """
-        if self.source_model is not None or self.lineage:
+        if self.source_model is not None:
             return
         x = np.asarray(inputs, dtype=np.float32)
         self.input_mean.copy_(torch.from_numpy(x.mean(0)))
