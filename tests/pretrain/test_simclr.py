@@ -35,6 +35,10 @@ def test_simclr_lowers_the_held_out_pretext_loss(simclr_run):
     assert pre["modality"] == "image" and pre["rows"] == {"train": 288, "held_out": 32}
     assert pre["rows_seen"] == 4 * 288 and pre["tokens_seen"] is None
     assert pre["settings"]["hflip"] == 0.0 and pre["settings"]["temperature"] == 0.5
+    # The record's backbone counts the encoder's trainable weights (conv2 + fc), not the head.
+    lenet = tk.create_backbone("lenet")
+    encoder = sum(p.numel() for n, p in lenet.named_parameters() if not n.startswith("conv1."))
+    assert read_record(simclr_run)["backbone"]["trainable_params"] == encoder
 
 
 def test_trained_groups_moved_and_the_frozen_one_did_not(simclr_run):

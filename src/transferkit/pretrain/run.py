@@ -220,7 +220,9 @@ def pretrain(data: Any, backbone: str | Backbone = "minilm-l6", objective: str =
                              "total_seconds": round(time.perf_counter() - t0, 3)}
         lineage = record["pretrain"]["lineage"]
         bb.lineage, bb.parent = lineage, parent_spec
-        record["backbone"] = {**bb.info(), "trainable_params": result.trainable_params}
+        # The encoder's own count: the engine's counts include the discarded pretext head.
+        record["backbone"] = {**bb.info(), "trainable_params": sum(
+            p.numel() for p in bb.parameters() if p.requires_grad)}
         save_encoder(bb, out, {"spec": parent_spec, "kwargs": getattr(bb, "init_kwargs", {})},
                      lineage, record, {"kind": "pretrain", "backbone": parent_spec,
                                        "data": ds.name, **settings},
