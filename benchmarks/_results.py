@@ -37,13 +37,34 @@ def today() -> str:
     return date.today().isoformat()
 
 
-def write_section(heading: str, body: str) -> None:
-    """Replace (or append) the ``## heading`` section of RESULTS.md, leaving the others alone."""
+def write_section(heading: str, body: str, keep_subsections: bool = False) -> None:
+    """Replace (or append) the ``## heading`` section of RESULTS.md, leaving the others alone;
+    with ``keep_subsections``, the section's ``### `` subsections (written by other scripts,
+    :func:`write_subsection`) stay after the new body."""
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
-    block = f"## {heading}\n\n{body.strip()}\n\n"
     pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block
+    old = pattern.search(text)
+    kept = ""
+    if keep_subsections and old:
+        sub = re.search(r"^### ", old.group(0), re.M)
+        kept = old.group(0)[sub.start():].strip() + "\n\n" if sub else ""
+    block = f"## {heading}\n\n{body.strip()}\n\n{kept}"
+    text = pattern.sub(lambda _: block, text) if old else text.rstrip() + "\n\n" + block
     RESULTS.write_text(text.rstrip() + "\n")
+
+
+def kept_subsections(heading: str) -> str:
+    """The ``### `` subsections of section ``## heading`` as RESULTS.md holds them now (other
+    scripts write them), to be appended when that section is rewritten; "" when none."""
+    if not RESULTS.exists():
+        return ""
+    lines = RESULTS.read_text(encoding="utf-8").split("\n")
+    if f"## {heading}" not in lines:
+        return ""
+    i = lines.index(f"## {heading}")
+    j = next((x for x in range(i + 1, len(lines)) if lines[x].startswith("## ")), len(lines))
+    k = next((x for x in range(i + 1, j) if lines[x].startswith("### ")), None)
+    return "" if k is None else "\n\n" + "\n".join(lines[k:j]).strip()
 
 
 def write_subsection(section: str, title: str, body: str) -> None:

@@ -98,3 +98,42 @@ def test_readapt_writes_a_new_run_that_records_its_parent_and_leaves_the_old_one
                        "--label-col", "label", "--out", d / "kitchen", "--overwrite")
     assert code == 2 and "never writes over the deployed run" in err
     assert digest() == before
+
+
+def test_monitor_resumes_across_runs_and_marks_the_readapted_model(files, capsys,
+                                                                   kitchen_parts, reviews):
+    d = files
+    kitchen, books = kitchen_parts[2], reviews["books"]
+    texts, labels = kitchen.inputs + books.inputs[:100], np.r_[kitchen.labels, books.labels[:100]]
+    for name, rows in (("a", slice(0, 125)), ("b", slice(125, 175)), ("c", slice(175, 200))):
+        pd.DataFrame({"text": texts[rows], "label": labels[rows]}).to_csv(d / f"part-{name}.csv",
+                                                                         index=False)
+    cols = ["--text-col", "text", "--label-col", "label"]
+    code, out, _ = cli(capsys, "monitor", d / "kitchen", d / "part-a.csv", *cols, "--window", 50,
+                       "--reference", d / "ref.csv", "--out", d / "live")
+    assert code == 0 and "the last 25 rows do not fill a window yet" in out
+    code, _, err = cli(capsys, "monitor", d / "kitchen", d / "part-b.csv", *cols, "--resume",
+                       d / "live", "--window", 100)
+    assert code == 2 and "--window 100 (saved: 50)" in err and "Fix" in err
+    # The same model, the next rows: window 2 (the 25 waiting kitchen rows and 25 books).
+    code, out, _ = cli(capsys, "monitor", d / "kitchen", d / "part-b.csv", *cols, "--resume",
+                       d / "live")
+    assert code == 0 and "window 2 (rows 100-149)" in out
+    code, _, _ = cli(capsys, "readapt", d / "kitchen", d / "pool.csv", "--budget", 20, "--old",
+                     d / "ref.csv", *cols, "--out", d / "kitchen-v3")
+    assert code == 0
+    # The re-adapted run takes over, against a books reference; the moment is on the timeline.
+    code, out, _ = cli(capsys, "monitor", d / "kitchen-v3", d / "part-c.csv", *cols, "--resume",
+                       d / "live", "--reference", d / "pool.csv")
+    assert code == 0 and "watched from window 3" in out and "20 labels" in out
+    rec = json.loads((d / "live" / "record.json").read_text())
+    mon = rec["monitor"]
+    assert [w["window"] for w in mon["windows"]] == [0, 1, 2, 3]
+    assert [s["path"][-10:] for s in mon["streams"]] == ["part-a.csv", "part-b.csv",
+                                                         "part-c.csv"]
+    (moment,) = mon["readaptations"]
+    assert moment["after_window"] == 2 and moment["labelled"] == 20
+    assert moment["parent"] == str(d / "kitchen") and moment["run"] == str(d / "kitchen-v3")
+    assert mon["model"]["run"] == str(d / "kitchen-v3")
+    assert "re-adapted 1 time(s), after window(s) <b>2</b>" in \
+        (d / "live" / "report.html").read_text()

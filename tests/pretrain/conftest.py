@@ -42,3 +42,14 @@ def reviews_csv(tmp_path_factory, short_reviews):
     path = tmp_path_factory.mktemp("data") / "kitchen_unlabelled.csv"
     pd.DataFrame({"review": short_reviews}).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def usps():
+    """Real USPS digits (16x16 gray), ../shared/datasets/usps."""
+    try:
+        find_shared_dataset("usps")
+    except DataError:
+        pytest.skip("../shared/datasets/usps is absent; set TRANSFERKIT_DATA to the folder "
+                    "holding it to run the SimCLR tests")
+    return tk.load_dataset("usps")

@@ -85,3 +85,75 @@ def test_a_pretrain_run_whose_chain_loops(tmp_path):
     with pytest.raises(BackboneError) as err:
         tk.create_backbone(f"run:{run}")
     assert "loop" in _one_line(err)
+
+
+DIGITS = np.random.default_rng(0).integers(0, 256, size=(40, 16, 16), dtype=np.uint8)
+
+
+def test_an_image_objective_on_text_and_a_text_objective_on_images():
+    with pytest.raises(ConfigError) as err:
+        tk.pretrain(TEXTS, backbone="minilm-l6", objective="simclr")
+    msg = _one_line(err)
+    assert "'simclr' pre-trains image backbones" in msg and "is text" in msg
+    assert "mlm, simcse, tsdae" in msg and "'lenet'" in msg and "Fix:" in msg
+    with pytest.raises(ConfigError) as err:
+        tk.pretrain(tk.from_arrays(DIGITS), backbone="lenet", objective="tsdae")
+    msg = _one_line(err)
+    assert "'tsdae' pre-trains text backbones" in msg and "is image" in msg
+    assert "expected one of the image objectives: simclr" in msg and "--text-col" not in msg
+    with pytest.raises(ConfigError) as err:
+        tk.pretrain(tk.from_arrays(DIGITS), backbone="lenet", objective="scarf")
+    assert "expected one of the image objectives: simclr" in _one_line(err)
+
+
+def test_images_with_a_text_backbone_name_the_image_backbones():
+    with pytest.raises(DataError) as err:
+        tk.pretrain(tk.from_arrays(DIGITS), backbone="minilm-l6", objective="simclr")
+    msg = _one_line(err)
+    assert "image data" in msg and "lenet" in msg and "efficientnet-lite0" in msg
+
+
+def test_too_few_images_and_a_batch_of_one_for_a_contrastive_objective():
+    with pytest.raises(DataError) as err:
+        tk.pretrain(tk.from_arrays(DIGITS[:10]), backbone="lenet", objective="simclr")
+    msg = _one_line(err)
+    assert "'simclr' needs at least 16 unlabelled rows" in msg and "got 10" in msg
+    with pytest.raises(ConfigError) as err:
+        tk.pretrain(tk.from_arrays(DIGITS), backbone="lenet", objective="simclr", batch_size=1)
+    msg = _one_line(err)
+    assert "batch_size must be at least 2; got 1" in msg and "Fix:" in msg
+
+
+def test_scarf_needs_two_columns_and_tokens_are_for_text():
+    with pytest.raises(DataError) as err:
+        tk.pretrain(tk.from_arrays(np.arange(40.0)[:, None]), backbone="tabular-mlp",
+                    objective="scarf")
+    msg = _one_line(err)
+    assert "at least 2 feature columns; got 1" in msg and "Fix:" in msg
+    with pytest.raises(ConfigError) as err:
+        tk.pretrain(tk.from_arrays(DIGITS), backbone="lenet", objective="simclr", max_length=32)
+    assert "reads no tokens" in _one_line(err)
+
+
+def test_bad_simclr_and_scarf_options():
+    with pytest.raises(ConfigError) as err:
+        tk.pretrain(tk.from_arrays(DIGITS), backbone="lenet", objective="simclr",
+                    options={"hflip": 2})
+    msg = _one_line(err)
+    assert "simclr: hflip must be a number in [0.0, 1.0]; got 2" in msg and "--option" in msg
+    with pytest.raises(ConfigError, match="crop_scale must be a range lo-hi; got 'big'"):
+        tk.pretrain(tk.from_arrays(DIGITS), backbone="lenet", objective="simclr",
+                    options={"crop_scale": "big"})
+    with pytest.raises(ConfigError, match="corruption must be a share in"):
+        tk.pretrain(tk.from_arrays(np.ones((40, 3))), backbone="tabular-mlp",
+                    objective="scarf", options={"corruption": 1.5})
+
+
+def test_simclr_without_kornia_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "kornia", None)  # as if the extra were not installed
+    with pytest.raises(ConfigError) as err:
+        tk.pretrain(tk.from_arrays(DIGITS), backbone="lenet", objective="simclr")
+    msg = _one_line(err)
+    assert "kornia" in msg and "pip install 'transferkit[augment]'" in msg

@@ -2,6 +2,12 @@
 
 The target's labels, when the data have them, are used for nothing but the evaluation that
 follows fitting, unless ``--target-labels`` says otherwise.
+
+``--target-pretrain OBJECTIVE`` first continues pre-training the backbone on the target's
+unlabelled inputs (``transferkit pretrain``), then adapts from that encoder as
+``run:<folder>``. It is done here, in the command-line layer, because the estimators may not
+import the pre-training package (they are siblings); the library way is the same two calls,
+``tk.pretrain`` then ``DomainAdapter(backbone="run:<folder>")``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from typing import Any
 from ..data import Dataset, DatasetSplits, load_dataset
 from ..exceptions import ConfigError
 from ..models import DomainAdapter
+from ..pretrain import list_objectives, pretrain
+from ..runs import read_record
 from .common import add_data_args, data_kwargs, echo, split_data_specs
 from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
@@ -58,6 +66,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-baseline", dest="baseline", action="store_false", default=None,
                    help="skip the source-only baseline (no source-only accuracy, no collapse "
                         "check)")
+    p.add_argument("--target-pretrain", metavar="OBJECTIVE", default=None,
+                   help="first continue pre-training the backbone on the target's unlabelled "
+                        "inputs with this objective (" + "; ".join(
+                            f"{m}: {', '.join(list_objectives(m))}"
+                            for m in ("text", "image", "tabular"))
+                        + "), then adapt from it; the encoder is saved in OUT-target-OBJECTIVE")
+    p.add_argument("--target-pretrain-epochs", type=int, default=1,
+                   help="passes over the target's inputs when pre-training (default 1)")
+    p.add_argument("--target-pretrain-max-steps", type=int, default=None,
+                   help="stop the target pre-training after this many steps (CPU bound)")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
     add_param_flags(p, DomainAdapter, skip=_OWN)
@@ -100,6 +118,10 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _sources_stem(args: argparse.Namespace) -> str:
+    return "+".join(_name(x) for x in split_data_specs(args.source))
+
+
 def _echo_sources(table: dict[str, Any] | None) -> None:
     """One line per source: its shift to the target and what the chosen method made of it."""
     if not table:
@@ -122,6 +144,26 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
 
 
+def _pretrain_on_target(args: argparse.Namespace, model: DomainAdapter, target: Dataset
+                        ) -> str:
+    """Continue pre-training ``model``'s backbone on the target's inputs (labels unused, the
+    test split unseen); returns the ``run:`` spec of the encoder."""
+    objective = args.target_pretrain
+    stem = args.out or f"runs/{_sources_stem(args)}-{_name(args.target)}"
+    folder = f"{str(stem).rstrip('/')}-target-{objective}"
+    path = pretrain(target, backbone=model.backbone, objective=objective,
+                    epochs=args.target_pretrain_epochs,
+                    max_steps=args.target_pretrain_max_steps, out=folder,
+                    seed=0 if model.seed is None else int(model.seed),
+                    overwrite=args.overwrite)
+    pre = read_record(path)["pretrain"]
+    held = pre["held_out_loss"]
+    echo(f"pre-trained {pre['parent']} on {pre['rows']['train']} unlabelled target rows with "
+         f"{objective} ({pre['steps']} steps): held-out pretext loss {held['before']:.4f} -> "
+         f"{held['best']:.4f}; saved to {path}")
+    return f"run:{path}"
+
+
 def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     target_labels, label_col = parse_target_labels(args.target_labels)
@@ -138,6 +180,8 @@ def _run(args: argparse.Namespace) -> int:
         kwargs["candidates"] = [c.strip() for c in args.candidates.split(",") if c.strip()]
     if kwargs.get("method") is None:
         kwargs["method"] = "auto"
+    if args.target_pretrain:
+        kwargs["backbone"] = _pretrain_on_target(args, DomainAdapter(**kwargs), target)
     model = DomainAdapter(**kwargs)
     if target_labels is not None and target.labels is None:
         raise ConfigError(
@@ -186,8 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         echo(f"warning: held-out source accuracy fell from {col['source_accuracy_before']:.3f} "
              f"to {col['source_accuracy_after']:.3f}: adaptation collapsed the source task",
              err=True)
-    out = args.out or (f"runs/{'+'.join(_name(x) for x in specs)}-{_name(args.target)}-"
-                       f"{rec['method']}")
+    out = args.out or f"runs/{_sources_stem(args)}-{_name(args.target)}-{rec['method']}"
     model.save(out, overwrite=args.overwrite, metrics=metrics, record={
         "dataset": {"source": specs[0] if len(specs) == 1 else specs,
                     "target_spec": args.target,

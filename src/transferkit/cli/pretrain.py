@@ -21,11 +21,15 @@ from .report import add_report_flag, auto_report
 
 __all__ = ["add_parser", "run"]
 
+# What the summary line calls the rows of each modality.
+_ROWS = {"text": "texts", "image": "images", "tabular": "table rows"}
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pretrain",
-        help="continue pre-training a backbone on unlabelled data (mlm, tsdae, simcse)",
+        help="continue pre-training a backbone on unlabelled data (mlm, tsdae, simcse, "
+             "simclr, scarf)",
         description=(
             "Adapt a backbone to unlabelled SOURCE data with a self-supervised objective, then "
             "use the result anywhere a backbone is accepted as --backbone run:OUT. Labels in "
@@ -37,14 +41,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone", default="minilm-l6",
                    help="the backbone to start from (default minilm-l6; hf:..., run:...)")
     p.add_argument("--objective", default="tsdae",
-                   help=f"pretext objective; text: {', '.join(list_objectives('text'))}")
+                   help="pretext objective; " + "; ".join(
+                       f"{m}: {', '.join(list_objectives(m))}" for m in ("text", "image",
+                                                                         "tabular")))
     p.add_argument("--epochs", type=int, default=1, help="passes over the data (default 1)")
     p.add_argument("--max-steps", type=int, default=None,
                    help="stop after this many optimiser steps (bounds CPU time)")
-    p.add_argument("--batch-size", type=int, default=16, help="texts per step (default 16)")
-    p.add_argument("--lr", type=float, default=3e-5, help="encoder learning rate (3e-5)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="rows per step (default: the objective's; text 16, simclr 32, scarf 64)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="encoder learning rate (default: the objective's; text 3e-5, simclr "
+                        "3e-4, scarf 1e-3)")
     p.add_argument("--max-length", type=int, default=None,
-                   help="longest text in tokens while pre-training (default 128; simcse 64)")
+                   help="longest text in tokens while pre-training (text objectives only; "
+                        "default 128, simcse 64)")
     p.add_argument("--unfreeze", default="all",
                    help="layer groups that train: 'all', the top K, or names (as in fit)")
     p.add_argument("--freeze-pattern", default=None,
@@ -58,7 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", default=None, help="continue the interrupted run in this folder")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="an objective setting, e.g. deletion=0.6, mask_rate=0.15, "
-                        "temperature=0.05 (repeatable)")
+                        "temperature=0.05, hflip=0 (simclr), corruption=0.6 (scarf); "
+                        "repeatable")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
     add_report_flag(p)
@@ -91,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     held = info["held_out_loss"]
     start = held["before"] if held.get("before") is not None else held["first"]
     echo(f"pretrained {info['parent']} with {info['objective']}: {info['steps']} steps, "
-         f"{info['texts_seen']} texts, held-out pretext loss {start:.4f} -> {held['best']:.4f}")
+         f"{info['rows_seen']} {_ROWS.get(info.get('modality'), 'rows')}, held-out pretext "
+         f"loss {start:.4f} -> {held['best']:.4f}")
     echo(f"saved run to {path}; use it as --backbone run:{path}")
     auto_report(args, path)
     return 0

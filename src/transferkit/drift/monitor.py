@@ -17,18 +17,32 @@ windows). ``alarm_rule="per-window"`` tests each window at ``alpha`` (a false-al
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..data import Dataset, as_dataset
-from ..exceptions import ConfigError, DataError
+from ..exceptions import ConfigError, DataError, RunError
 from ..features import extract_features
+from ..runs import load as load_run
+from ..runs import read_record, write_analysis_run
 from ..utils.checks import check_number
 from .accuracy import atc_estimate, atc_threshold, average_confidence
+from .persist import (
+    ARRAYS,
+    FORMAT,
+    model_identity,
+    pending_from_json,
+    pending_to_json,
+    reference_arrays,
+    reference_from,
+    windows_table,
+)
 from .report import DriftReport
 from .statistics import (
     TESTS,
@@ -46,11 +60,21 @@ ALARM_RULES = ("bonferroni", "per-window")
 _MIN_ROWS = 10
 
 
+def _check_model(model: Any) -> None:
+    for attr in ("backbone_", "layer_", "classes_"):
+        if not hasattr(model, attr):
+            raise ConfigError(
+                f"DriftMonitor expects a fitted transferkit classifier (with a backbone and "
+                f"classes); got {type(model).__name__} without '{attr}'. Fix: fit the model "
+                "first, or load a saved run with tk.load(path).")
+
+
 class DriftMonitor:
     """Detect that a model's incoming data drifted from its reference; estimate its accuracy.
 
     Args:
-        model: a fitted transferkit classifier (``TransferClassifier``, ``DomainAdapter``...).
+        model: a fitted transferkit classifier (``TransferClassifier``, ``DomainAdapter``...),
+            or the run folder of one (recorded, so that :meth:`load` finds it again).
         window: rows per tested window.
         reference: held-out in-domain data (a Dataset, or raw inputs), labelled to calibrate
             the ATC accuracy estimate and BBSE; ``None`` uses the stream's first window (then
@@ -96,13 +120,13 @@ class DriftMonitor:
         if not methods or unknown:
             raise ConfigError(f"The 'method' parameter of DriftMonitor must be one of "
                               f"{tuple(TESTS)} or a list of them. Got {method!r} instead.")
-        for attr in ("backbone_", "layer_", "classes_"):
-            if not hasattr(model, attr):
-                raise ConfigError(
-                    f"DriftMonitor expects a fitted transferkit classifier (with a backbone "
-                    f"and classes); got {type(model).__name__} without '{attr}'. Fix: fit the "
-                    "model first, or load a saved run with tk.load(path).")
+        run = None
+        if isinstance(model, str | os.PathLike):
+            run, model = str(Path(model).absolute()), load_run(model)
+        _check_model(model)
         self.model = model
+        #: the run folder the watched model was loaded from (recorded, so load() finds it)
+        self.model_run: str | None = run
         self.window = int(window)
         self.methods = methods
         self.method = "+".join(methods)
@@ -116,6 +140,8 @@ class DriftMonitor:
         self.level = self.alpha / self.horizon if alarm_rule == "bonferroni" else self.alpha
         self.n_permutations = int(n_permutations or permutations_for(self.level / len(methods)))
         self.reports_: list[DriftReport] = []
+        #: the moments the watched model was replaced by a re-adapted one (see readapted())
+        self.readaptations_: list[dict[str, Any]] = []
         self.reference_: dict[str, Any] | None = None
         self._pending: list[Dataset] = []
         self._rows_seen = 0  # rows already cut into windows (the next window's start)
@@ -299,6 +325,142 @@ class DriftMonitor:
             "classes": [c.item() if isinstance(c, np.generic) else c
                         for c in self.model.classes_],
             "windows": [r.to_dict() for r in self.reports_],
+            "readaptations": list(self.readaptations_),
+            "model": {"run": self.model_run, "identity": model_identity(self.model)},
+            "stream_rows": self._rows_seen,  # rows already cut into windows
             # rows waiting for their window to fill: not tested yet
             "pending_rows": sum(len(d) for d in self._pending),
         }
+
+    # --- re-adaptation ------------------------------------------------------------------------
+    def readapted(self, model: Any, run: str | os.PathLike | None = None, reference: Any = None,
+                  info: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Watch ``model`` — re-adapted from the model watched so far (:func:`readapt`) — from
+        the next window on, and record the moment on the timeline.
+
+        Args:
+            model: the new model (or its run folder).
+            run: its run folder (recorded; taken from ``model`` when that is a path).
+            reference: held-out data of the domain the new model was adapted to; ``None``:
+                the stream's next window becomes the reference (the old reference describes
+                the data the alarm was about).
+            info: what readapt did (default: ``model.readapt_``; the CLI reads it from the new
+                run's record).
+
+        Returns:
+            The moment: ``after_window`` (the last window cut before it), ``stream_row``,
+            ``parent`` and ``run``, ``method``, ``budget`` and ``labelled`` (labels used).
+        """
+        if isinstance(model, str | os.PathLike):
+            run, model = run or model, load_run(model)
+        _check_model(model)
+        info = dict(info if info is not None else getattr(model, "readapt_", None) or {})
+        moment = {
+            "after_window": self._rows_seen // self.window - 1, "stream_row": self._rows_seen,
+            "parent": info.get("parent") or self.model_run,
+            "run": None if run is None else str(Path(run).absolute()),
+            "method": info.get("method"), "budget": info.get("budget"),
+            "labelled": len(info["labelled_rows"]) if "labelled_rows" in info
+            else info.get("budget"),
+            "reference": "given" if reference is not None else "the next window",
+        }
+        self.model, self.model_run = model, moment["run"]
+        self.reference_ = None if reference is None else self._prepare_reference(
+            self._as_data(reference, "the reference"), "given")
+        self.readaptations_.append(moment)
+        return moment
+
+    # --- persistence --------------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike, overwrite: bool = False, *,
+             config: dict[str, Any] | None = None, dataset: dict[str, Any] | None = None,
+             extra: dict[str, Any] | None = None, seconds: float | None = None) -> Path:
+        """Write the monitor into run folder ``folder`` atomically (kind ``monitor``:
+        ``record.json``, ``windows.csv``, ``monitor.safetensors``); :meth:`load` resumes it.
+
+        Args:
+            folder: the run folder. A finished run there is replaced only with ``overwrite``
+                (continuing a monitor in its own folder is such a replacement: the new folder
+                holds every earlier window too); a folder of your own files is refused.
+            config, dataset, extra: what the record says about the command (the CLI's flags),
+                the data, and more of the monitor section (the stream read).
+            seconds: time spent, for the record.
+        """
+        from safetensors.numpy import save as save_arrays
+
+        arrays = reference_arrays(self.reference_) if self.reference_ is not None else {}
+        state = self.state() | (extra or {})
+        state["resume"] = {"format": FORMAT, "rows_seen": self._rows_seen,
+                           "has_reference": self.reference_ is not None,
+                           "max_reference": self.max_reference, "batch_size": self.batch_size,
+                           "pending": pending_to_json(self._pending, arrays)}
+        files: dict[str, str | bytes] = {"windows.csv": windows_table(state["windows"])}
+        if arrays:
+            files[ARRAYS] = save_arrays(arrays)
+        settings = {k: state[k] for k in ("method", "window", "alpha", "horizon", "alarm_rule",
+                                          "seed")}
+        return write_analysis_run(folder, "monitor", config or {"run": self.model_run,
+                                                               **settings},
+                                  dataset or {}, state, extra_files=files, seconds=seconds,
+                                  overwrite=overwrite)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, model: Any = None) -> DriftMonitor:
+        """Resume the monitor saved in ``folder``: its reference, its calibration, its windows
+        (the alarm rule's position), the rows waiting for their window, its re-adaptations.
+
+        Args:
+            folder: a folder written by :meth:`save` or ``transferkit monitor --out``.
+            model: the model it watched; ``None`` loads it from the run folder it recorded.
+
+        Raises:
+            RunError: ``folder`` holds no resumable monitor.
+            ConfigError: ``model`` is not the model the monitor watched.
+        """
+        from safetensors.numpy import load_file
+
+        rec = read_record(folder)
+        mon = rec.get("monitor") if isinstance(rec.get("monitor"), dict) else {}
+        resume = mon.get("resume")
+        if rec.get("kind") != "monitor" or not isinstance(resume, dict):
+            what = "an older monitor without its reference arrays" \
+                if rec.get("kind") == "monitor" else f"a run of kind {rec.get('kind')!r}"
+            raise RunError(
+                f"DriftMonitor.load expects a monitor folder written by DriftMonitor.save or "
+                f"`transferkit monitor --out`; got {str(folder)!r}, {what}. Fix: give the "
+                "folder of a monitor saved by this version (or start a new monitor).")
+        if resume.get("format", 0) > FORMAT:
+            raise RunError(f"{str(folder)!r} holds a monitor of format {resume['format']}; this "
+                           f"transferkit reads up to {FORMAT}. Fix: upgrade transferkit.")
+        saved = mon.get("model") or {}
+        if model is None:
+            if not saved.get("run"):
+                raise ConfigError(
+                    f"DriftMonitor.load expects the model the monitor in {str(folder)!r} "
+                    "watched; it was saved without that model's run folder and got model=None. "
+                    "Fix: DriftMonitor.load(folder, model=the_model).")
+            model = load_run(saved["run"])
+        elif isinstance(model, str | os.PathLike):
+            model = load_run(model)
+        _check_model(model)
+        if model_identity(model) != saved.get("identity"):
+            raise ConfigError(
+                f"DriftMonitor.load expects the model the monitor in {str(folder)!r} watched "
+                f"(run {saved.get('run')!r}); got another model (its weights or classes "
+                "differ). Fix: pass that model (or model=None to load it); for a model "
+                "re-adapted from it, load with the old one, then monitor.readapted(new_model).")
+        methods = mon["method"].split("+")
+        self = cls(model, window=mon["window"], method=methods if len(methods) > 1
+                   else methods[0], alpha=mon["alpha"], horizon=mon["horizon"],
+                   alarm_rule=mon["alarm_rule"], max_reference=resume["max_reference"],
+                   n_permutations=mon["n_permutations"], seed=mon["seed"],
+                   batch_size=resume["batch_size"])
+        arrays = load_file(str(Path(folder) / ARRAYS)) if (Path(folder) / ARRAYS).exists() \
+            else {}
+        if resume["has_reference"]:
+            self.reference_ = reference_from(mon["reference"], arrays)
+        self.model_run = saved.get("run")
+        self.reports_ = [DriftReport(**w) for w in mon.get("windows", [])]
+        self.readaptations_ = list(mon.get("readaptations", []))
+        self._rows_seen = int(resume["rows_seen"])
+        self._pending = pending_from_json(resume["pending"], arrays)
+        return self

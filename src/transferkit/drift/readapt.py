@@ -6,6 +6,8 @@
   examples (``old_data``) when given. The anchor strength ``C`` is chosen from a grid by
   cross-validated accuracy on the chosen new rows, among the values that keep the old
   domain's accuracy (on held-out old rows) within ``max_forgetting`` of the deployed model's.
+  A deployed ``strategy="finetune"`` model is fine-tuned on instead, from its own backbone and
+  head with L2-SP toward them and the same rehearsal (:mod:`.anchored_finetune`).
 * **Without labels** (``unlabelled=`` new inputs, no labelled pool): an existing adaptation
   method (:class:`~transferkit.DomainAdapter`), with the old data as its source.
 
@@ -31,6 +33,7 @@ from ..runs import load as load_run
 from ..utils.checks import check_number
 from .active import SELECTIONS, select_to_label
 from .anchored import fit_anchored
+from .anchored_finetune import finetune_toward
 
 __all__ = ["readapt", "LABELLED_METHODS", "C_GRID"]
 
@@ -51,10 +54,10 @@ def _check_head(model: Any) -> None:
     if strategy != "probe" or getattr(head, "name", None) != "logistic":
         raise ConfigError(
             "readapt with labels expects a probe model with a logistic head (it refits that "
-            f"head toward its weights); got strategy={strategy!r}, head="
-            f"{getattr(head, 'name', None)!r}. Fix: fit the deployed model with "
-            "strategy='probe', head='logistic', or re-adapt without labels (unlabelled=..., "
-            "method='coral').")
+            "head toward its weights) or a strategy='finetune' model (fine-tuned on toward its "
+            f"weights); got strategy={strategy!r}, head={getattr(head, 'name', None)!r}. Fix: "
+            "fit the deployed model with strategy='probe', head='logistic' or "
+            "strategy='finetune', or re-adapt without labels (unlabelled=..., method='coral').")
 
 
 def _features(model: Any, data: Dataset) -> np.ndarray:
@@ -162,12 +165,17 @@ def readapt(model: Any, new_data: Any = None, unlabelled: Any = None, budget: in
 
 def _with_labels(model: Any, new_data: Any, budget: int, method: str, old_data: Any,
                  select: str, max_forgetting: float, seed: int) -> Any:
-    _check_head(model)
+    finetuned = getattr(model, "strategy", None) == "finetune"
+    if not finetuned:
+        _check_head(model)
     pool, y_pool = _labelled(model, new_data, "the new labelled data")
     if budget > len(pool):
         raise DataError(f"readapt expects a budget of at most the pool's size; got budget="
                         f"{budget} for {len(pool)} rows in {pool.name!r}. Fix: budget <= "
                         f"{len(pool)}, or a larger pool.")
+    if finetuned:
+        return _finetuned(model, pool, y_pool, budget, method, old_data, select,
+                          max_forgetting, seed)
     head = model.strategy_.head_
     F = _features(model, pool)
     P = head.predict_proba(F)
@@ -175,11 +183,7 @@ def _with_labels(model: Any, new_data: Any, budget: int, method: str, old_data: 
     Xn, yn = head._scale(F[chosen]), y_pool[chosen]
     Xo, yo, Xc, yc = (np.zeros((0, F.shape[1]), np.float32), np.zeros(0, np.int64), None, None)
     if old_data is not None:
-        old, y_old = _labelled(model, old_data, "the old data")
-        order = np.random.default_rng(seed).permutation(len(old))
-        keep, check = order[:_REHEARSAL], order[_REHEARSAL:_REHEARSAL + _REHEARSAL // 3]
-        if len(check) < 10:  # a small old set: rehearse half, check on the other half
-            keep, check = order[: len(order) // 2], order[len(order) // 2:]
+        old, y_old, keep, check = _old_split(model, old_data, seed)
         Fo = head._scale(_features(model, old))
         Xc, yc = Fo[check], y_old[check]
         Xo, yo = Fo[keep], y_old[keep]
@@ -218,6 +222,44 @@ def _with_labels(model: Any, new_data: Any, budget: int, method: str, old_data: 
         "old_accuracy_before": old_before, "old_accuracy_after": old_after,
         "max_forgetting": max_forgetting, "forgetting_limit_met": limit_met, "by_C": scores,
     }
+    return new
+
+
+def _old_split(model: Any, old_data: Any, seed: int
+               ) -> tuple[Dataset, np.ndarray, np.ndarray, np.ndarray]:
+    """The old rows, their class indices, and which rows are rehearsed / held out to
+    measure forgetting."""
+    old, y_old = _labelled(model, old_data, "the old data")
+    order = np.random.default_rng(seed).permutation(len(old))
+    keep, check = order[:_REHEARSAL], order[_REHEARSAL:_REHEARSAL + _REHEARSAL // 3]
+    if len(check) < 10:  # a small old set: rehearse half, check on the other half
+        keep, check = order[: len(order) // 2], order[len(order) // 2:]
+    return old, y_old, keep, check
+
+
+def _finetuned(model: Any, pool: Dataset, y_pool: np.ndarray, budget: int, method: str,
+               old_data: Any, select: str, max_forgetting: float, seed: int) -> Any:
+    """The fine-tune path: choose the rows, then fine-tune on toward the deployed weights."""
+    if method != "l2sp":
+        raise ConfigError(f"readapt of a fine-tuned model expects method 'l2sp' (or 'auto'); "
+                          f"got {method!r}. Fix: method='l2sp'.")
+    chosen = select_to_label(_features(model, pool), model.predict_proba(pool), budget,
+                             select, seed)
+    new_rows = pool.subset(chosen)
+    old = y_old = check = y_check = None
+    if old_data is not None:
+        old_all, y_all, keep, held = _old_split(model, old_data, seed)
+        old, y_old = old_all.subset(np.sort(keep)), y_all[np.sort(keep)]
+        check, y_check = old_all.subset(np.sort(held)), y_all[np.sort(held)]
+    tolerance = max_forgetting if y_check is None else max(max_forgetting,
+                                                           1.0 / max(1, len(y_check)))
+    new, info = finetune_toward(model, new_rows, y_pool[chosen], old, y_old, check, y_check,
+                                tolerance, seed)
+    new.readapt_ = {"method": method, "select": select, "budget": int(budget),
+                    "pool_size": len(pool), "labelled_rows": chosen.tolist(),
+                    "rehearsal_rows": 0 if old is None else len(old),
+                    "old_check_rows": 0 if check is None else len(check),
+                    "max_forgetting": max_forgetting, **info}
     return new
 
 

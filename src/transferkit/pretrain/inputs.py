@@ -10,7 +10,8 @@ import numpy as np
 from ..data import Dataset, DatasetSplits, load_dataset
 from ..exceptions import ConfigError, DataError
 
-__all__ = ["MIN_HELD_OUT", "MIN_TRAIN", "as_unlabelled", "held_out_split", "check_texts"]
+__all__ = ["MIN_HELD_OUT", "MIN_TRAIN", "as_unlabelled", "held_out_split", "check_texts",
+           "unlabelled_rows", "take_rows"]
 
 #: the fewest rows the held-out pretext loss is measured on, and the fewest that train
 MIN_HELD_OUT = 8
@@ -39,19 +40,22 @@ def as_unlabelled(data: Any, text_col: str | None = None) -> Dataset:
         "those.")
 
 
-def held_out_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def held_out_split(n: int, fraction: float, seed: int, objective: str = "",
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """``(train rows, held-out rows)``: ``fraction`` of ``n`` (at least :data:`MIN_HELD_OUT`)
     held out for the pretext loss that early stopping watches.
 
     Raises:
-        DataError: fewer than ``MIN_TRAIN + MIN_HELD_OUT`` rows.
+        DataError: fewer than ``MIN_TRAIN + MIN_HELD_OUT`` rows (the message names
+            ``objective``).
     """
     if not 0.0 < float(fraction) < 0.5:
         raise ConfigError(f"val_fraction must be in (0, 0.5); got {fraction!r}.")
     need = MIN_TRAIN + MIN_HELD_OUT
     if n < need:
+        what = f"Pre-training with {objective!r}" if objective else "Pre-training"
         raise DataError(
-            f"Pre-training needs at least {need} unlabelled rows ({MIN_TRAIN} to train, "
+            f"{what} needs at least {need} unlabelled rows ({MIN_TRAIN} to train, "
             f"{MIN_HELD_OUT} held out for the pretext loss that early stopping watches); got "
             f"{n}. Fix: give more unlabelled data (hundreds of rows or more for a useful gain).")
     n_val = min(max(MIN_HELD_OUT, int(round(fraction * n))), n - MIN_TRAIN)
@@ -76,3 +80,33 @@ def check_texts(texts: Sequence[Any], objective: str, name: str) -> list[str]:
             "one text of 2 or more words is needed (sentences work best). Fix: give longer "
             "texts, or use objective='mlm' or 'simcse'.")
     return kept
+
+
+def unlabelled_rows(ds: Dataset, objective: str) -> Any:
+    """The rows an objective reads: texts as strings (empty ones dropped), images as given
+    (paths or arrays), tables as a ``(N, D)`` float32 array.
+
+    Raises:
+        DataError: inputs of the wrong kind for the data's modality (see :func:`check_texts`),
+            a table that is not 2-D numbers.
+    """
+    if ds.modality == "text":
+        return check_texts(list(ds.inputs), objective, ds.name)
+    if ds.modality == "tabular":
+        try:
+            table = np.asarray(ds.inputs, dtype=np.float32)
+        except (TypeError, ValueError):
+            table = None
+        if table is None or table.ndim != 2:
+            raise DataError(
+                f"{ds.name}: {objective!r} expected a table of numbers (rows x feature "
+                f"columns); got {type(ds.inputs).__name__} of shape "
+                f"{getattr(np.asarray(ds.inputs, dtype=object), 'shape', '?')}. Fix: encode "
+                "text or category columns as numbers first.")
+        return table
+    return ds.inputs if isinstance(ds.inputs, np.ndarray) else list(ds.inputs)
+
+
+def take_rows(rows: Any, idx: np.ndarray) -> Any:
+    """``rows[idx]`` for an array, the picked items for a list."""
+    return rows[idx] if isinstance(rows, np.ndarray) else [rows[i] for i in idx]

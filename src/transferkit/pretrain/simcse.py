@@ -39,6 +39,8 @@ class ContrastiveDropout(TextObjective):
         -> the scalar mean InfoNCE loss.
     """
 
+    min_batch = 2  # a text's negatives are the other texts of its batch
+
     def __init__(self, backbone: Any, max_length: int = 64, temperature: float = 0.05) -> None:
         super().__init__(backbone, max_length)
         if not float(temperature) > 0:

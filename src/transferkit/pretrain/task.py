@@ -31,6 +31,10 @@ class PretextModule(nn.Module):
             self.tokens_seen += self.objective.tokens(batch)
         return self.objective(self.backbone, batch)
 
+    def encode(self, batch: dict[str, torch.Tensor]) -> Any:
+        """The encoder on the batch's clean inputs, no loss (BatchNorm recalibration)."""
+        return self.objective.encode_inputs(self.backbone, batch)
+
 
 class PretextTask(Task):
     """Minimise the pretext loss; the held-out pretext loss is ``val_loss``.
@@ -42,6 +46,9 @@ class PretextTask(Task):
     """
 
     validation_keys = ("loss", "count")
+    # Trainable BatchNorm layers (image encoders) get their statistics re-estimated on the
+    # clean training images when their running averages are stale, as in fine-tuning.
+    recalibrates_norms = True
 
     def __init__(self, module: PretextModule, groups: list[dict[str, Any]],
                  freezer: Freezer) -> None:
@@ -59,7 +66,7 @@ class PretextTask(Task):
         return model(batch["inputs"])
 
     def forward_inputs(self, module: nn.Module, batch: dict[str, Any]) -> Any:
-        return module(batch["inputs"])
+        return module.encode(batch["inputs"])
 
     def validation_step(self, module: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         return loss_sums(module, batch["inputs"])

@@ -96,9 +96,11 @@ def list_runs(root: str | os.PathLike = "runs") -> list[dict[str, Any]]:
 
 
 def write_analysis_run(out: str | Path, kind: str, config: dict[str, Any], dataset: dict[str, Any],
-                       results: dict[str, Any], extra_files: dict[str, str] | None = None,
+                       results: dict[str, Any],
+                       extra_files: dict[str, str | bytes] | None = None,
                        seconds: float | None = None, overwrite: bool = False) -> Path:
-    """Write run folder ``out`` atomically: ``record.json`` plus ``extra_files``.
+    """Write run folder ``out`` atomically: ``record.json`` plus ``extra_files`` (name ->
+    text, or bytes for a binary file such as a ``.safetensors`` of arrays).
 
     A finished run already at ``out`` is replaced only with ``overwrite=True``; a folder of
     the user's own is never replaced (:func:`~transferkit.runs.out_folder.check_out`).
@@ -116,7 +118,10 @@ def write_analysis_run(out: str | Path, kind: str, config: dict[str, Any], datas
     with run_lock(final):
         check_out(final, overwrite=overwrite)
         with atomic_dir(final) as tmp:
-            for name, text in (extra_files or {}).items():
-                (tmp / name).write_text(text, encoding="utf-8")
+            for name, content in (extra_files or {}).items():
+                if isinstance(content, bytes):
+                    (tmp / name).write_bytes(content)
+                else:
+                    (tmp / name).write_text(content, encoding="utf-8")
             atomic_write_json(tmp / "record.json", record)
     return final

@@ -17,6 +17,7 @@ Features never come from the feature cache: the backbone changes while it trains
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,9 @@ class FineTuneStrategy(Strategy):
     #: strategies trained by the engine (the CLI gives them a checkpoint folder)
     uses_engine: ClassVar[bool] = True
     PARAMS = Params(COMMON, TRAINING)
+    #: a fitted head to continue from (readapt: the deployed model's), copied, not changed;
+    #: L2-SP then anchors it too. ``None``: a new head (``head_init``).
+    start_head: torch.nn.Module | None = None
 
     @classmethod
     def check_params(cls, owner: str, params: dict[str, Any]) -> None:
@@ -168,8 +172,8 @@ class FineTuneStrategy(Strategy):
             self.settings.augment, self.settings.augment_prob, backbone, type(self).__name__)
         plan = plan_freezing(backbone, self.settings.unfreeze, self.settings.freeze_pattern)
         train_ds, y, rows, val_ds, y_val, val_note = self._validation(ctx)
-        head = make_torch_head(self.settings.head, backbone.num_features, ctx.n_classes,
-                               seed=seed)
+        head = copy.deepcopy(self.start_head) if self.start_head is not None else \
+            make_torch_head(self.settings.head, backbone.num_features, ctx.n_classes, seed=seed)
         schedule = "none" if for_sweep else self.settings.schedule
         freezer = Freezer(backbone, plan, schedule, self.param_filter())
         freezer.apply(0)
@@ -188,8 +192,9 @@ class FineTuneStrategy(Strategy):
                 None if ds is None else ExampleData(ds.inputs, labels, backbone.preprocess,
                                                     backbone.input_lengths(ds.inputs), aug)
                 for ds, labels, aug in ((train_ds, y, augment), (val_ds, y_val, None)))
-        head_init = {"kind": "random"}
-        if self._starts_from_probe(head) and not for_sweep and not self.settings.resume:
+        head_init = {"kind": "random" if self.start_head is None else "continued"}
+        if self.start_head is None and self._starts_from_probe(head) and not for_sweep \
+                and not self.settings.resume:
             head_init = init_head_from_probe(
                 module, head, train_data, ctx.train, rows, ctx.backbone, ctx.n_classes,
                 self.settings.batch_size, seed, cache=self.settings.cache)
@@ -199,7 +204,10 @@ class FineTuneStrategy(Strategy):
         l2sp = None
         if self.settings.l2sp:
             anchored = [p for ps in freezer.candidates().values() for p in ps]
-            l2sp = L2SPPenalty(anchored, list(head.parameters()), float(self.settings.l2sp))
+            free = list(head.parameters())
+            if self.start_head is not None:  # a continued head is pulled back to its start
+                anchored, free = anchored + free, []
+            l2sp = L2SPPenalty(anchored, free, float(self.settings.l2sp))
         task = ClassificationTask(module, groups, freezer, l2sp)
         resume = self.settings.resume
         ckpt_dir = self.settings.checkpoint_dir

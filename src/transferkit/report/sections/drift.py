@@ -1,5 +1,6 @@
 """Drift over a stream: per window the test's p-value against its alarm level, the alarms,
-the estimated and (when the stream had labels) true accuracy; and a re-adaptation's record."""
+the estimated and (when the stream had labels) true accuracy, the moments the watched model
+was re-adapted; and a re-adaptation's record."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from ..formatting import is_number
 __all__ = ["prepare", "prepare_readapt", "timeline"]
 
 
-def timeline(windows: Sequence[dict[str, Any]]) -> plots.Plot:
+def timeline(windows: Sequence[dict[str, Any]],
+             readaptations: Sequence[dict[str, Any]] = ()) -> plots.Plot:
     """Two panels over the window index: p-value (log) with the alarm level and the alarms
-    marked; estimated and true accuracy."""
+    marked; estimated and true accuracy. A re-adaptation is a dotted vertical line between
+    the last window the old model saw and the first the new one sees."""
     fig = plots._new_figure(7.2, 5.0)
     top, bottom = fig.subplots(2, 1, sharex=True)
     x = [w["window"] for w in windows]
@@ -27,7 +30,6 @@ def timeline(windows: Sequence[dict[str, Any]]) -> plots.Plot:
         top.scatter(*zip(*alarms, strict=True), color=plots.PALETTE[1], zorder=3, s=18,
                     label="alarm")
     top.set_ylabel("p-value")
-    top.legend(fontsize=7, loc="lower left")
     for key, label, colour in (("estimated_accuracy", "estimated (ATC)", 2),
                                ("average_confidence", "average confidence", 8),
                                ("true_accuracy", "true", 3)):
@@ -38,9 +40,19 @@ def timeline(windows: Sequence[dict[str, Any]]) -> plots.Plot:
     bottom.set_ylabel("accuracy")
     bottom.set_xlabel("window")
     bottom.legend(fontsize=7, loc="lower left")
+    for i, moment in enumerate(readaptations):
+        x_at = float(moment["after_window"]) + 0.5
+        for ax in (top, bottom):
+            ax.axvline(x_at, color=plots.PALETTE[4], ls=":", lw=1.5,
+                       label="re-adapted" if i == 0 and ax is top else None)
+        top.annotate(f"readapt {moment.get('labelled') or 0} labels", (x_at, 1.0),
+                     xycoords=("data", "axes fraction"), fontsize=6, rotation=90,
+                     va="top", ha="right", color=plots.PALETTE[4])
+    top.legend(fontsize=7, loc="lower left")
     for ax in (top, bottom):
         plots._style(ax)
-    return plots._img(fig, f"drift timeline over {len(windows)} windows")
+    extra = f", {len(readaptations)} re-adaptation(s)" if readaptations else ""
+    return plots._img(fig, f"drift timeline over {len(windows)} windows{extra}")
 
 
 def prepare(record: dict) -> dict[str, Any] | None:
@@ -57,9 +69,17 @@ def prepare(record: dict) -> dict[str, Any] | None:
     alarms = [w["window"] for w in windows if w["detected"]]
     settings = {k: mon.get(k) for k in ("method", "window", "alpha", "horizon", "alarm_rule",
                                         "level", "n_permutations")}
-    return {"plot": timeline(windows), "cols": cols, "rows": rows, "alarms": alarms,
+    moments = [m for m in mon.get("readaptations") or [] if isinstance(m, dict)
+               and is_number(m.get("after_window"))]
+    readapt_cols = ["after window", "stream row", "parent run", "new run", "method", "budget",
+                    "labels used", "new reference"]
+    readapt_rows = [[m["after_window"], m.get("stream_row"), m.get("parent"), m.get("run"),
+                     m.get("method"), m.get("budget"), m.get("labelled"), m.get("reference")]
+                    for m in moments]
+    return {"plot": timeline(windows, moments), "cols": cols, "rows": rows, "alarms": alarms,
             "settings": settings, "reference": mon.get("reference") or {},
-            "stream": mon.get("stream") or {}}
+            "stream": mon.get("stream") or {}, "readapt_cols": readapt_cols,
+            "readapt_rows": readapt_rows}
 
 
 def prepare_readapt(record: dict) -> dict[str, Any] | None:

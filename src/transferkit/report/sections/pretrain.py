@@ -52,8 +52,12 @@ def prepare(record: dict) -> dict[str, Any] | None:
             last = i == len(history) - 1
             marks.append((pre.get("steps") if last else (i + 1) * per_epoch, h["val_loss"]))
     facts = {k: pre.get(k) for k in ("objective", "parent", "steps", "stopped_by", "texts_seen",
-                                     "tokens_seen", "train_seconds", "texts_per_second",
+                                     "rows_seen", "tokens_seen", "train_seconds",
+                                     "texts_per_second", "rows_per_second",
                                      "tokens_per_second") if pre.get(k) is not None}
+    if "texts_seen" in facts:  # text runs: the rows are texts, said once
+        facts.pop("rows_seen", None)
+        facts.pop("rows_per_second", None)
     fp = as_dict(as_dict(record.get("dataset")).get("train")).get("fingerprint")
     if fp:
         facts["data fingerprint"] = fp
