@@ -40,6 +40,17 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
+def two_torch_threads():
+    """torch on at most two threads for the folders that ask for it (augment, pretrain): they
+    train real-sized models (LeNet on MNIST, MiniLM) that gain from a second thread, and the
+    machine is shared, so one test process takes no more than two."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(min(old, 2))
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
 def minilm():
     import transferkit as tk
 
