@@ -29,12 +29,36 @@ def _isolated_cache(tmp_path_factory):
         os.environ["TRANSFERKIT_CACHE"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread():
+    """NumPy's and SciPy's BLAS on one thread for the whole run. The tests' matrices are small,
+    and on the shared 2-core machine a second BLAS thread spins against the other processes:
+    the fast loop spent seconds of CPU in tiny ``eigh`` and ridge solves (see
+    ``transferkit.select._linalg``, which does the same for the library's own small
+    decompositions). Both BLAS libraries are loaded by ``import transferkit`` above."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def one_torch_thread():
     """torch on one thread for the folders that ask for it (their conftest): tiny models train
     faster on one thread than on two contended ones, and their results stay exact."""
     old = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def two_torch_threads():
+    """torch on at most two threads for the folders that ask for it (augment, pretrain): they
+    train real-sized models (LeNet on MNIST, MiniLM) that gain from a second thread, and the
+    machine is shared, so one test process takes no more than two."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(min(old, 2))
     yield
     torch.set_num_threads(old)
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from ..conftest import shared_dataset
 
 
-@pytest.fixture(autouse=True)
-def _two_threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(min(old, 2))
-    yield
-    torch.set_num_threads(old)
+@pytest.fixture(scope="session", autouse=True)
+def _two_threads(two_torch_threads):
+    """Every test in this folder runs torch on at most two threads."""
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import torch
 
 import transferkit as tk
 from transferkit.data import find_shared_dataset
@@ -12,12 +11,8 @@ from transferkit.exceptions import DataError
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _two_threads():
-    # The machine is shared: keep torch to what one test process should take.
-    old = torch.get_num_threads()
-    torch.set_num_threads(min(old, 2))
-    yield
-    torch.set_num_threads(old)
+def _two_threads(two_torch_threads):
+    """Every test in this folder runs torch on at most two threads."""
 
 
 @pytest.fixture(scope="session")

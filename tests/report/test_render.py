@@ -8,6 +8,7 @@ import html
 import io
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,12 +40,26 @@ def images(page: str) -> list[Image.Image]:
     return out
 
 
+@pytest.fixture(scope="module")
+def written(report_runs):
+    """``written(kind)``: ``(path, page)`` of that run's report, written once for this module
+    (drawing the plots is most of its time) and shared by the tests that only read the page."""
+    pages: dict[str, tuple[Path, str]] = {}
+
+    def get(kind: str) -> tuple[Path, str]:
+        if kind not in pages:
+            path = write_report(report_runs[kind][0])
+            pages[kind] = (path, path.read_text(encoding="utf-8"))
+        return pages[kind]
+
+    return get
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_report_shows_key_numbers_and_plots(report_runs, kind):
+def test_report_shows_key_numbers_and_plots(report_runs, written, kind):
     folder, keys = report_runs[kind]
-    path = write_report(folder)
+    path, page = written(kind)
     assert path == folder / "report.html"
-    page = path.read_text(encoding="utf-8")
     text = page_text(page)
     for key in keys:
         assert key in text, f"{kind}: {key!r} missing from the page text"
@@ -62,15 +77,14 @@ def test_report_shows_key_numbers_and_plots(report_runs, kind):
     assert "<link" not in page.lower()
 
 
-def test_strings_from_the_record_are_escaped(report_runs):
-    folder, _ = report_runs["fit"]
-    page = write_report(folder).read_text()
+def test_strings_from_the_record_are_escaped(written):
+    _, page = written("fit")
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; $a$" in page
 
 
-def test_summary_card_and_sections_per_kind(report_runs):
-    fit = write_report(report_runs["fit"][0]).read_text()
+def test_summary_card_and_sections_per_kind(written):
+    _, fit = written("fit")
     summary = page_text(fit.split('<section id="summary"')[1].split("</section>")[0])
     for word in ("5-class text classification", "banking-sample", "minilm-l6", "finetune",
                  "test accuracy", "head start", "linear probe on the frozen features (LP-FT)"):
@@ -78,19 +92,19 @@ def test_summary_card_and_sections_per_kind(report_runs):
     assert 'id="training"' in fit and 'id="metrics"' in fit and 'id="setup"' in fit
     assert "Best epoch by val_loss" in page_text(fit)
 
-    cmp_page = write_report(report_runs["compare"][0]).read_text()
+    _, cmp_page = written("compare")
     card = page_text(cmp_page.split('<section id="summary"')[1].split("</section>")[0])
     assert "verdict (transfer vs scratch)" in card and "transfer helps" in card
     assert "best mean accuracy" in card and "finetune" in card
     assert "&plusmn;" in cmp_page, "the comparison table shows mean ± std"
 
 
-def test_many_classes_list_top_confusions(report_runs):
+def test_many_classes_list_top_confusions(report_runs, written):
     folder, _ = report_runs["fit_many"]
     rec = json.loads((folder / "record.json").read_text())
     m = rec["metrics"]
     worst = top_confusions(m["confusion_matrix"], m["labels"], n=1)[0]
-    text = page_text(write_report(folder).read_text())
+    text = page_text(written("fit_many")[1])
     assert f"{worst[0]} {worst[1]} {worst[2]}" in re.sub(r"\s+", " ", text)
     assert "Showing the first and last" not in text  # 12 epochs: all rows shown
 

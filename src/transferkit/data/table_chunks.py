@@ -13,8 +13,9 @@ import os
 from collections.abc import Iterator, Sequence
 
 from ..exceptions import ConfigError
+from .columns import frame_to_dataset
 from .dataset import Dataset
-from .loaders import _frame_to_dataset, from_table
+from .loaders import from_table
 from .readers import iter_csv, table_format, table_stem
 from .validate import require_path
 
@@ -61,7 +62,7 @@ def iter_table_chunks(
         return
     first_row = 1
     for df in iter_csv(p, fmt, sep, encoding, rows):
-        ds = _frame_to_dataset(df.reset_index(drop=True), name=name or table_stem(p),
+        ds = frame_to_dataset(df.reset_index(drop=True), name=name or table_stem(p),
                                source=str(p), base_dir=p.parent, first_row=first_row, **roles)
         ds.meta["format"] = fmt
         if first_row == 1:

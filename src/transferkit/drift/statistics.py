@@ -23,7 +23,8 @@ import math
 
 import numpy as np
 
-from ..shift import _domain_classifier, _mmd_from_kernel, _sq_dists, median_bandwidth
+from ..shift.domain import _domain_classifier
+from ..shift.kernels import _mmd_from_kernel, _sq_dists, median_bandwidth
 
 __all__ = ["mmd_test", "bbsd_test", "classifier_test", "label_shift", "TESTS",
            "permutations_for"]

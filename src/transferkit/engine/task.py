@@ -82,14 +82,15 @@ class ClassificationTask(Task):
     """Cross-entropy on labelled batches, with optional freezing schedule and L2-SP.
 
     Args:
-        module: a :class:`ClassifierModule`.
+        module: a :class:`ClassifierModule`, or any module from ``batch["inputs"]`` to logits
+            (the multi-task module: all heads' logits side by side).
         groups: optimiser groups (see :func:`~transferkit.engine.param_groups.build_param_groups`).
         freezer: applies the (possibly gradual) freezing at the start of each epoch.
         l2sp: the L2-SP penalty, or ``None``.
         label_smoothing: passed to ``cross_entropy``.
     """
 
-    def __init__(self, module: ClassifierModule, groups: list[dict[str, Any]],
+    def __init__(self, module: nn.Module, groups: list[dict[str, Any]],
                  freezer: Freezer | None = None, l2sp: L2SPPenalty | None = None,
                  label_smoothing: float = 0.0) -> None:
         self.module = module

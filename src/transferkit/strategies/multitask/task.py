@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...engine import Freezer, Task
+from ...engine import ClassificationTask, Freezer
 from .conflict import ConflictTally, gradient_cosines
 from .sampling import MultiTaskExamples
 from .weighting import LossWeights
@@ -67,8 +67,12 @@ class TaskHeadModule(nn.Module):
         return self.head(self.encoder.forward_features(inputs, -1))
 
 
-class MultiTaskTrainingTask(Task):
+class MultiTaskTrainingTask(ClassificationTask):
     """Weighted per-task cross-entropy on mixed batches, with per-task validation metrics.
+
+    A :class:`~transferkit.engine.ClassificationTask` for its parameter groups, its forward
+    pass (the module on ``batch["inputs"]``) and its freezing schedule; the step, validation
+    and epoch numbers are per task.
 
     Validation returns, beside the usual ``val_loss`` / ``val_accuracy`` over all rows,
     ``val_<task>_accuracy``, ``val_<task>_loss`` and ``val_mean_accuracy`` (the mean over
@@ -84,14 +88,10 @@ class MultiTaskTrainingTask(Task):
         conflict_every: measure gradient cosines every this many training steps (0: never).
     """
 
-    recalibrates_norms = True
-
     def __init__(self, module: MultiTaskModule, groups: list[dict[str, Any]],
                  freezer: Freezer | None, train: MultiTaskExamples,
                  val_rows_per_task: Sequence[int] = (), conflict_every: int = 0) -> None:
-        self.module = module
-        self.groups = groups
-        self.freezer = freezer
+        super().__init__(module, groups, freezer)
         self.train = train
         self.names = list(module.names)
         self.val_rows = np.asarray(list(val_rows_per_task) or [0] * len(self.names))
@@ -110,16 +110,9 @@ class MultiTaskTrainingTask(Task):
         self.loss_sums = np.zeros(k)
         self.conflicts.reset()
 
-    # --- the Task contract -----------------------------------------------------------------
-    def param_groups(self) -> list[dict[str, Any]]:
-        return self.groups
-
-    def forward_inputs(self, module: nn.Module, batch: dict[str, Any]) -> Any:
-        return module(batch["inputs"])
-
+    # --- the Task contract (param_groups and forward_inputs: ClassificationTask's) ---------
     def on_epoch_start(self, epoch: int) -> None:
-        if self.freezer is not None:
-            self.freezer.apply(epoch)
+        super().on_epoch_start(epoch)  # the freezing schedule
         self.train.set_epoch(epoch)
         self._reset_counts()
 
