@@ -63,6 +63,10 @@ def test_the_ensemble_weighs_the_source_the_target_resembles_and_beats_the_union
                                                  src["odd"]["proxy_a_distance"])
     # 10 % of the source rows are held out for the validators: 1,080 of 1,200 fit.
     assert sum(s["rows"] for s in src.values()) == 1080
+    # What each source contributed, once target labels were there: 'near' alone nearly
+    # matches the ensemble, and the ensemble loses most without it.
+    assert src["near"]["target_accuracy_alone"] > src["far"]["target_accuracy_alone"] + 0.1
+    assert src["near"]["target_accuracy_without"] < rec["target_accuracy"] - 0.05
     # Pooling two sources whose labels follow another direction costs the union accuracy.
     assert rec["target_accuracy"] > union["target_accuracy"] + 0.05
     assert rec["target_accuracy"] > 0.85
@@ -169,7 +173,7 @@ def test_adapt_and_rank_sources_commands_take_several_sources(three_sources, tmp
     assert rec["adapt"]["sources"]["near"]["mixture_weight"] > 0.8
     assert rec["adapt"]["target_accuracy"] > 0.85
     html = (out / "report.html").read_text()
-    assert "Sources" in html and "ensemble weight" in html
+    assert "Sources" in html and "ensemble weight" in html and "ensemble without it" in html
     rc = main(["rank-sources", str(tgt), "--sources", str(paths[1]), "--sources",
                f"{paths[0]},{paths[2]}", "--backbone", "test-identity8", "--no-cache",
                "--json"])

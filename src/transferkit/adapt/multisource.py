@@ -209,6 +209,11 @@ class SourceEnsembleMethod(_MultiSourceMethod):
         return sum(w * h.predict_proba(X) for w, h in zip(self.weights_, self.heads_,
                                                           strict=True))
 
+    def per_source_proba(self, backbone, layer, data) -> list[np.ndarray]:
+        """Each source's probe alone on ``data`` (target-domain rows), in source order."""
+        X = self.features(backbone, layer, data)
+        return [h.predict_proba(X) for h in self.heads_]
+
     def predict_proba_source(self, backbone, layer, data) -> np.ndarray:
         # A source row is re-coloured as the source it most likely came from, then read by
         # that source's head: rows of one source never pass through another's map.

@@ -40,7 +40,7 @@ from ..strategies.params import COMMON, LAYER
 from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
 from .adapter_record import adaptation_record
-from .adapter_sources import as_sources, sources_table
+from .adapter_sources import as_sources, source_contributions, sources_table
 from .base import StrategyModel, check_backbone_param
 from .docs import document_params
 
@@ -466,7 +466,8 @@ class DomainAdapter(StrategyModel):
             p = c["model"].predict_proba(c["backbone"], self.layer_, ds)
             acc[name] = float((p.argmax(1) == y[rows]).mean())
             c["target_accuracy"] = round(acc[name], 4)
-        self.target_eval_ = {"n": int(len(rows)), "accuracy": acc}
+        self.target_eval_ = {"n": int(len(rows)), "accuracy": acc,
+                             "sources": source_contributions(self, ds, y[rows])}
         return self.adaptation_record()
 
     def adaptation_record(self) -> dict[str, Any]:

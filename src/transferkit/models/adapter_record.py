@@ -38,7 +38,9 @@ def adaptation_record(model: Any) -> dict[str, Any]:
     }
     if getattr(model, "sources_", None):
         use = chosen_use_of_sources(model.strategy_, model.sources_)
-        rec["sources"] = {n: {**t, "in_chosen_method": use[n]} for n, t in model.sources_.items()}
+        seen = (getattr(model, "target_eval_", None) or {}).get("sources") or {}
+        rec["sources"] = {n: {**t, "in_chosen_method": use[n], **seen.get(n, {})}
+                          for n, t in model.sources_.items()}
     if getattr(model, "projection_", None):
         rec["projection"] = model.projection_
     if getattr(model, "source_tune_", None):

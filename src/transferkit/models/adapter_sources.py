@@ -4,7 +4,8 @@ For each source: its rows and classes, its shift to the target on the frozen fea
 A-distance, MMD, domain-classifier AUC), the share of the target that resembles it (the
 mixture weight of :func:`~transferkit.adapt.multisource.mixture_weights`), and what the
 chosen method did with it (its ensemble weight, kept or dropped and why, or its share of the
-pooled rows).
+pooled rows), and, once labelled target rows are evaluated, what each source of an
+ensemble contributed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..data.dataset import Dataset
 from ..features import extract_features
 from ..shift import shift_features
 
-__all__ = ["as_sources", "sources_table", "chosen_use_of_sources"]
+__all__ = ["as_sources", "sources_table", "chosen_use_of_sources", "source_contributions"]
 
 #: rows per side the per-source shift measures use (an O(n^2) kernel)
 MAX_SHIFT_ROWS = 600
@@ -73,3 +74,24 @@ def chosen_use_of_sources(strategy: Any, table: dict[str, dict[str, Any]]) -> di
         return {n: {k: v for k, v in own.get(n, {}).items() if k != "rows"} for n in table}
     total = sum(t["rows"] for t in table.values()) or 1
     return {n: {"pooled_share": round(t["rows"] / total, 4)} for n, t in table.items()}
+
+
+def source_contributions(model: Any, data: Dataset, y: np.ndarray) -> dict[str, Any] | None:
+    """With labelled target rows, what each source of a per-source ensemble contributed: the
+    target accuracy of its own probe alone, and of the ensemble without it (weights of the
+    others renormalised). ``None`` for methods without per-source models."""
+    strategy = model.strategy_
+    per_source = getattr(strategy, "per_source_proba", None)
+    names = getattr(model, "source_names_", None)
+    if per_source is None or not names:
+        return None
+    probs = per_source(model.backbone_, model.layer_, data)
+    w = np.asarray(strategy.weights_, dtype=np.float64)
+    out: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        alone = float((probs[i].argmax(1) == y).mean())
+        rest = [j for j in range(len(names)) if j != i]
+        mix = sum(w[j] * probs[j] for j in rest) / max(w[rest].sum(), 1e-12)
+        out[name] = {"target_accuracy_alone": round(alone, 4),
+                     "target_accuracy_without": round(float((mix.argmax(1) == y).mean()), 4)}
+    return out

@@ -41,6 +41,11 @@ def _sources(v: Any) -> dict[str, Any] | None:
     rows = [[n, x.get("rows"), x.get("mixture_weight"), x.get("proxy_a_distance"),
              x.get("mmd"), x.get("domain_auc"), _use(x.get("in_chosen_method"))]
             for n, x in v.items()]
+    if any("target_accuracy_alone" in x for x in v.values()):
+        # What each source contributed, measured once target labels were available.
+        cols += ["target accuracy alone", "ensemble without it"]
+        for row, x in zip(rows, v.values(), strict=True):
+            row += [x.get("target_accuracy_alone"), x.get("target_accuracy_without")]
     weights = [float(x.get("mixture_weight") or 0) for x in v.values()]
     return {"cols": cols, "rows": rows,
             "plot": plots.paired_bars(list(v), weights, "mixture weight")}
