@@ -31,7 +31,7 @@ from ..backbones import backbone_for_data
 from ..backbones.base import Backbone
 from ..data import Dataset, as_dataset, check_labels
 from ..engine.freezing import plan_freezing
-from ..engine.params import ENGINE_PARAMS, check_groups, parse_groups
+from ..engine.params import ENGINE_PARAMS, parse_groups
 from ..exceptions import ConfigError, DataError, SourceCollapseWarning
 from ..heads.base import holdout_split
 from ..runs import register_model_kind
@@ -39,6 +39,12 @@ from ..shift import pca_projection
 from ..strategies.params import COMMON, LAYER
 from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
+from .adapter_params import (
+    check_candidates,
+    check_source_finetune,
+    check_target_labels,
+    parse_target_labels,
+)
 from .adapter_record import adaptation_record
 from .adapter_sources import as_sources, source_contributions, sources_table
 from .base import StrategyModel, check_backbone_param
@@ -47,36 +53,6 @@ from .docs import document_params
 __all__ = ["DomainAdapter", "SourceCollapseWarning"]
 
 log = logging.getLogger(__name__)
-
-
-def _check_candidates(owner: str, value: Any) -> None:
-    if isinstance(value, str):
-        raise ConfigError(f"The 'candidates' parameter of {owner} must be a list of method "
-                          f"names such as ['coral', 'dann']. Got a string {value!r} instead.")
-    for c in value:
-        parse_candidate(c)
-
-
-def _check_source_finetune(owner: str, value: Any) -> None:
-    if value == 0:
-        raise ConfigError(
-            f"The 'source_finetune' parameter of {owner} names the layer groups to tune on the "
-            "source before adapting; got 0 (none). Give K >= 1, 'all' or group names, or None "
-            "to adapt the pre-trained features as they are.")
-    check_groups(owner, value)
-
-
-def _check_target_labels(owner: str, value: Any) -> None:
-    if isinstance(value, str) and value.lower() in ("none", "all"):
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ConfigError(
-            f"The 'target_labels' parameter of {owner} must be None (never read target labels), "
-            f"'all', or an int k >= 1 (k labelled rows per class). Got {value!r} instead.")
-
-
-def _parse_target_labels(text: str) -> int | str:
-    return int(text) if text.strip().isdigit() else text
 
 
 @register_model_kind
@@ -104,8 +80,9 @@ class DomainAdapter(StrategyModel):
     PARAMS = Params(
         Param("method", "'coral', 'reweight' (domain-classifier density ratio), 'kmm', "
               "'subspace', 'dann', 'cdan', 'mmd', 'selftrain', 'tradaboost' / 'union' (need a "
-              "few target labels), 'source' / 'source-net' (no adaptation), or 'auto': try the "
-              "applicable methods and pick one with label-free validators", "auto",
+              "few target labels), 'ensemble' / 'select' / 'm3sda' (need several sources), "
+              "'source' / 'source-net' (no adaptation), or 'auto': try the applicable methods "
+              "and pick one with label-free validators", "auto",
               choices=lambda: ["auto", *ADAPT_METHODS.names()]),
         Param("backbone", "a backbone spec ('minilm-l6', 'lenet', 'tabular-mlp'...) or a "
               "Backbone instance", "minilm-l6", "any", check=check_backbone_param),
@@ -114,17 +91,17 @@ class DomainAdapter(StrategyModel):
         Param("target_labels", "None / 'none': never read the target's labels; 'all': use every "
               "target label for training (TrAdaBoost, union); an int k: use k labelled target "
               "rows per class (seeded), the rest stay unlabelled", None, "any",
-              check=_check_target_labels, parse=_parse_target_labels),
+              check=check_target_labels, parse=parse_target_labels),
         Param("source_finetune", "before any method runs, fine-tune the pre-trained backbone's "
               "top K layer groups (an int, 'all' or group names) on the labelled source rows, "
               "from a linear-probe start (LP-FT); every method then adapts on the tuned "
               "encoder's features. None: adapt the pre-trained features as they are", None,
-              "any", check=_check_source_finetune, parse=parse_groups, metavar="K|all|GROUPS"),
+              "any", check=check_source_finetune, parse=parse_groups, metavar="K|all|GROUPS"),
         Param("source_epochs", "epochs of that source fine-tuning (default 3)", None, "int",
               low=1),
         Param("candidates", "the methods 'auto' tries (None: all applicable ones); a candidate "
               "may set hyper-parameters, 'dann:tradeoff=0.3', so that 'auto' also chooses those "
-              "without target labels", None, "any", check=_check_candidates,
+              "without target labels", None, "any", check=check_candidates,
               parse=lambda text: [c.strip() for c in text.split(";" if ";" in text else ",")
                                   if c.strip()]),
         Param("selector", "how 'auto' chooses: 'ensv' (the candidate that agrees most with the "
