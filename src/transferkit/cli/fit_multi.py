@@ -7,6 +7,8 @@ Each positional argument is a task: ``[name=]source[:options]``. The name defaul
 source's name (with ``-<domain>`` for ``domain=``). Options beyond the source's own:
 ``label=COL`` (the label column; a table's ``label_col``) and ``shots=K`` (train on K
 examples per class). Every task is evaluated on its own test split (or a held-out part).
+A label column of sets (``--label-sep '|'``) is a multi-label task. Every epoch is
+checkpointed in ``<run>/checkpoints``; ``--resume RUN`` continues an interrupted run.
 """
 
 from __future__ import annotations

@@ -111,6 +111,11 @@ class MultiTaskClassifier(TransferModel):
     given to ``fit(val=...)``); early stopping follows the mean of the tasks' validation
     accuracies, or one task's (``monitor``).
 
+    A task whose labels are sets (a multi-label column, ``label_sep="|"``) gets one sigmoid
+    per label and binary cross-entropy; ``predict`` returns its tuples of labels (those with
+    probability >= 0.5) and its validation score is micro-F1. With ``checkpoint_dir`` every
+    epoch is checkpointed; ``resume`` continues an interrupted fit to the same weights.
+
     Args:
 {params}
 
