@@ -91,7 +91,7 @@ def main() -> None:
             setattr(args, k, raw["settings"][k])
         args.sampling = raw.get("sampling", "proportional")
         args.max_chars = raw.get("max_chars", 400)
-        write_section(SECTION, render(raw, args))
+        write_section(SECTION, render(raw, args), keep_subsections=True)
         return
     import torch
 
@@ -139,7 +139,7 @@ def main() -> None:
         RAW.parent.mkdir(exist_ok=True)
         RAW.write_text(json.dumps(out, indent=1))
     if not args.no_write:
-        write_section(SECTION, render(out, args))
+        write_section(SECTION, render(out, args), keep_subsections=True)
 
 
 def render(r: dict, args) -> str:

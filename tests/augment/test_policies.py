@@ -35,6 +35,19 @@ def test_same_seed_same_images_other_seed_other_images(lenet, digit_images, spec
     assert int(changed.sum()) >= 32  # the policy really acts on most images
 
 
+@pytest.mark.real_data
+@pytest.mark.parametrize("spec", ["randaugment,n=2,m=9", "trivialaugment", "crop-flip"])
+def test_kornia_policies_seed_only_the_cpu_generator(lenet, digit_images, spec, monkeypatch):
+    """Kornia samples on the CPU. Seeding every device (``torch.manual_seed``) would reseed the
+    training loop's GPU generators, which ``fork_rng(devices=[])`` does not restore."""
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    state = torch.get_rng_state()
+    bind_augmentation(spec, 1.0, lenet).tensors(lenet.preprocess(digit_images), seed=5)
+    assert seeded == []
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_rgb_images_with_imagenet_style_normalisation_keep_their_range():
     bb = tk.create_backbone("efficientnet-lite0", pretrained=False, image_size=32)
     imgs = np.random.default_rng(0).integers(0, 256, (8, 40, 40, 3), dtype=np.uint8)

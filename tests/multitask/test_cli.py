@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
+from tests.multitask.conftest import CrashAfterEpoch, digit_tags
 
 from transferkit.cli.fit_multi import parse_task_spec
 from transferkit.cli.main import main
+from transferkit.engine.attached import attached_callbacks
 
 FAST = ["--backbone", "tabular-mlp", "--epochs", "3", "--unfreeze", "1", "--lr", "0.003",
         "--backbone-lr-mult", "1", "--no-cache"]
@@ -101,3 +104,77 @@ def test_label_option_on_a_named_dataset_must_name_its_label_column():
     assert _label_column(train, "category", "intent") is train
     with pytest.raises(DataError, match="expected 'category', got 'intent'. Use label=category"):
         _label_column(train, "intent", "intent")
+
+
+@pytest.fixture(scope="module")
+def tagged_table(digits_table, tmp_path_factory):
+    """The digits table with a multi-label 'tags' column ('even|loop') beside 'digit'."""
+    df = pd.read_csv(digits_table)
+    df["tags"] = ["|".join(digit_tags(int(d))) for d in df["digit"]]
+    path = tmp_path_factory.mktemp("tagged") / "tagged.csv"
+    df.drop(columns=["parity"]).to_csv(path, index=False)
+    return path
+
+
+def test_a_single_and_a_multilabel_column_train_and_predict_sets(tagged_table, tmp_path,
+                                                                  capsys):
+    out = tmp_path / "runs" / "tags"
+    code = main(["fit", str(tagged_table), "--label-col", "digit,tags", "--label-sep", "|",
+                 "--strategy", "finetune", *FAST, "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "tags (5 labels, multi-label)" in captured.out
+    assert "tags: test micro-F1" in captured.out and "Hamming loss" in captured.out
+    metrics = json.loads((out / "metrics.json").read_text())
+    # Measured: micro-F1 0.951, subset accuracy 0.861 on 180 held-out rows (3 epochs);
+    # digit accuracy 0.967.
+    assert metrics["tasks"]["tags"]["micro_f1"] > 0.9
+    assert metrics["tasks"]["digit"]["accuracy"] > 0.85
+    assert not (out / "checkpoints").exists()  # removed once the run is saved
+    rows = tmp_path / "rows.csv"
+    table = pd.read_csv(tagged_table)
+    table.drop(columns=["digit", "tags"]).head(30).to_csv(rows, index=False)
+    assert main(["predict", str(out), str(rows), "--json", "--top-k", "2"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    sets = [x["predictions"]["tags"]["labels"] for x in lines]
+    assert len(lines) == 30 and all(isinstance(s, str) for s in sets)
+    assert np.mean([s == t for s, t in zip(sets, table["tags"].head(30), strict=True)]) >= 0.8
+    assert len(lines[0]["predictions"]["tags"]["probabilities"]) == 2
+    assert len(lines[0]["predictions"]["digit"]) == 2  # single-label: top-k list, as before
+    assert main(["predict", str(out), str(rows)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]  # ...\ttags: even|loop [loop (0.986)]\t...
+    assert re.search(r"\ttags: ([a-z]+\|)*[a-z]+ \[[a-z]+ \(\d\.\d{3}\)\]\t", first)
+
+
+def test_a_multilabel_column_with_a_probe_says_to_fine_tune(tagged_table, tmp_path, capsys):
+    code = main(["fit", str(tagged_table), "--label-col", "tags", "--label-sep", "|",
+                 "--backbone", "tabular-mlp", "--out", str(tmp_path / "probe")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "multi-label column 'tags' trains a head with one sigmoid per label" in err
+    assert "expected --strategy finetune, got 'probe'" in err
+
+
+def test_fit_multi_resumes_an_interrupted_run_to_the_same_result(tagged_table, tmp_path,
+                                                                 capsys):
+    table = pd.read_csv(tagged_table)
+    for label, other in (("digit", "tags"), ("tags", "digit")):
+        table.drop(columns=[other]).to_csv(tmp_path / f"{label}.csv", index=False)
+    spec = [f"digit={tmp_path / 'digit.csv'}:label=digit",
+            f"tags={tmp_path / 'tags.csv'}:label=tags", "--label-sep", "|", *FAST]
+    assert main(["fit-multi", *spec, "--out", str(tmp_path / "full")]) == 0
+    run = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="simulated crash"), \
+            attached_callbacks(CrashAfterEpoch(1)):
+        main(["fit-multi", *spec, "--out", str(run)])
+    assert (run / "checkpoints" / "last.ckpt").is_file() and not (run / "model.json").exists()
+    capsys.readouterr()
+    assert main(["fit-multi", *spec, "--resume", str(run)]) == 0
+    assert "saved run to" in capsys.readouterr().out
+    rec = json.loads((run / "record.json").read_text())
+    assert rec["strategy"]["resumed_from"] == 1 and rec["strategy"]["epochs_run"] == 3
+    a = json.loads((run / "metrics.json").read_text())["tasks"]
+    b = json.loads((tmp_path / "full" / "metrics.json").read_text())["tasks"]
+    assert a["tags"]["micro_f1"] == b["tags"]["micro_f1"]
+    assert a["digit"]["accuracy"] == b["digit"]["accuracy"]
+    assert a["tags"]["per_class"] == b["tags"]["per_class"]

@@ -13,11 +13,10 @@ from ..data import Dataset, DatasetSplits, train_test_split
 from ..data.groups import leave_one_group_out, pool_splits
 from ..engine.distributed import is_global_zero
 from ..models import TransferClassifier
-from ..runs.out_folder import checkpoint_dir_for, resume_dir_for
 from ..strategies import STRATEGIES
 from .common import add_data_args, add_group_arg, echo, load_source
-from .fit_columns import fit_columns_and_save, has_several_label_columns
-from .out import add_out_flags, claim_out
+from .fit_columns import fit_columns_and_save, needs_multitask_model
+from .out import add_out_flags, claim_fit_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
@@ -68,25 +67,16 @@ def fit_and_save(source: str, args: argparse.Namespace, out: str | None
     # --group-by: all rows train the saved model; the metrics come from group folds.
     splits = (DatasetSplits(pool_splits(loaded), name=getattr(loaded, "name", "data"))
               if group_by else split_source(loaded, args.test_size, args.seed or 0))
-    if has_several_label_columns(splits):  # one shared encoder, a head per column
+    if needs_multitask_model(splits):  # one shared encoder, a head per column (or label sets)
         return fit_columns_and_save(source, args, out, splits, t0)
     kwargs = param_kwargs(args, TransferClassifier)
     model = TransferClassifier(**kwargs)
     name = Path(source.split(":")[0]).stem or "data"
     # --resume RUN continues that run and writes it.
     out = out or model.resume or f"runs/{name}-{model.strategy}"
-    resuming = model.resume is not None and Path(model.resume).absolute() == Path(out).absolute()
-    # A replacement of a finished run killed half-way resumes from the checkpoints beside it.
-    replacing = resuming and resume_dir_for(out) != Path(out)
-    with claim_out(args, out, resuming=resuming, replacing=replacing):
-        if model.resume:
-            model.set_params(resume=str(resume_dir_for(model.resume)))
-        if (getattr(STRATEGIES.get(model.strategy), "uses_engine", False)
-                and not model.checkpoint_dir):
-            # Per-epoch checkpoints: inside the new run folder, or beside a finished run that
-            # is being replaced (it stays whole until the new run is saved).
-            model.set_params(checkpoint_dir=str(checkpoint_dir_for(out)))
-        metrics = _fit(model, splits, source, t0, out, overwrite=args.overwrite or replacing,
+    engine = getattr(STRATEGIES.get(model.strategy), "uses_engine", False)
+    with claim_fit_out(args, model, out, checkpoints=engine) as overwrite:
+        metrics = _fit(model, splits, source, t0, out, overwrite=overwrite,
                        unlabelled=getattr(args, "unlabelled", None), group_by=group_by)
     return out, metrics
 
@@ -145,11 +135,19 @@ def _fit(model: TransferClassifier, splits: DatasetSplits, source: str, t0: floa
     return metrics
 
 
+def task_means(metrics: dict[str, Any]) -> str:
+    subset = any(m.get("multilabel") for m in metrics["tasks"].values())
+    what = "accuracy (subset accuracy for a multi-label task)" if subset else "accuracy"
+    return f"{what} {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}"
+
+
 def run(args: argparse.Namespace) -> int:
     out, metrics = fit_and_save(args.source, args, args.out)
     if not is_global_zero():
         return 0
-    if metrics:
+    if metrics.get("averaged_over") == "tasks":  # several heads: each was shown above
+        echo(f"mean over {len(metrics['tasks'])} tasks: {task_means(metrics)}")
+    elif metrics:
         echo(f"test accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
              f"(n={metrics['n']})")
     echo(f"saved run to {out}")

@@ -7,6 +7,8 @@ Each positional argument is a task: ``[name=]source[:options]``. The name defaul
 source's name (with ``-<domain>`` for ``domain=``). Options beyond the source's own:
 ``label=COL`` (the label column; a table's ``label_col``) and ``shots=K`` (train on K
 examples per class). Every task is evaluated on its own test split (or a held-out part).
+A label column of sets (``--label-sep '|'``) is a multi-label task. Every epoch is
+checkpointed in ``<run>/checkpoints``; ``--resume RUN`` continues an interrupted run.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from ..exceptions import DataError
 from ..models import MultiTaskClassifier
 from ..models.multitask import check_task_names
 from .common import add_data_args, echo, load_source
-from .fit import split_source
+from .fit import split_source, task_means
 from .fit_columns import save_multitask_run
-from .out import add_out_flags, claim_out
+from .out import add_out_flags, claim_fit_out
 from .params import add_param_flags, param_kwargs
 from .report import add_report_flag, auto_report
 
@@ -129,19 +131,21 @@ def run(args: argparse.Namespace) -> int:
     check_task_names([n for n, _, _ in parsed])
     model = MultiTaskClassifier(**param_kwargs(args, MultiTaskClassifier))
     seed = model.settings().seed
-    out = args.out or f"runs/multitask-{'-'.join(n for n, _, _ in parsed)}"
-    with claim_out(args, out):
+    # --resume RUN continues that run (from its checkpoints) and writes it.
+    out = args.out or model.resume or f"runs/multitask-{'-'.join(n for n, _, _ in parsed)}"
+    with claim_fit_out(args, model, out) as overwrite:
         splits = {n: _load_task(n, spec, own, args, seed) for n, spec, own in parsed}
         for n, s in splits.items():
-            echo(f"task {n}: {len(s.train)} training examples, {len(s.train.classes)} classes")
+            kind = "labels, multi-label" if s.train.is_multilabel() else "classes"
+            echo(f"task {n}: {len(s.train)} training examples, {len(s.train.classes)} {kind}")
         model.fit({n: s.train for n, s in splits.items()},
                   val={n: s.val for n, s in splits.items() if s.val is not None})
         metrics = save_multitask_run(model, out, {n: s.test for n, s in splits.items()},
                                      {n: a for (n, _, _), a in zip(parsed, args.task_specs,
                                                                    strict=True)},
-                                     t0, bool(args.overwrite))
+                                     t0, overwrite)
     if metrics:
-        echo(f"mean test accuracy over tasks {metrics['accuracy']:.4f}")
+        echo(f"mean over {len(metrics['tasks'])} tasks: {task_means(metrics)}")
     echo(f"saved run to {out}")
     auto_report(args, out)
     return 0

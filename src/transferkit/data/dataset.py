@@ -214,7 +214,9 @@ class Dataset:
             raise DataError(
                 f"Expected one label per row for {owner}; label column {col!r} of "
                 f"{self.name!r} holds sets of labels (multi-label, e.g. {example!r}), which a "
-                f"single-label model cannot learn. {fix}"
+                f"single-label model cannot learn. {fix} To learn the sets themselves: "
+                f"MultiTaskClassifier(tasks={{{col!r}: data}}), one sigmoid per label "
+                f"(`transferkit fit --label-col {col} --strategy finetune`)."
             )
         missing = int(missing_mask(self.labels).sum())
         if missing:

@@ -395,10 +395,8 @@ class Loop:
                                  for k in keys])
         sums = fabric.all_reduce(sums, reduce_op="sum")
         set_train_mode(self.module)
-        total = dict(zip(keys, (float(v) for v in sums), strict=True))
-        n = max(total.get("count", 0.0), 1.0)
-        names = {"loss": "val_loss", "correct": "val_accuracy"}
-        return {names.get(k, f"val_{k}"): v / n for k, v in total.items() if k != "count"}
+        return self.task.finish_validation(dict(zip(keys, (float(v) for v in sums),
+                                                    strict=True)))
 
 
 def default_callbacks(config: TrainConfig, has_val: bool) -> list[Callback]:

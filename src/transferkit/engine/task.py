@@ -49,6 +49,15 @@ class Task:
         """Sums over ``batch`` for :attr:`validation_keys` (no gradient is recorded)."""
         return {}
 
+    def finish_validation(self, totals: dict[str, float]) -> dict[str, float]:
+        """The epoch's validation metrics from :meth:`validation_step`'s sums, reduced over
+        every batch and process: each sum over ``count`` (``loss`` -> ``val_loss``,
+        ``correct`` -> ``val_accuracy``, ``x`` -> ``val_x``). Override for metrics that are
+        not means, such as an F1 score, a ratio of totals."""
+        n = max(totals.get("count", 0.0), 1.0)
+        names = {"loss": "val_loss", "correct": "val_accuracy"}
+        return {names.get(k, f"val_{k}"): v / n for k, v in totals.items() if k != "count"}
+
     def forward_inputs(self, module: nn.Module, batch: dict[str, Any]) -> Any:
         """Run ``module`` on a training batch without a loss (BatchNorm recalibration)."""
         raise NotImplementedError

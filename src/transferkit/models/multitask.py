@@ -14,9 +14,16 @@ from ..backbones import backbone_for_data
 from ..backbones.base import Backbone
 from ..backbones.registry import bind_to_data
 from ..data import Dataset, DatasetSplits, as_dataset
+from ..data.labels import missing_mask
 from ..engine import ExampleData, predict_outputs
 from ..engine.params import ENGINE_PARAMS, FREEZING_PARAMS
-from ..evaluation import classification_metrics
+from ..evaluation import (
+    classification_metrics,
+    label_sets,
+    multi_hot,
+    multilabel_metrics,
+    sets_from_multi_hot,
+)
 from ..exceptions import ConfigError, DataError
 from ..runs import classes_from_json, classes_to_json, register_model_kind
 from ..strategies.multitask import (
@@ -30,6 +37,7 @@ from ..strategies.multitask import (
     split_validation,
 )
 from ..strategies.params import COMMON, TORCH_HEAD
+from ..utils.fingerprint import hash_array
 from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
 from .base import TransferModel, backbone_spec, check_backbone_param
@@ -62,7 +70,34 @@ def _check_tasks(owner: str, value: Any) -> None:
     check_task_names([p[0] for p in pairs])
 
 
-_TRAINING = Params(*(p for n, p in ENGINE_PARAMS.items() if n not in ("checkpoint_dir", "resume")))
+def _task_labels(name: str, data: Dataset) -> tuple[np.ndarray, bool]:
+    """A task's classes (its labels, for a multi-label task) and whether it is multi-label;
+    refuses a task with nothing to learn: one class, or one label set on every row."""
+    multilabel = data.is_multilabel()
+    if multilabel:
+        missing = int(missing_mask(data.labels).sum())
+        if missing:
+            raise DataError(
+                f"Task {name!r}: expected a label set on every row, got {missing} of "
+                f"{len(data)} rows without one. Drop them (data.labelled()) or fill them in.")
+        sets = set(label_sets(data.labels))
+        if len(sets) < 2:
+            raise DataError(
+                f"Task {name!r} is multi-label but every row has the same label set "
+                f"{sets.pop()!r}: expected at least 2 different sets to learn anything, got 1. "
+                "Drop the task, or give it rows with other labels.")
+        return data.classes, True
+    data.require_single_labels(f"MultiTaskClassifier task {name!r}")
+    classes = np.unique(data.labels)
+    if len(classes) < 2:
+        raise DataError(
+            f"Task {name!r} has one class ({classes[0]!r}): expected at least 2 to learn "
+            "anything, got 1. Drop the task, or give it rows of other classes.")
+    return classes, False
+
+
+#: the probability from which a multi-label task predicts a label
+THRESHOLD = 0.5
 
 
 @register_model_kind
@@ -75,6 +110,11 @@ class MultiTaskClassifier(TransferModel):
     each task has its own head. Each task holds out its own validation rows (or takes those
     given to ``fit(val=...)``); early stopping follows the mean of the tasks' validation
     accuracies, or one task's (``monitor``).
+
+    A task whose labels are sets (a multi-label column, ``label_sep="|"``) gets one sigmoid
+    per label and binary cross-entropy; ``predict`` returns its tuples of labels (those with
+    probability >= 0.5) and its validation score is micro-F1. With ``checkpoint_dir`` every
+    epoch is checkpointed; ``resume`` continues an interrupted fit to the same weights.
 
     Args:
 {params}
@@ -109,13 +149,14 @@ class MultiTaskClassifier(TransferModel):
               "'uncertainty' (learned log-variances, Kendall et al. 2018); on the command line "
               "'uncertainty' or 'a=2,b=1'", None, "any", check=check_loss_weights,
               parse=parse_loss_weights, metavar="uncertainty|TASK=W,..."),
-        Param("monitor", "early stopping and best-epoch choice: 'mean' (mean validation accuracy "
-              "over tasks) or a task name (that task's)", "mean"),
+        Param("monitor", "early stopping and best-epoch choice: 'mean' (mean over tasks of the "
+              "validation accuracy, micro-F1 for a multi-label task) or a task name (that "
+              "task's)", "mean"),
         Param("conflict_every", "measure the cosine between the tasks' gradients on the shared "
               "encoder every this many steps (0: never)", 20, "int", low=0),
         COMMON,
         FREEZING_PARAMS,
-        _TRAINING,
+        ENGINE_PARAMS,
         TORCH_HEAD,
         Param("lr", "learning rate of the heads; encoder groups get lr * backbone_lr_mult", 1e-3,
               "float", low=0, low_open=True),
@@ -148,6 +189,8 @@ class MultiTaskClassifier(TransferModel):
         devices: int | None = None,
         precision: str | None = None,
         grad_accum: int | None = None,
+        checkpoint_dir: str | None = None,
+        resume: str | None = None,
         head: str | None = None,
         lr: float | None = None,
     ) -> None:
@@ -176,13 +219,15 @@ class MultiTaskClassifier(TransferModel):
         self.devices = devices
         self.precision = precision
         self.grad_accum = grad_accum
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
         self.head = head
         self.lr = lr
 
     # --- data -------------------------------------------------------------------------------
     def _task_pairs(self, tasks: Any, val: Any) -> list[tuple[str, Dataset, Dataset | None]]:
-        """``(name, train, val)`` per task, checked: labelled, one label column, >= 2
-        classes, one modality for all."""
+        """``(name, train, val)`` per task, checked: labelled, one label column, something
+        to learn (>= 2 classes, or >= 2 label sets), one modality for all."""
         tasks = self.tasks if tasks is None else tasks
         if tasks is None or len(tasks) == 0:
             raise ConfigError("MultiTaskClassifier needs tasks: expected a dict task name -> "
@@ -204,12 +249,7 @@ class MultiTaskClassifier(TransferModel):
             if data.labels is None and data.label_columns is None:
                 raise DataError(f"Task {name!r} has no labels: expected a labelled Dataset, got "
                                 f"{len(data)} unlabelled rows. Load it with its label column.")
-            data.require_single_labels(f"MultiTaskClassifier task {name!r}")
-            classes = np.unique(data.labels)
-            if len(classes) < 2:
-                raise DataError(
-                    f"Task {name!r} has one class ({classes[0]!r}): expected at least 2 to learn "
-                    "anything, got 1. Drop the task, or give it rows of other classes.")
+            _task_labels(name, data)
             out.append((name, data, None if v is None else as_dataset(v, what=f"val {name!r}")))
         kinds = {name: d.modality for name, d, _ in out}
         if len(set(kinds.values())) > 1:
@@ -258,18 +298,22 @@ class MultiTaskClassifier(TransferModel):
         all_inputs = _concat([d.inputs for _, d, _ in pairs])
         bb, layer = backbone_for_data(self.backbone, -1, s.seed, first, fit_on=all_inputs,
                                       copy=True)
-        task_classes, task_data = {}, []
+        task_classes, task_data, multilabel = {}, [], {}
         for name, data, v in pairs:
-            classes = np.unique(data.labels)
+            classes, multilabel[name] = _task_labels(name, data)
             task_classes[name] = classes
-            y_idx = np.searchsorted(classes, data.labels)
-            y_val = None if v is None else self._encode(classes, v, f"the validation data of "
-                                                                    f"task {name!r}")
-            task_data.append(split_validation(name, data, y_idx, len(classes), s.seed, v, y_val))
+            y = _encode_labels(classes, multilabel[name], data, f"the training data of task "
+                                                                f"{name!r}")
+            y_val = None if v is None else _encode_labels(
+                classes, multilabel[name], v, f"the validation data of task {name!r}")
+            task_data.append(split_validation(name, data, y, len(classes), s.seed, v, y_val))
         self.backbone_, self.layer_ = bb, layer
-        result = fit_multitask(bb, task_data, s)
+        result = fit_multitask(bb, task_data, s,
+                               _identity(bb, pairs, task_classes, multilabel))
         self.heads_ = {n: result.module.heads[n] for n in task_classes}
         self.task_classes_ = task_classes
+        self.multilabel_ = multilabel
+        self.thresholds_ = {n: THRESHOLD for n, m in multilabel.items() if m}
         self.classes_ = task_classes[pairs[0][0]]
         self.loss_weight_values_ = result.module.weights.current()
         self.history_ = result.history
@@ -284,18 +328,18 @@ class MultiTaskClassifier(TransferModel):
     def task_names_(self) -> list[str]:
         return list(self.heads_)
 
-    @staticmethod
-    def _encode(classes: np.ndarray, data: Dataset, what: str) -> np.ndarray:
-        labels = np.asarray(data.labels)
-        unseen = sorted({str(v) for v in labels if v not in set(classes.tolist())})
-        if unseen:
-            raise DataError(f"{what} has label(s) never seen in training: {unseen[:10]}. "
-                            f"Expected labels among {len(classes)} classes; evaluate on data "
-                            "with the same label set, or drop those rows.")
-        return np.searchsorted(classes, labels)
+    def _encode(self, task: str, data: Dataset, what: str) -> np.ndarray:
+        return _encode_labels(self.task_classes_[task], self.multilabel_[task], data,
+                              f"{what} (task {task!r})")
+
+    def is_multilabel(self, task: str | None = None) -> bool:
+        """Whether ``task`` predicts sets of labels (sigmoid per label) rather than one class."""
+        self._check_fitted()
+        return bool(self.multilabel_.get(self._resolve_task(task, "is_multilabel")))
 
     def predict_proba(self, X: Any, task: str | None = None) -> np.ndarray:
-        """Class probabilities of ``task`` ``(N, n_classes of task)``."""
+        """Probabilities of ``task`` ``(N, n_classes of task)``: of each class (rows sum to
+        1), or for a multi-label task of each label on its own (a sigmoid per label)."""
         self._check_fitted()
         task = self._resolve_task(task, "predict_proba")
         data = self._input_data(X)
@@ -304,40 +348,57 @@ class MultiTaskClassifier(TransferModel):
         bb = self.backbone_
         ex = ExampleData(data.inputs, None, bb.preprocess, bb.input_lengths(data.inputs))
         logits = predict_outputs(module, ex, int(self.settings().batch_size) * 2)
+        if self.multilabel_.get(task):
+            return 1.0 / (1.0 + np.exp(-logits))
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
 
     def predict(self, X: Any, task: str | None = None) -> np.ndarray:
-        """The most probable class of ``task`` for each input."""
+        """The most probable class of ``task`` for each input; for a multi-label task, each
+        input's tuple of labels whose probability reaches the task's threshold (0.5)."""
         self._check_fitted()
         task = self._resolve_task(task, "predict")
-        return self.task_classes_[task][self.predict_proba(X, task).argmax(axis=1)]
+        proba = self.predict_proba(X, task)
+        if self.multilabel_.get(task):
+            return sets_from_multi_hot(proba >= self.thresholds_[task], self.task_classes_[task])
+        return self.task_classes_[task][proba.argmax(axis=1)]
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None,
               task: str | None = None) -> float:
-        """Accuracy of ``task`` on a labelled Dataset (or inputs ``X`` with labels ``y``)."""
+        """Accuracy of ``task`` on a labelled Dataset (or inputs ``X`` with labels ``y``); for
+        a multi-label task the subset accuracy (every label of a row right), as scikit-learn's."""
         self._check_fitted()
         task = self._resolve_task(task, "score")
         data = self._labelled_data(X, y, "score")
-        y_idx = self._encode(self.task_classes_[task], data, f"{data.name!r}")
-        pred = self.predict_proba(data, task).argmax(axis=1)
-        return float(np.average(pred == y_idx, weights=sample_weight))
+        truth = self._encode(task, data, f"{data.name!r}")
+        proba = self.predict_proba(data, task)
+        if self.multilabel_.get(task):
+            right = ((proba >= self.thresholds_[task]) == truth.astype(bool)).all(axis=1)
+        else:
+            right = proba.argmax(axis=1) == truth
+        return float(np.average(right, weights=sample_weight))
 
     def evaluate(self, X: Any, y: Any = None, task: str | None = None) -> dict[str, Any]:
-        """Accuracy, macro-F1, per-class scores, confusion matrix and log-loss of ``task``."""
+        """Accuracy, macro-F1, per-class scores, confusion matrix and log-loss of ``task``;
+        for a multi-label task micro- and macro-F1, subset accuracy (also as ``accuracy``),
+        Hamming loss and per-label scores."""
         self._check_fitted()
         task = self._resolve_task(task, "evaluate")
         data = self._labelled_data(X, y, "evaluate")
-        y_idx = self._encode(self.task_classes_[task], data, f"{data.name!r}")
+        truth = self._encode(task, data, f"{data.name!r}")
         proba = self.predict_proba(data, task)
-        return classification_metrics(y_idx, proba.argmax(1), list(self.task_classes_[task]),
-                                      proba)
+        classes = list(self.task_classes_[task])
+        if self.multilabel_.get(task):
+            threshold = self.thresholds_[task]
+            return multilabel_metrics(truth, proba >= threshold, classes, proba, threshold)
+        return classification_metrics(truth, proba.argmax(1), classes, proba)
 
     def evaluate_tasks(self, tests: Mapping[str, Any]) -> dict[str, Any]:
         """Metrics per task of ``tests`` (task name -> labelled Dataset), and their means:
         ``{"tasks": {name: metrics}, "accuracy": mean, "macro_f1": mean, "n": rows}``."""
         per = {name: self.evaluate(d, task=name) for name, d in tests.items()}
+        # a multi-label task's "accuracy" is its subset accuracy (multilabel_metrics)
         return {"tasks": per,
                 "accuracy": float(np.mean([m["accuracy"] for m in per.values()])),
                 "macro_f1": float(np.mean([m["macro_f1"] for m in per.values()])),
@@ -361,7 +422,10 @@ class MultiTaskClassifier(TransferModel):
                  for n, h in self.heads_.items() for k, v in h.state_dict().items()}
         save_file(state, str(folder / "heads.safetensors"))
         return {"tasks": [{"name": n, "classes": classes_to_json(self.task_classes_[n]),
-                           "head": dict(h.config)} for n, h in self.heads_.items()],
+                           "head": dict(h.config),
+                           **({"multilabel": True, "threshold": self.thresholds_[n]}
+                              if self.multilabel_[n] else {})}
+                          for n, h in self.heads_.items()],
                 "loss_weights": self.loss_weight_values_}
 
     def _load_state(self, folder: Path, state: dict[str, Any], record: dict[str, Any]) -> None:
@@ -371,7 +435,7 @@ class MultiTaskClassifier(TransferModel):
 
         super()._load_state(folder, state, record)
         arrays = load_file(str(folder / "heads.safetensors"))
-        self.heads_, self.task_classes_ = {}, {}
+        self.heads_, self.task_classes_, self.multilabel_, self.thresholds_ = {}, {}, {}, {}
         for t in state["tasks"]:
             hc = dict(t["head"])
             head = make_torch_head(hc.pop("kind"), **hc)
@@ -381,6 +445,9 @@ class MultiTaskClassifier(TransferModel):
             head.eval()
             self.heads_[t["name"]] = head
             self.task_classes_[t["name"]] = classes_from_json(t["classes"])
+            self.multilabel_[t["name"]] = bool(t.get("multilabel", False))
+            if self.multilabel_[t["name"]]:
+                self.thresholds_[t["name"]] = float(t.get("threshold", THRESHOLD))
         self.loss_weight_values_ = state.get("loss_weights", {})
         self.history_ = list(record.get("history", []))
         self.summary_ = dict(record.get("strategy", {}))
@@ -389,6 +456,7 @@ class MultiTaskClassifier(TransferModel):
     def _record_fields(self) -> dict[str, Any]:
         summary = {k: v for k, v in self.summary_.items() if k != "name"}
         last_val = {n: _best_value(self.history_, f"val_{n}_accuracy") for n in self.heads_}
+        last_f1 = {n: _best_value(self.history_, f"val_{n}_micro_f1") for n in self.heads_}
         return {
             "kind": self.record_kind,
             "seed": self.settings().seed,
@@ -402,7 +470,9 @@ class MultiTaskClassifier(TransferModel):
                               "n_train": (self.train_summary_.get(n) or {}).get("n"),
                               "share": summary.get("task_shares", {}).get(n),
                               "loss_weight": self.loss_weight_values_.get(n),
-                              "val_accuracy": last_val[n],
+                              **({"multilabel": True, "threshold": self.thresholds_[n],
+                                  "val_micro_f1": last_f1[n]} if self.multilabel_[n]
+                                 else {"val_accuracy": last_val[n]}),
                               "validation": summary.get("validation", {}).get(n)}
                           for n in self.heads_},
                 "grad_conflict": conflict_overview(self.history_,
@@ -410,6 +480,40 @@ class MultiTaskClassifier(TransferModel):
             },
             "timings": {"fit_seconds": round(self.fit_seconds_, 3)},
         }
+
+
+def _encode_labels(classes: np.ndarray, multilabel: bool, data: Dataset, what: str
+                   ) -> np.ndarray:
+    """``data``'s labels as class indices ``(N,)``, or for a multi-label task as a 0/1 matrix
+    ``(N, labels)`` (a single label on a row is a set of one)."""
+    if multilabel:
+        return multi_hot(data.labels, classes, what)
+    if data.is_multilabel():
+        example = next(v for v in data.labels if isinstance(v, tuple))
+        raise DataError(f"{what} holds sets of labels (e.g. {example!r}), but the task learned "
+                        "one label per row: expected one label per row. Give it its "
+                        "single-label column, or load it without label_sep=.")
+    labels = np.asarray(data.labels)
+    unseen = sorted({str(v) for v in labels if v not in set(classes.tolist())})
+    if unseen:
+        raise DataError(f"{what} has label(s) never seen in training: {unseen[:10]}. "
+                        f"Expected labels among {len(classes)} classes; evaluate on data "
+                        "with the same label set, or drop those rows.")
+    return np.searchsorted(classes, labels)
+
+
+def _identity(bb: Backbone, pairs: list[tuple[str, Dataset, Dataset | None]],
+              classes: dict[str, np.ndarray], multilabel: dict[str, bool]) -> dict[str, Any]:
+    """What a run is, for its checkpoints: a resume must match it."""
+    tasks = {n: {"n": len(d), "fingerprint": d.fingerprint(),
+                 "labels": hash_array(np.asarray([str(v) for v in d.labels])),
+                 "classes": [str(c) for c in classes[n]],
+                 "multilabel": bool(multilabel[n])} for n, d, _ in pairs}
+    joint = hash_array(np.asarray([f"{n}:{t['fingerprint']}:{t['labels']}"
+                                   for n, t in tasks.items()]))
+    return {"backbone": {"spec": str(bb.name), "fingerprint": bb.fingerprint()},
+            "data": {"n": sum(t["n"] for t in tasks.values()), "fingerprint": joint},
+            "tasks": tasks, "strategy": "multitask"}
 
 
 def _best_value(history: list[dict[str, Any]], key: str) -> float | None:

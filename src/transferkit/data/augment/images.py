@@ -10,9 +10,13 @@ then draws from its 14 other operations without ``color`` (saturation, which lea
 image as it is, and which kornia refuses on one channel); repeating the image to three
 channels instead made the policy about three times slower for the same images.
 
-Kornia draws from the global torch generator; each call runs under
-``torch.random.fork_rng`` seeded from the batch's seed, so the training loop's own random
-state (dropout) is untouched and the same seed gives the same images. RandAugment and
+Kornia draws its parameters from the global CPU generator; each call runs under
+``torch.random.fork_rng(devices=[])`` with that one generator seeded from the batch's seed,
+so the training loop's own random state (dropout) is untouched and the same seed gives the
+same images. Only the CPU generator is seeded: ``torch.manual_seed`` would also seed every
+accelerator's generators (which ``fork_rng(devices=[])`` does not restore) and, before CUDA
+is initialised, queues that seeding with a captured Python stack trace per device type, a
+sixth of the policy's time on LeNet batches. RandAugment and
 TrivialAugment pick their operations once per batch (kornia's behaviour) and the magnitudes
 and on/off per image.
 """
@@ -50,6 +54,11 @@ def _kornia(module: str = "kornia.augmentation") -> Any:
                           "nothing more).") from None
 
 
+#: kornia's containers chain every operation's transformation matrix (for boxes and key
+#: points) unless told to skip it; only the images are used here
+_NO_MATRIX = "skip"
+
+
 class ImagePolicy(AugmentPolicy):
     """Shared by the kornia policies: [0, 1] round trip, grayscale, seeded kornia calls."""
 
@@ -80,7 +89,7 @@ class ImagePolicy(AugmentPolicy):
             cache[shape] = self.make_module(*shape)
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.default_generator.manual_seed(seed)  # CPU only: module docstring
             out = cache[shape](unit.contiguous())
         inputs[key] = ((out.clamp(0, 1) - mean) / std).to(x.dtype)
         return inputs
@@ -104,7 +113,8 @@ class RandAugmentPolicy(ImagePolicy):
         policy = default_policy
         if channels != 3:  # module docstring: colour needs three channels
             policy = [sub for sub in default_policy if sub[0][0] != "color"]
-        return RandAugment(n=min(int(self.n), len(policy)), m=int(self.m), policy=policy)
+        return RandAugment(n=min(int(self.n), len(policy)), m=int(self.m), policy=policy,
+                           transformation_matrix_mode=_NO_MATRIX)
 
 
 @register_augmentation("trivialaugment", "image", "TrivialAugment (Müller & Hutter 2021): one "
@@ -115,7 +125,8 @@ class TrivialAugmentPolicy(ImagePolicy):
     EXAMPLE = "trivialaugment"
 
     def make_module(self, size: tuple[int, int], channels: int) -> torch.nn.Module:
-        return _kornia("kornia.augmentation.auto").TrivialAugment()
+        return _kornia("kornia.augmentation.auto").TrivialAugment(
+            transformation_matrix_mode=_NO_MATRIX)
 
 
 @register_augmentation("crop-flip", "image", "random resized crop and horizontal / vertical "
@@ -138,7 +149,7 @@ class CropFlipPolicy(ImagePolicy):
             ops.append(K.RandomHorizontalFlip(p=float(self.hflip)))
         if self.vflip > 0:
             ops.append(K.RandomVerticalFlip(p=float(self.vflip)))
-        return K.AugmentationSequential(*ops)
+        return K.AugmentationSequential(*ops, transformation_matrix_mode=_NO_MATRIX)
 
 
 @register_augmentation("affine", "image", "random zoom, shift and rotation (one grid_sample; "

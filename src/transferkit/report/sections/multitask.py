@@ -8,8 +8,9 @@ __all__ = ["prepare"]
 
 
 def prepare(record: dict) -> dict[str, Any] | None:
-    """Per-task table (classes, rows, share, loss weight, validation and test scores) and the
-    gradient-conflict table; None for runs of other kinds."""
+    """Per-task table (classes, rows, share, loss weight, validation and test scores; micro-F1
+    and subset accuracy for a multi-label task) and the gradient-conflict table; None for runs
+    of other kinds."""
     mt = record.get("multitask")
     if not isinstance(mt, dict) or not isinstance(mt.get("tasks"), dict):
         return None
@@ -17,9 +18,11 @@ def prepare(record: dict) -> dict[str, Any] | None:
     rows = []
     for name, t in mt["tasks"].items():
         test = tests.get(name) or {}
-        rows.append([name, t.get("n_classes"), t.get("n_train"), t.get("share"),
-                     t.get("loss_weight"), t.get("val_accuracy"), test.get("accuracy"),
-                     test.get("macro_f1")])
+        multi = bool(t.get("multilabel"))
+        rows.append([name, f"{t.get('n_classes')} labels (multi-label)" if multi
+                     else t.get("n_classes"), t.get("n_train"), t.get("share"),
+                     t.get("loss_weight"), t.get("val_micro_f1" if multi else "val_accuracy"),
+                     test.get("accuracy"), test.get("macro_f1"), test.get("micro_f1")])
     gc = mt.get("grad_conflict") or {}
     pairs = [[p, v.get("mean_cosine"), v.get("min_cosine"), v.get("negative_share"),
               v.get("samples")] for p, v in (gc.get("pairs") or {}).items()]
