@@ -33,6 +33,15 @@ def domains():
     return tk.from_arrays(Xs, ys, name="moons"), tk.from_arrays(Xt, yt, name="moons-rot30")
 
 
+def sources_for(name: str, src):
+    """What ``fit`` takes as the source for method ``name``: two sources (the first and last
+    80 rows) for the methods that weigh several, else the one source."""
+    if ADAPT_METHODS.info(name).get("multi_source"):
+        return [src.subset(np.arange(80), name="moons-a"),
+                src.subset(np.arange(80, len(src)), name="moons-b")]
+    return src
+
+
 @pytest.fixture(scope="module")
 def fits(domains):
     """One fit of each method, shared by every check that only reads a fitted model (fits
@@ -41,7 +50,7 @@ def fits(domains):
     out = {}
     for name in BUILT_IN:
         model = make(name)
-        out[name] = (model, model.fit(src, tgt))
+        out[name] = (model, model.fit(sources_for(name, src), tgt))
     return out
 
 
@@ -66,9 +75,9 @@ def test_the_target_labels_are_never_read_unless_asked(name, domains, fitted):
     src, tgt = domains
     if ADAPT_METHODS.info(name).get("needs_target_labels"):  # refused without a few
         with pytest.raises(ConfigError, match="needs a few labelled target rows"):
-            make(name, target_labels=None).fit(src, tgt)
+            make(name, target_labels=None).fit(sources_for(name, src), tgt)
         return
-    blind = make(name).fit(src, tgt.without_labels())
+    blind = make(name).fit(sources_for(name, src), tgt.without_labels())
     np.testing.assert_allclose(blind.predict_proba(tgt), fitted[name].predict_proba(tgt),
                                atol=1e-6)
 
@@ -81,7 +90,7 @@ def test_clone_save_load_and_seed(name, domains, fitted, tmp_path):
     back = tk.load(model.save(tmp_path / name))
     assert type(back) is tk.DomainAdapter
     np.testing.assert_allclose(back.predict_proba(tgt), model.predict_proba(tgt), atol=1e-6)
-    again = make(name).fit(src, tgt)
+    again = make(name).fit(sources_for(name, src), tgt)
     np.testing.assert_allclose(again.predict_proba(tgt), model.predict_proba(tgt), atol=1e-6)
 
 
@@ -90,7 +99,7 @@ def test_the_backbone_object_given_is_left_as_it_was(name, domains):
     src, tgt = domains
     bb = tk.create_backbone(TABLE_BACKBONE)
     before = state(bb)
-    make(name, backbone=bb).fit(src, tgt)
+    make(name, backbone=bb).fit(sources_for(name, src), tgt)
     assert same_state(state(bb), before)
 
 
@@ -101,7 +110,7 @@ def test_every_declared_bound_is_enforced_before_fitting(name, domains):
         bad = bad_value(p)
         if bad is not None:
             with pytest.raises(ConfigError, match=pname):
-                make(name, **{pname: bad}).fit(src, tgt)
+                make(name, **{pname: bad}).fit(sources_for(name, src), tgt)
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
@@ -110,4 +119,4 @@ def test_a_keyword_no_fitted_method_reads_is_refused(name, domains):
     declared = set(ADAPT_METHODS.get(name).PARAMS)
     foreign = next(k for k in ("subspace_dim", "coral_eps", "threshold") if k not in declared)
     with pytest.raises(ConfigError, match=f"{foreign}=.*has no effect with method='{name}'"):
-        make(name, **{foreign: 0.5}).fit(src, tgt)
+        make(name, **{foreign: 0.5}).fit(sources_for(name, src), tgt)
