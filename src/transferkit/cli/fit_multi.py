@@ -23,7 +23,7 @@ from ..data import DatasetSplits, sample_shots
 from ..data.readers import table_format
 from ..exceptions import DataError
 from ..models import MultiTaskClassifier
-from ..models.multitask import check_task_names
+from ..models.multitask_tasks import check_task_names
 from .common import add_data_args, echo, load_source
 from .fit import split_source, task_means
 from .fit_columns import save_multitask_run

@@ -14,13 +14,10 @@ from ..backbones import backbone_for_data
 from ..backbones.base import Backbone
 from ..backbones.registry import bind_to_data
 from ..data import Dataset, DatasetSplits, as_dataset
-from ..data.labels import missing_mask
 from ..engine import ExampleData, predict_outputs
 from ..engine.params import ENGINE_PARAMS, FREEZING_PARAMS
 from ..evaluation import (
     classification_metrics,
-    label_sets,
-    multi_hot,
     multilabel_metrics,
     sets_from_multi_hot,
 )
@@ -37,67 +34,22 @@ from ..strategies.multitask import (
     split_validation,
 )
 from ..strategies.params import COMMON, TORCH_HEAD
-from ..utils.fingerprint import hash_array
 from ..utils.params import Param, Params
 from ..utils.seed import seed_everything
 from .base import TransferModel, backbone_spec, check_backbone_param
 from .docs import document_params
+from .multitask_tasks import (
+    THRESHOLD,
+    best_value,
+    check_task_names,
+    check_tasks,
+    concat,
+    encode_labels,
+    identity,
+    task_labels,
+)
 
 __all__ = ["MultiTaskClassifier", "check_task_names"]
-
-
-def check_task_names(names: list[str]) -> None:
-    """Task names: non-empty strings, each once."""
-    bad = [n for n in names if not isinstance(n, str) or not n.strip()]
-    if bad:
-        raise ConfigError(f"Task names must be non-empty strings; got {bad!r}. Name each task, "
-                          "e.g. tasks={'intent': ds1, 'sentiment': ds2}.")
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise ConfigError(f"Duplicate task name(s) {dup}: expected each task once, got {names}. "
-                          "Give each task its own name (name=spec on the command line).")
-
-
-def _check_tasks(owner: str, value: Any) -> None:
-    if value is None:
-        return
-    pairs = list(value.items()) if isinstance(value, Mapping) else value
-    if not isinstance(pairs, list | tuple) or not all(
-            isinstance(p, tuple | list) and len(p) == 2 for p in pairs):
-        raise ConfigError(f"The 'tasks' parameter of {owner} must be a dict task name -> "
-                          f"labelled Dataset (or a list of (name, Dataset) pairs). Got "
-                          f"{type(value).__name__} instead.")
-    check_task_names([p[0] for p in pairs])
-
-
-def _task_labels(name: str, data: Dataset) -> tuple[np.ndarray, bool]:
-    """A task's classes (its labels, for a multi-label task) and whether it is multi-label;
-    refuses a task with nothing to learn: one class, or one label set on every row."""
-    multilabel = data.is_multilabel()
-    if multilabel:
-        missing = int(missing_mask(data.labels).sum())
-        if missing:
-            raise DataError(
-                f"Task {name!r}: expected a label set on every row, got {missing} of "
-                f"{len(data)} rows without one. Drop them (data.labelled()) or fill them in.")
-        sets = set(label_sets(data.labels))
-        if len(sets) < 2:
-            raise DataError(
-                f"Task {name!r} is multi-label but every row has the same label set "
-                f"{sets.pop()!r}: expected at least 2 different sets to learn anything, got 1. "
-                "Drop the task, or give it rows with other labels.")
-        return data.classes, True
-    data.require_single_labels(f"MultiTaskClassifier task {name!r}")
-    classes = np.unique(data.labels)
-    if len(classes) < 2:
-        raise DataError(
-            f"Task {name!r} has one class ({classes[0]!r}): expected at least 2 to learn "
-            "anything, got 1. Drop the task, or give it rows of other classes.")
-    return classes, False
-
-
-#: the probability from which a multi-label task predicts a label
-THRESHOLD = 0.5
 
 
 @register_model_kind
@@ -135,7 +87,7 @@ class MultiTaskClassifier(TransferModel):
               "'hf:<folder>', 'run:<folder>') or a Backbone instance", "minilm-l6", "any",
               check=check_backbone_param),
         Param("tasks", "dict task name -> labelled Dataset (a DatasetSplits gives its train and "
-              "val splits); fit(tasks) may give them instead", None, "any", check=_check_tasks,
+              "val splits); fit(tasks) may give them instead", None, "any", check=check_tasks,
               cli=False),
         Param("sampling", "each task's share of every batch: 'proportional' (to its size), "
               "'temperature' (size ** (1/temperature)) or 'round_robin' (equal)", "temperature",
@@ -233,7 +185,7 @@ class MultiTaskClassifier(TransferModel):
             raise ConfigError("MultiTaskClassifier needs tasks: expected a dict task name -> "
                               "labelled Dataset, got none. Pass tasks={'a': ds1, 'b': ds2} to "
                               "the constructor or to fit().")
-        _check_tasks(type(self).__name__, tasks)
+        check_tasks(type(self).__name__, tasks)
         pairs = list(tasks.items()) if isinstance(tasks, Mapping) else list(tasks)
         val = dict(val or {})
         unknown = sorted(set(val) - {n for n, _ in pairs})
@@ -249,7 +201,7 @@ class MultiTaskClassifier(TransferModel):
             if data.labels is None and data.label_columns is None:
                 raise DataError(f"Task {name!r} has no labels: expected a labelled Dataset, got "
                                 f"{len(data)} unlabelled rows. Load it with its label column.")
-            _task_labels(name, data)
+            task_labels(name, data)
             out.append((name, data, None if v is None else as_dataset(v, what=f"val {name!r}")))
         kinds = {name: d.modality for name, d, _ in out}
         if len(set(kinds.values())) > 1:
@@ -295,21 +247,21 @@ class MultiTaskClassifier(TransferModel):
         pairs = self._task_pairs(tasks, val)
         t0 = time.perf_counter()
         first = pairs[0][1]
-        all_inputs = _concat([d.inputs for _, d, _ in pairs])
+        all_inputs = concat([d.inputs for _, d, _ in pairs])
         bb, layer = backbone_for_data(self.backbone, -1, s.seed, first, fit_on=all_inputs,
                                       copy=True)
         task_classes, task_data, multilabel = {}, [], {}
         for name, data, v in pairs:
-            classes, multilabel[name] = _task_labels(name, data)
+            classes, multilabel[name] = task_labels(name, data)
             task_classes[name] = classes
-            y = _encode_labels(classes, multilabel[name], data, f"the training data of task "
+            y = encode_labels(classes, multilabel[name], data, f"the training data of task "
                                                                 f"{name!r}")
-            y_val = None if v is None else _encode_labels(
+            y_val = None if v is None else encode_labels(
                 classes, multilabel[name], v, f"the validation data of task {name!r}")
             task_data.append(split_validation(name, data, y, len(classes), s.seed, v, y_val))
         self.backbone_, self.layer_ = bb, layer
         result = fit_multitask(bb, task_data, s,
-                               _identity(bb, pairs, task_classes, multilabel))
+                               identity(bb, pairs, task_classes, multilabel))
         self.heads_ = {n: result.module.heads[n] for n in task_classes}
         self.task_classes_ = task_classes
         self.multilabel_ = multilabel
@@ -329,7 +281,7 @@ class MultiTaskClassifier(TransferModel):
         return list(self.heads_)
 
     def _encode(self, task: str, data: Dataset, what: str) -> np.ndarray:
-        return _encode_labels(self.task_classes_[task], self.multilabel_[task], data,
+        return encode_labels(self.task_classes_[task], self.multilabel_[task], data,
                               f"{what} (task {task!r})")
 
     def is_multilabel(self, task: str | None = None) -> bool:
@@ -455,8 +407,8 @@ class MultiTaskClassifier(TransferModel):
 
     def _record_fields(self) -> dict[str, Any]:
         summary = {k: v for k, v in self.summary_.items() if k != "name"}
-        last_val = {n: _best_value(self.history_, f"val_{n}_accuracy") for n in self.heads_}
-        last_f1 = {n: _best_value(self.history_, f"val_{n}_micro_f1") for n in self.heads_}
+        last_val = {n: best_value(self.history_, f"val_{n}_accuracy") for n in self.heads_}
+        last_f1 = {n: best_value(self.history_, f"val_{n}_micro_f1") for n in self.heads_}
         return {
             "kind": self.record_kind,
             "seed": self.settings().seed,
@@ -480,55 +432,6 @@ class MultiTaskClassifier(TransferModel):
             },
             "timings": {"fit_seconds": round(self.fit_seconds_, 3)},
         }
-
-
-def _encode_labels(classes: np.ndarray, multilabel: bool, data: Dataset, what: str
-                   ) -> np.ndarray:
-    """``data``'s labels as class indices ``(N,)``, or for a multi-label task as a 0/1 matrix
-    ``(N, labels)`` (a single label on a row is a set of one)."""
-    if multilabel:
-        return multi_hot(data.labels, classes, what)
-    if data.is_multilabel():
-        example = next(v for v in data.labels if isinstance(v, tuple))
-        raise DataError(f"{what} holds sets of labels (e.g. {example!r}), but the task learned "
-                        "one label per row: expected one label per row. Give it its "
-                        "single-label column, or load it without label_sep=.")
-    labels = np.asarray(data.labels)
-    unseen = sorted({str(v) for v in labels if v not in set(classes.tolist())})
-    if unseen:
-        raise DataError(f"{what} has label(s) never seen in training: {unseen[:10]}. "
-                        f"Expected labels among {len(classes)} classes; evaluate on data "
-                        "with the same label set, or drop those rows.")
-    return np.searchsorted(classes, labels)
-
-
-def _identity(bb: Backbone, pairs: list[tuple[str, Dataset, Dataset | None]],
-              classes: dict[str, np.ndarray], multilabel: dict[str, bool]) -> dict[str, Any]:
-    """What a run is, for its checkpoints: a resume must match it."""
-    tasks = {n: {"n": len(d), "fingerprint": d.fingerprint(),
-                 "labels": hash_array(np.asarray([str(v) for v in d.labels])),
-                 "classes": [str(c) for c in classes[n]],
-                 "multilabel": bool(multilabel[n])} for n, d, _ in pairs}
-    joint = hash_array(np.asarray([f"{n}:{t['fingerprint']}:{t['labels']}"
-                                   for n, t in tasks.items()]))
-    return {"backbone": {"spec": str(bb.name), "fingerprint": bb.fingerprint()},
-            "data": {"n": sum(t["n"] for t in tasks.values()), "fingerprint": joint},
-            "tasks": tasks, "strategy": "multitask"}
-
-
-def _best_value(history: list[dict[str, Any]], key: str) -> float | None:
-    """The value of ``key`` at the best epoch (else the last epoch holding it)."""
-    best = [h[key] for h in history if h.get("is_best") and key in h]
-    if best:
-        return best[-1]
-    vals = [h[key] for h in history if key in h]
-    return vals[-1] if vals else None
-
-
-def _concat(parts: list[Any]) -> Any:
-    if all(isinstance(p, np.ndarray) for p in parts):
-        return np.concatenate(parts)
-    return [x for p in parts for x in p]
 
 
 document_params(MultiTaskClassifier)
