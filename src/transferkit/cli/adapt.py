@@ -20,6 +20,7 @@ from typing import Any
 from ..data import Dataset, DatasetSplits, load_dataset
 from ..exceptions import ConfigError
 from ..models import DomainAdapter
+from ..models.adapter_sources import describe_source_use
 from ..pretrain import list_objectives, pretrain
 from ..runs import read_record
 from .common import add_data_args, data_kwargs, echo, split_data_specs
@@ -129,11 +130,7 @@ def _echo_sources(table: dict[str, Any] | None) -> None:
     echo("sources (shift to the target on frozen features; mixture weight = share of target "
          "rows that resemble it):")
     for name, t in table.items():
-        use = t.get("in_chosen_method", {})
-        did = ("weight {:.3f}".format(use["weight"]) if "weight" in use
-               else "kept" if use.get("kept") else
-               f"dropped: {use['dropped_because']}" if "dropped_because" in use
-               else f"pooled share {use.get('pooled_share', 0):.3f}")
+        did = describe_source_use(t.get("in_chosen_method"))
         pad = t.get("proxy_a_distance")
         echo(f"  {name:<14} rows {t['rows']:>6}  mixture {t['mixture_weight']:.3f}  "
              + (f"proxy A-distance {pad:.3f}  " if pad is not None else "") + did)

@@ -30,8 +30,7 @@ from ..backbones.base import Backbone
 from ..data import as_dataset
 from ..data.validate import unseen_labels
 from ..exceptions import DataError
-from ..features import extract_features
-from ..models.adapter_sources import sources_table
+from ..models.adapter_sources import frozen_features, sources_table
 from ..strategies.params import BATCH_SIZE
 
 __all__ = ["rank_sources", "format_source_ranking"]
@@ -80,10 +79,12 @@ def rank_sources(
     bb, lay = backbone_for_data(backbone, -1 if layer is None else layer, seed, union, "source")
     settings = SimpleNamespace(batch_size=batch_size or BATCH_SIZE.default, cache=cache,
                                seed=seed)
-    table = sources_table(bb, lay, union, tgt.without_labels(), names, settings)
-    rows = [{"source": n, **{k: v for k, v in t.items()}} for n, t in table.items()]
+    # Encoded once: the shift table and the per-source probes read the same features.
+    Xs, Xt = (frozen_features(bb, lay, d, settings) for d in (union, tgt.without_labels()))
+    table = sources_table(Xs, Xt, union, names, seed)
+    rows = [{"source": n, **t} for n, t in table.items()]
     if tgt.labels is not None:
-        _add_target_accuracy(rows, bb, lay, union, tgt, names, settings)
+        _add_target_accuracy(rows, Xs, Xt, union, tgt, names, seed)
     df = pd.DataFrame(rows).sort_values("mixture_weight", ascending=False, kind="stable")
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     df = df.reset_index(drop=True)
@@ -91,12 +92,8 @@ def rank_sources(
     return df
 
 
-def _add_target_accuracy(rows: list[dict[str, Any]], bb: Backbone, layer: int, union, tgt,
-                         names: list[str], settings: Any) -> None:
-    kw = {"layer": layer, "batch_size": settings.batch_size, "cache": settings.cache,
-          "progress": False}
-    Xs = np.asarray(extract_features(bb, union, **kw), dtype=np.float32)
-    Xt = np.asarray(extract_features(bb, tgt, **kw), dtype=np.float32)
+def _add_target_accuracy(rows: list[dict[str, Any]], Xs: np.ndarray, Xt: np.ndarray, union,
+                         tgt, names: list[str], seed: int) -> None:
     ids = source_ids_of(union, names)
     target_classes = set(np.unique(tgt.labels).tolist())
     for i, row in enumerate(rows):
@@ -109,7 +106,7 @@ def _add_target_accuracy(rows: list[dict[str, Any]], bb: Backbone, layer: int, u
                 f"target's labels {listed} never occur in it (it has "
                 f"{[str(c) for c in own[:10]]}). Check the label columns, or leave it out.")
         y = np.searchsorted(own, union.labels[ids == i])
-        head = fit_head("logistic", Xs[ids == i], y, len(own), seed=settings.seed)
+        head = fit_head("logistic", Xs[ids == i], y, len(own), seed=seed)
         pred = own[head.predict(Xt)]
         row["target_accuracy"] = round(float((pred == tgt.labels).mean()), 4)
         row["missing_classes"] = [str(c) for c in missing]

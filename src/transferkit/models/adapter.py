@@ -46,7 +46,7 @@ from .adapter_params import (
     parse_target_labels,
 )
 from .adapter_record import adaptation_record
-from .adapter_sources import as_sources, source_contributions, sources_table
+from .adapter_sources import as_sources, frozen_features, source_contributions, sources_table
 from .base import StrategyModel, check_backbone_param
 from .docs import document_params
 
@@ -331,8 +331,10 @@ class DomainAdapter(StrategyModel):
             self.train_summary_ = src_fit.summary()
             self.target_summary_ = target.summary()
             self._check_collapse()
-            self.sources_ = None if self.source_names_ is None else sources_table(
-                bb, layer, src_fit, target, self.source_names_, s)
+            self.sources_ = None
+            if self.source_names_ is not None:
+                Xs, Xt = (frozen_features(bb, layer, d, s) for d in (src_fit, target))
+                self.sources_ = sources_table(Xs, Xt, src_fit, self.source_names_, s.seed)
             self.projection_ = self._projection(
                 src_val if src_val is not None else src_fit, target)
         finally:  # scored (or failed): kept inference results and states only hold memory

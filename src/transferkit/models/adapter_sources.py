@@ -22,7 +22,8 @@ from ..data.dataset import Dataset
 from ..features import extract_features
 from ..shift import shift_features
 
-__all__ = ["as_sources", "sources_table", "chosen_use_of_sources", "source_contributions"]
+__all__ = ["as_sources", "frozen_features", "sources_table", "chosen_use_of_sources",
+           "describe_source_use", "source_contributions"]
 
 #: rows per side the per-source shift measures use (an O(n^2) kernel)
 MAX_SHIFT_ROWS = 600
@@ -40,15 +41,19 @@ def as_sources(source: Any) -> tuple[Dataset, list[str] | None]:
     return union, list(union.meta["sources"])
 
 
-def sources_table(bb: Backbone, layer: int, source: Dataset, target: Dataset,
-                  names: list[str], settings: Any) -> dict[str, dict[str, Any]]:
-    """Per source: rows, classes, shift to the target and mixture weight (frozen features)."""
-    kw = {"layer": layer, "batch_size": settings.batch_size, "cache": settings.cache,
-          "progress": False}
-    Xs = np.asarray(extract_features(bb, source, **kw), dtype=np.float32)
-    Xt = np.asarray(extract_features(bb, target, **kw), dtype=np.float32)
+def frozen_features(bb: Backbone, layer: int, data: Dataset, settings: Any) -> np.ndarray:
+    """The frozen backbone's features of ``data`` (through the feature cache when
+    ``settings.cache``)."""
+    return np.asarray(extract_features(bb, data, layer=layer, batch_size=settings.batch_size,
+                                       cache=settings.cache, progress=False), dtype=np.float32)
+
+
+def sources_table(Xs: np.ndarray, Xt: np.ndarray, source: Dataset, names: list[str],
+                  seed: int) -> dict[str, dict[str, Any]]:
+    """Per source: rows, classes, shift to the target and mixture weight, from the frozen
+    features ``Xs`` of the union ``source`` and ``Xt`` of the target."""
     ids = source_ids_of(source, names)
-    mixture = mixture_weights(source_classifier(Xs, ids, len(names), seed=settings.seed), Xt)
+    mixture = mixture_weights(source_classifier(Xs, ids, len(names), seed=seed), Xt)
     out: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(names):
         rows = ids == i
@@ -59,7 +64,7 @@ def sources_table(bb: Backbone, layer: int, source: Dataset, target: Dataset,
         }
         if rows.sum() >= 10 and len(Xt) >= 10:
             r = shift_features(Xs[rows], Xt, n_permutations=50, max_samples=MAX_SHIFT_ROWS,
-                               seed=settings.seed)
+                               seed=seed)
             entry.update(proxy_a_distance=round(float(r.proxy_a_distance), 4),
                          mmd=round(float(r.mmd), 5), domain_auc=round(float(r.c2st_auc), 4))
         out[name] = entry
@@ -74,6 +79,22 @@ def chosen_use_of_sources(strategy: Any, table: dict[str, dict[str, Any]]) -> di
         return {n: {k: v for k, v in own.get(n, {}).items() if k != "rows"} for n in table}
     total = sum(t["rows"] for t in table.values()) or 1
     return {n: {"pooled_share": round(t["rows"] / total, 4)} for n, t in table.items()}
+
+
+def describe_source_use(use: Any) -> str:
+    """What the chosen method did with one source (an entry of
+    :func:`chosen_use_of_sources`), in words, for the command's output and the report."""
+    if not isinstance(use, dict):
+        return ""
+    if "weight" in use:
+        return f"ensemble weight {use['weight']:.3f}"
+    if "dropped_because" in use:
+        return f"dropped: {use['dropped_because']}"
+    if use.get("kept"):
+        return "kept"
+    if "pooled_share" in use:
+        return f"pooled ({use['pooled_share']:.0%} of the rows)"
+    return ", ".join(f"{k} {v}" for k, v in use.items())
 
 
 def source_contributions(model: Any, data: Dataset, y: np.ndarray) -> dict[str, Any] | None:

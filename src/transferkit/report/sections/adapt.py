@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...models.adapter_sources import describe_source_use
 from .. import plots
 from ..formatting import is_number
 from .common import columns
@@ -17,21 +18,6 @@ KNOWN = {"method", "source_only_accuracy", "target_accuracy", "validators", "pro
          "verdict", "source_finetune", "sources"}
 
 
-def _use(u: Any) -> str:
-    """What the chosen method did with one source, in words."""
-    if not isinstance(u, dict):
-        return ""
-    if "weight" in u:
-        return f"ensemble weight {u['weight']:.3f}"
-    if "dropped_because" in u:
-        return f"dropped: {u['dropped_because']}"
-    if u.get("kept"):
-        return "kept"
-    if "pooled_share" in u:
-        return f"pooled ({u['pooled_share']:.0%} of the rows)"
-    return ", ".join(f"{k} {v}" for k, v in u.items())
-
-
 def _sources(v: Any) -> dict[str, Any] | None:
     """Several sources: each one's rows, shift to the target, mixture weight and use."""
     if not isinstance(v, dict) or not v or not all(isinstance(x, dict) for x in v.values()):
@@ -39,7 +25,7 @@ def _sources(v: Any) -> dict[str, Any] | None:
     cols = ["source", "rows", "mixture weight", "proxy A-distance", "MMD", "domain AUC",
             "in the chosen method"]
     rows = [[n, x.get("rows"), x.get("mixture_weight"), x.get("proxy_a_distance"),
-             x.get("mmd"), x.get("domain_auc"), _use(x.get("in_chosen_method"))]
+             x.get("mmd"), x.get("domain_auc"), describe_source_use(x.get("in_chosen_method"))]
             for n, x in v.items()]
     if any("target_accuracy_alone" in x for x in v.values()):
         # What each source contributed, measured once target labels were available.
