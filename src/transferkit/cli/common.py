@@ -17,29 +17,29 @@ def echo(msg: str = "", err: bool = False) -> None:
     print(msg, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def _starts_spec(piece: str) -> bool:
+def _starts_spec(piece: str, dataset_names: set[str]) -> bool:
     """Whether a comma-separated piece begins a new data spec rather than continuing an
     option's value (``tickets.csv:label_col=queue,priority``): it names a path that exists, a
     registered dataset, or carries options of its own."""
     from pathlib import Path
 
-    from ..data import list_datasets
-
     base = piece.partition(":")[0]
-    names = {d["name"] for d in list_datasets()}
-    return ":" in piece or base in names or Path(base).exists() or Path(piece).exists()
+    return ":" in piece or base in dataset_names or Path(base).exists() or Path(piece).exists()
 
 
 def split_data_specs(text: str | list[str]) -> list[str]:
     """``"amazon:domain=books,amazon:domain=dvd"`` -> the two specs; a comma inside an
     option's value (``a.csv:label_col=x,y``) stays with its spec. A list (a repeated flag)
     is split item by item."""
+    from ..data.builtin import DATASETS
+
+    names = set(DATASETS.names())
     items = text if isinstance(text, list) else [text]
     out: list[str] = []
     for item in items:
         start = len(out)
         for piece in filter(None, (p.strip() for p in str(item).split(","))):
-            if len(out) > start and not _starts_spec(piece):
+            if len(out) > start and not _starts_spec(piece, names):
                 out[-1] += "," + piece
             else:
                 out.append(piece)
