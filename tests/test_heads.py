@@ -51,12 +51,13 @@ def test_logistic_matches_scikit_learn_objective(digits):
 def test_logistic_chooses_C_on_held_out_data(digits):
     Xtr, ytr, _, _ = digits
     head = HEADS.create("logistic").fit(Xtr, ytr, 10)
-    by_c = {float(c): a for c, a in head.chosen["holdout_accuracy_by_C"].items()}
-    assert head.chosen["C"] in by_c and by_c[head.chosen["C"]] == max(by_c.values())
-    # The path stops two grid steps past the held-out peak (or at the grid's end).
-    grid = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+    by_c = {float(c): a for c, a in head.chosen["holdout_log_loss_by_C"].items()}
+    assert head.chosen["C"] in by_c and by_c[head.chosen["C"]] == min(by_c.values())
+    assert set(head.chosen["holdout_accuracy_by_C"]) == {str(c) for c in by_c}
+    # The path stops two grid steps past the held-out optimum (or at the grid's end).
+    grid = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
     assert list(by_c) == grid[: len(by_c)]
-    assert len(by_c) == 7 or list(by_c)[-3] == head.chosen["C"]
+    assert len(by_c) == len(grid) or list(by_c)[-3] == head.chosen["C"]
 
 
 @pytest.mark.parametrize("name,kw", [("logistic", {"C": -1.0}), ("knn", {"k": 0}),
@@ -86,7 +87,8 @@ def test_logistic_streams_beyond_its_memory_budget_with_near_in_memory_accuracy(
     acc_mem = (in_memory.predict(Xte) == yte).mean()
     acc_str = (streamed.predict(Xte) == yte).mean()
     assert acc_str >= acc_mem - 0.01, (acc_str, acc_mem)
-    assert streamed.chosen["C"] in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+    assert streamed.chosen["C"] in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0,
+                                    100.0)
     assert streamed.chosen["holdout_accuracy_by_C"], "C must be chosen on held-out rows"
     # The streamed standardisation is the whole matrix's, merged chunk by chunk.
     np.testing.assert_allclose(streamed.arrays["mean"], in_memory.arrays["mean"], atol=1e-4)

@@ -85,13 +85,13 @@ def fit_streamed(
         scale: ``(mean, std)`` to standardise with, or ``None``.
 
     Returns:
-        ``(W, b)``, the ``C`` used and the held-out accuracy of each ``C`` tried.
+        ``(W, b)``, the ``C`` used and the held-out accuracy and log-loss of each ``C`` tried.
     """
     y = np.asarray(y, dtype=np.int64)
     rows = min(max(subsample_rows, MIN_ROWS_PER_CLASS * n_classes), SELECTION_ROWS)
     Xsub, ysub = _subsample(chunks, y, rows, seed, scale)
     Xsub_t, ysub_t = torch.from_numpy(Xsub), torch.from_numpy(ysub)
-    scores: dict[str, float] = {}
+    scores: dict[str, dict[str, float]] = {}
     if C is None:
         C, start, scores = choose_C(Xsub_t, ysub_t, n_classes, seed, max_iter)
     else:
