@@ -19,9 +19,11 @@ from . import none  # noqa: E402,F401  isort: skip
 from . import logmel_cnn, speech_embedding  # noqa: E402,F401  isort: skip
 
 from .custom import TorchBackbone, register_module  # noqa: E402
+from .segment import SentenceMean  # noqa: E402
 
 __all__ = [
     "Backbone",
+    "SentenceMean",
     "TorchBackbone",
     "register_module",
     "BACKBONES",

@@ -5,6 +5,8 @@ Specs:
 * ``minilm-l6`` — a registered name (``transferkit zoo`` lists them);
 * ``minilm-l6@2`` — the same backbone, features from its feature layer 2;
 * ``random:minilm-l6`` — the same architecture with random weights (a control);
+* ``minilm-l6+sentences`` — a text backbone whose frozen features are the mean of each input's
+  sentence embeddings (:mod:`transferkit.backbones.segment`; for multi-sentence texts);
 * ``hf:<model id or local folder>`` — any Hugging Face text or vision encoder;
 * ``run:<run folder>`` — the backbone of a model transferkit trained and saved.
 """
@@ -18,6 +20,7 @@ from typing import Any
 from ..exceptions import BackboneError, ConfigError, DataError
 from ..registry import Registry
 from .base import Backbone
+from .segment import SEGMENT_SUFFIX, SentenceMean
 
 __all__ = [
     "backbone_for_data",
@@ -87,6 +90,11 @@ def create_backbone(spec: str | Backbone, **kwargs: Any) -> Backbone:
     if isinstance(spec, Backbone):
         return spec
     base, _ = parse_backbone_spec(spec)
+    if base.endswith(SEGMENT_SUFFIX) and len(base) > len(SEGMENT_SUFFIX):
+        bb = SentenceMean(create_backbone(base[: -len(SEGMENT_SUFFIX)], **kwargs))
+        bb.name = base
+        bb.init_kwargs = dict(kwargs)
+        return bb
     if base.startswith("random:"):
         inner = base[len("random:") :]
         bb = create_backbone(inner, **kwargs)
@@ -130,6 +138,7 @@ def declared_modality(spec: str) -> str | None:
     """The modality a registered backbone declares (``random:`` and ``@k`` allowed), without
     building it; ``None`` for prefixes (``hf:``, ``run:``) and names not registered."""
     base, _ = parse_backbone_spec(spec)
+    base = base.removesuffix(SEGMENT_SUFFIX)
     if base.startswith("random:"):
         base = base[len("random:"):]
     if base not in BACKBONES:
