@@ -32,7 +32,8 @@ def test_adapt_pretrains_on_the_target_first(tmp_path, capsys):
     out = tmp_path / "runs" / "cancer"
     rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone",
                "tabular-mlp", "--method", "coral", "--target-pretrain", "scarf",
-               "--target-pretrain-epochs", "3", "--out", str(out), "--no-cache",
+               "--target-pretrain-epochs", "3", "--target-pretrain-option", "corruption=0.5",
+               "--target-pretrain-option", "batch-size=32", "--out", str(out), "--no-cache",
                "--no-report"])
     text = capsys.readouterr().out
     assert rc == 0, text
@@ -41,6 +42,10 @@ def test_adapt_pretrains_on_the_target_first(tmp_path, capsys):
     pre = read_record(encoder)["pretrain"]
     assert pre["held_out_loss"]["best"] < pre["held_out_loss"]["before"]
     assert pre["rows"] == {"train": 256, "held_out": 28}  # the 284 target rows, labels unused
+    # The options reached the objective and the loop: 8 steps of 32 rows per epoch.
+    settings = pre["settings"]
+    assert settings["corruption"] == 0.5 and settings["batch_size"] == 32, settings
+    assert pre["steps"] == 3 * 8, pre
     header = json.loads((encoder / "encoder.json").read_text())
     assert header["parent"]["spec"] == "tabular-mlp"
     rec = read_record(out)
@@ -49,3 +54,14 @@ def test_adapt_pretrains_on_the_target_first(tmp_path, capsys):
     assert lineage[1]["objective"] == "scarf" and lineage[1]["data"] == "target"
     # Adaptation still works from the new encoder (source-only ~0.61 on these rows).
     assert rec["adapt"]["method"] == "coral" and rec["adapt"]["target_accuracy"] > 0.62
+
+
+def test_a_target_pretrain_option_the_objective_lacks_is_one_line(tmp_path, capsys):
+    src, tgt = _tables(tmp_path)
+    rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--backbone",
+               "tabular-mlp", "--method", "coral", "--target-pretrain", "scarf",
+               "--target-pretrain-option", "mask_rate=0.2", "--out",
+               str(tmp_path / "runs" / "x"), "--no-cache", "--no-report"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "mask_rate" in err and "corruption" in err, err
+    assert not (tmp_path / "runs" / "x-target-scarf" / "encoder.json").exists()

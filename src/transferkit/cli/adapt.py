@@ -26,6 +26,7 @@ from ..runs import read_record
 from .common import add_data_args, data_kwargs, echo, split_data_specs
 from .out import add_out_flags, claim_out
 from .params import add_param_flags, param_kwargs
+from .pretrain import PRETRAIN_SETTINGS, split_pretrain_options
 from .report import add_report_flag, auto_report
 
 __all__ = ["add_parser", "run", "parse_target_labels"]
@@ -77,6 +78,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="passes over the target's inputs when pre-training (default 1)")
     p.add_argument("--target-pretrain-max-steps", type=int, default=None,
                    help="stop the target pre-training after this many steps (CPU bound)")
+    p.add_argument("--target-pretrain-option", action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="a setting of the target pre-training, as `transferkit pretrain` takes "
+                        f"it: {', '.join(PRETRAIN_SETTINGS)} (its flags), or an objective "
+                        "setting (deletion=0.6, mask_rate=0.15, temperature=0.05, "
+                        "corruption=0.6); repeatable")
     p.add_argument("--config", help="YAML file of flag values (flags given here override it)")
     add_data_args(p)
     add_param_flags(p, DomainAdapter, skip=_OWN)
@@ -148,11 +155,13 @@ def _pretrain_on_target(args: argparse.Namespace, model: DomainAdapter, target: 
     objective = args.target_pretrain
     stem = args.out or f"runs/{_sources_stem(args)}-{_name(args.target)}"
     folder = f"{str(stem).rstrip('/')}-target-{objective}"
+    settings, options = split_pretrain_options(args.target_pretrain_option,
+                                               "--target-pretrain-option")
     path = pretrain(target, backbone=model.backbone, objective=objective,
                     epochs=args.target_pretrain_epochs,
                     max_steps=args.target_pretrain_max_steps, out=folder,
                     seed=0 if model.seed is None else int(model.seed),
-                    overwrite=args.overwrite)
+                    overwrite=args.overwrite, options=options, **settings)
     pre = read_record(path)["pretrain"]
     held = pre["held_out_loss"]
     echo(f"pre-trained {pre['parent']} on {pre['rows']['train']} unlabelled target rows with "

@@ -76,15 +76,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_options(items: list[str]) -> dict[str, Any]:
+#: settings of :func:`~transferkit.pretrain.pretrain` that a KEY=VALUE list may carry beside
+#: the objective's own (``adapt --target-pretrain-option``); each is a flag of this command
+PRETRAIN_SETTINGS = ("lr", "head_lr_mult", "batch_size", "max_length", "unfreeze",
+                     "freeze_pattern", "patience", "val_fraction")
+
+
+def parse_options(items: list[str], flag: str = "--option") -> dict[str, Any]:
     """``["deletion=0.5"]`` -> ``{"deletion": 0.5}`` (values read as YAML scalars)."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = str(item).partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--option expects KEY=VALUE (e.g. deletion=0.6); got {item!r}.")
+            raise ConfigError(f"{flag} expects KEY=VALUE (e.g. deletion=0.6); got {item!r}.")
         out[key.strip()] = yaml.safe_load(value)
     return out
+
+
+def split_pretrain_options(items: list[str], flag: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """KEY=VALUE items -> (settings of :func:`pretrain` such as ``lr``, the objective's
+    options); ``batch-size`` reads as ``batch_size``. Unknown objective options are refused
+    by the objective, which names the ones it takes."""
+    opts = {k.replace("-", "_"): v for k, v in parse_options(items, flag).items()}
+    settings = {k: opts.pop(k) for k in list(opts) if k in PRETRAIN_SETTINGS}
+    return settings, opts
 
 
 def run(args: argparse.Namespace) -> int:
