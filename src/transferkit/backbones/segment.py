@@ -9,7 +9,9 @@ zero-shot sentiment from the label names from 68-74 % to 80-82 % (``benchmarks/
 bench_fewshot_ideas.py``); single sentences (SST-2, Banking77's queries) are unchanged,
 because a one-sentence text is encoded exactly as before.
 
-:class:`SentenceMean` wraps any text backbone. Only :meth:`SentenceMean.features` (frozen
+:class:`SentenceMean` wraps any text backbone; with ``min_tokens`` it splits only texts longer
+than that (``ZeroShotClassifier(segment="auto")``, the default, splits texts of more than
+:data:`AUTO_MIN_TOKENS` tokens). Only :meth:`SentenceMean.features` (frozen
 features: probe, prototypes, zero-shot, ranking, shift, feature-level adaptation, drift)
 segments; a strategy that trains the encoder runs the wrapped backbone's own forward on whole
 texts. Spec: ``<text backbone>+sentences`` (``minilm-l6+sentences``, ``hf:<folder>+sentences``).
@@ -29,7 +31,7 @@ from ..exceptions import BackboneError
 from ..utils.defaults import BATCH_SIZE
 from .base import Backbone
 
-__all__ = ["SEGMENT_SUFFIX", "SentenceMean", "split_sentences"]
+__all__ = ["AUTO_MIN_TOKENS", "SEGMENT_SUFFIX", "SentenceMean", "split_sentences"]
 
 #: spec suffix that wraps a text backbone in :class:`SentenceMean`
 SEGMENT_SUFFIX = "+sentences"
@@ -41,6 +43,14 @@ _BOUNDARY = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+|\s*[\r\n]+\s*")
 _MIN_CHARS = 3
 #: inputs whose sentences are encoded together: bounds the sentence list held in memory
 _INPUT_BLOCK = 8192
+#: ``segment="auto"`` splits only texts longer than this many tokens. Short texts of two or
+#: three sentences are mostly one request with its context ("I moved abroad. Can I still use
+#: my card?"): split, the context and the question lose each other, and Banking77's zero-shot
+#: and probe accuracies fell 0.6 points when its 14 % multi-sentence queries were split.
+#: Reviews gain from splitting at every length measured (benchmarks/bench_sentences.py has
+#: the table over thresholds); above 64 tokens no Banking77 query is split, and 69-84 % of the
+#: Amazon reviews are.
+AUTO_MIN_TOKENS = 64
 
 
 def split_sentences(text: str) -> list[str]:
@@ -56,11 +66,13 @@ class SentenceMean(Backbone):
 
     Args:
         inner: a text backbone.
+        min_tokens: split only texts longer than this many tokens (of the inner backbone's
+            tokenizer; words where it has none); ``0`` splits every text of several sentences.
     """
 
     modality = "text"
 
-    def __init__(self, inner: Backbone) -> None:
+    def __init__(self, inner: Backbone, min_tokens: int = 0) -> None:
         if not isinstance(inner, Backbone) or inner.modality != "text":
             got = getattr(inner, "modality", type(inner).__name__)
             raise BackboneError(
@@ -71,8 +83,10 @@ class SentenceMean(Backbone):
         if isinstance(inner, SentenceMean):
             inner = inner.inner
         super().__init__(f"{inner.name}{SEGMENT_SUFFIX}", inner.num_features,
-                         {**inner.preprocess_config, "segment": "sentences"})
+                         {**inner.preprocess_config, "segment": "sentences",
+                          **({"min_tokens": int(min_tokens)} if min_tokens else {})})
         self.inner = inner
+        self.min_tokens = int(min_tokens)
         self.license, self.source = inner.license, inner.source
         self.rebuildable = inner.rebuildable
         self.lineage, self.parent = inner.lineage, inner.parent
@@ -113,6 +127,18 @@ class SentenceMean(Backbone):
         self.source, self.rebuildable = self.inner.source, False
         return self
 
+    def _long(self, texts: list[str]) -> np.ndarray:
+        """Which of ``texts`` are longer than ``min_tokens`` (all of them when it is 0)."""
+        if not self.min_tokens:
+            return np.ones(len(texts), dtype=bool)
+        tok = self.tokenizer
+        if tok is None:
+            counts = [len(t.split()) for t in texts]
+        else:
+            counts = [len(ids) for ids in tok(texts, add_special_tokens=False,
+                                              truncation=False, verbose=False)["input_ids"]]
+        return np.asarray(counts) > self.min_tokens
+
     def features(
         self,
         inputs: Sequence[str],
@@ -126,8 +152,9 @@ class SentenceMean(Backbone):
         result = out if out is not None else np.empty((n, self.num_features), dtype=np.float32)
         renormalize = bool(self.preprocess_config.get("normalize"))
         for start in range(0, n, _INPUT_BLOCK):
-            block = inputs[start : start + _INPUT_BLOCK]
-            pieces = [split_sentences(str(t)) for t in block]
+            block = [str(t) for t in inputs[start : start + _INPUT_BLOCK]]
+            pieces = [split_sentences(t) if long else [t]
+                      for t, long in zip(block, self._long(block), strict=True)]
             counts = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
             flat = [s for p in pieces for s in p]
             S = self.inner.features(flat, layer=layer, batch_size=batch_size, progress=progress)

@@ -13,7 +13,7 @@ from safetensors.numpy import load_file, save_file
 
 from ..backbones import create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
-from ..backbones.segment import SentenceMean
+from ..backbones.segment import AUTO_MIN_TOKENS, SentenceMean
 from ..data import Dataset, as_dataset, check_modality
 from ..exceptions import ConfigError
 from ..features import extract_features
@@ -100,10 +100,12 @@ class ZeroShotClassifier(TransferModel):
               "is uniform); or 'refine' ('prior', then each label embedding moves toward the "
               "mean of the 10% of that text it is surest of, and 'prior' again)", None,
               choices=("center", "prior", "refine")),
-        Param("segment", "how a text of several sentences is embedded: 'sentences' (each "
-              "sentence on its own, the embeddings averaged; +7 to +13 points on Amazon reviews, "
-              "single sentences unchanged) or 'whole' (the text at once, truncated at the "
-              "backbone's max length)", "sentences", choices=("sentences", "whole")),
+        Param("segment", "how a text of several sentences is embedded: 'auto' (texts of more "
+              f"than {AUTO_MIN_TOKENS} tokens sentence by sentence, the embeddings averaged; "
+              "shorter ones whole), 'sentences' (every text of several sentences split; "
+              "reviews gain more, short queries lose a little) or 'whole' (the text at once, "
+              "truncated at the backbone's max length)", "auto",
+              choices=("auto", "sentences", "whole")),
         Param("multi_label", "score each label on its own (a sigmoid around threshold) and "
               "predict an indicator matrix, instead of one label per input", False, "bool"),
         Param("threshold", "cosine similarity from which a label is predicted when multi_label "
@@ -283,14 +285,15 @@ class ZeroShotClassifier(TransferModel):
         return data
 
     def _input_backbone(self) -> Backbone:
-        """The backbone that embeds inputs: ``backbone_``, wrapped to embed sentence by sentence
-        when ``segment='sentences'`` (label prompts are single sentences either way)."""
-        bb = self.backbone_
-        if self.settings().segment != "sentences" or isinstance(bb, SentenceMean):
+        """The backbone that embeds inputs: ``backbone_``, wrapped to embed (long) texts sentence
+        by sentence unless ``segment='whole'`` (label prompts are single sentences either way)."""
+        bb, segment = self.backbone_, self.settings().segment
+        if segment == "whole" or isinstance(bb, SentenceMean):
             return bb
+        min_tokens = AUTO_MIN_TOKENS if segment == "auto" else 0
         wrapped = self.__dict__.get("_segmented")
-        if wrapped is None or wrapped.inner is not bb:
-            wrapped = self.__dict__["_segmented"] = SentenceMean(bb)
+        if wrapped is None or wrapped.inner is not bb or wrapped.min_tokens != min_tokens:
+            wrapped = self.__dict__["_segmented"] = SentenceMean(bb, min_tokens)
         return wrapped
 
     def _features(self, data: Dataset) -> np.ndarray:
