@@ -72,6 +72,23 @@ def test_the_ensemble_weighs_the_source_the_target_resembles_and_beats_the_union
     assert rec["target_accuracy"] > 0.85
 
 
+def test_the_source_classifier_is_fitted_once_per_fit(three_sources, monkeypatch):
+    from transferkit.adapt import multisource
+
+    fits = []
+    real = multisource._fit_source_classifier
+    monkeypatch.setattr(multisource, "_FITTED", type(multisource._FITTED)())
+    monkeypatch.setattr(multisource, "_fit_source_classifier",
+                        lambda *a: fits.append(a[-1]) or real(*a))
+    sources, target = three_sources
+    _, rec = _fit("ensemble", sources, target, seed=3)
+    # The sources table and the ensemble (its validators too) share one classifier.
+    assert fits == [3], fits
+    assert rec["sources"]["near"]["mixture_weight"] > 0.8
+    _fit("ensemble", sources, target, seed=4)  # another seed: another held-out split
+    assert fits == [3, 4]
+
+
 def test_select_drops_the_sources_the_target_does_not_resemble_and_says_why(three_sources):
     sources, target = three_sources
     _, rec = _fit("select", sources, target)

@@ -25,6 +25,8 @@ weights, 81.1 % with domain-error weights, 77.3 % with equal weights
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,11 +51,34 @@ WEIGHTINGS = ("mixture", "domain-error", "equal")
 _SOURCE_C_GRID = (1e-3, 1e-2, 1e-1, 1.0)
 
 
+#: source classifiers already fitted, by a digest of their inputs: the adapter's sources table
+#: and each multi-source method (several, under method="auto") ask for the same one
+_FITTED: OrderedDict[str, ProbeHead] = OrderedDict()
+_FITTED_MAX = 4
+
+
 def source_classifier(X: np.ndarray, ids: np.ndarray, n_sources: int, seed: int = 0
                       ) -> ProbeHead:
     """A logistic classifier telling the sources apart, its C chosen by held-out log-loss:
     its probabilities are averaged into mixture weights, so they must be calibrated, not only
-    right."""
+    right. The same inputs give the same (shared, read-only) classifier without a refit."""
+    X, ids = np.ascontiguousarray(X, dtype=np.float32), np.ascontiguousarray(ids)
+    digest = hashlib.blake2b(X.tobytes(), digest_size=16)
+    digest.update(ids.astype(np.int64).tobytes())
+    digest.update(repr((X.shape, int(n_sources), int(seed))).encode())
+    key = digest.hexdigest()
+    if key in _FITTED:
+        _FITTED.move_to_end(key)
+        return _FITTED[key]
+    head = _fit_source_classifier(X, ids, n_sources, seed)
+    _FITTED[key] = head
+    while len(_FITTED) > _FITTED_MAX:
+        _FITTED.popitem(last=False)
+    return head
+
+
+def _fit_source_classifier(X: np.ndarray, ids: np.ndarray, n_sources: int, seed: int
+                           ) -> ProbeHead:
     fit_idx, hold_idx = holdout_split(ids, 0.2, seed)
     best_c, best_loss = 1.0, np.inf
     if len(hold_idx) >= n_sources:
