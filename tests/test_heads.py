@@ -52,12 +52,32 @@ def test_logistic_chooses_C_on_held_out_data(digits):
     Xtr, ytr, _, _ = digits
     head = HEADS.create("logistic").fit(Xtr, ytr, 10)
     by_c = {float(c): a for c, a in head.chosen["holdout_log_loss_by_C"].items()}
-    assert head.chosen["C"] in by_c and by_c[head.chosen["C"]] == min(by_c.values())
+    C = head.chosen["C"]
+    assert C in by_c and by_c[C] == min(by_c.values())
     assert set(head.chosen["holdout_accuracy_by_C"]) == {str(c) for c in by_c}
-    # The path stops two grid steps past the held-out optimum (or at the grid's end).
+    # The search walks outward from 0.1 over a contiguous stretch of the grid and stops two
+    # grid points past the best (or at the grid's end).
     grid = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
-    assert list(by_c) == grid[: len(by_c)]
-    assert len(by_c) == len(grid) or list(by_c)[-3] == head.chosen["C"]
+    tried = sorted(by_c)
+    i, j = grid.index(tried[0]), grid.index(tried[-1])
+    assert tried == grid[i:j + 1] and 0.1 in tried and 0.03 in tried
+    k = grid.index(C)
+    if C >= 0.1:
+        assert j == min(k + 2, len(grid) - 1), (tried, C)
+    else:
+        assert i == max(k - 2, 0), (tried, C)
+
+
+def test_the_search_for_C_goes_down_when_smaller_C_is_better():
+    """Few rows, many noisy features: strong regularisation wins, below the start at 0.1."""
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 60)
+    X = rng.normal(size=(120, 200)).astype(np.float32)
+    X[:, 0] += 1.5 * (2 * y - 1)
+    head = HEADS.create("logistic").fit(X, y, 2)
+    tried = sorted(float(c) for c in head.chosen["holdout_log_loss_by_C"])
+    assert head.chosen["C"] < 0.1 and tried[0] < head.chosen["C"], head.chosen
+    assert max(tried) == 0.1  # it never went up
 
 
 @pytest.mark.parametrize("name,kw", [("logistic", {"C": -1.0}), ("knn", {"k": 0}),
