@@ -41,6 +41,13 @@ def test_a_folder_saved_by_format_1_loads_and_predicts_as_it_did(name):
 
 
 @pytest.mark.filterwarnings(LEGACY_PATH_WARNING)
+def test_a_zero_shot_run_saved_before_sentence_splitting_keeps_embedding_texts_whole():
+    # Its calibration was taken on whole-text embeddings; the new default would split long
+    # texts and score them against it.
+    assert tk.load(LEGACY / "zeroshot-minilm").settings().segment == "whole"
+
+
+@pytest.mark.filterwarnings(LEGACY_PATH_WARNING)
 def test_a_format_1_model_refits_without_the_settings_its_strategy_never_read(tmp_path):
     """Format 1 stored every keyword with a concrete default (epochs=3 for a probe);
     loading keeps only what the chosen strategy reads, so a refit is not refused."""

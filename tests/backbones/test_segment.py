@@ -87,7 +87,7 @@ def test_a_backbone_that_is_not_text_cannot_be_split():
 
 @pytest.mark.real_weights
 @pytest.mark.slow
-def test_zero_shot_sentiment_on_reviews_gains_from_sentences(minilm, small_vocab):
+def test_zero_shot_sentiment_on_reviews_gains_from_sentences(minilm, small_vocab, tmp_path):
     """Amazon kitchen reviews, label names alone (with a thinned vocabulary for the
     neighbours), prior-calibrated on the same reviews without labels: whole 62.7 %, auto
     69.3 %, every review sentence by sentence 74.7 % on these 300 (benchmarks/
@@ -101,3 +101,7 @@ def test_zero_shot_sentiment_on_reviews_gains_from_sentences(minilm, small_vocab
         acc[segment] = zs.fit(test.without_labels()).score(test)
     assert acc["sentences"] >= 0.72 and acc["sentences"] >= acc["whole"] + 0.08, acc
     assert acc["auto"] >= acc["whole"] + 0.04, acc  # the longer reviews alone are split
+    # A saved run embeds as it was fitted: the resolved segmenting is stored with it.
+    zs.save(tmp_path / "zs")
+    loaded = tk.load(tmp_path / "zs")
+    assert loaded.settings().segment == "sentences" and loaded.score(test) == acc["sentences"]

@@ -365,8 +365,10 @@ class ZeroShotClassifier(TransferModel):
             "label_embeddings": np.ascontiguousarray(self.label_embeddings_),
             "center": self.center_, "label_center": self.label_center_, "bias": self.bias_,
         }, str(folder / _ARRAYS_FILE))
+        # The resolved segmenting: calibration and scores were taken on inputs embedded that
+        # way, so a later default must not change how this run embeds them.
         return {"prompts": self.prompts_, "neighbours": self.neighbours_,
-                "calibration": self.calibration_}
+                "calibration": self.calibration_, "segment": self.settings().segment}
 
     def _load_state(self, folder: Path, state: dict[str, Any], record: dict[str, Any]) -> None:
         arrays = load_file(str(folder / _ARRAYS_FILE))
@@ -378,6 +380,8 @@ class ZeroShotClassifier(TransferModel):
         self.center_, self.label_center_ = arrays["center"], arrays["label_center"]
         self.bias_ = arrays["bias"]
         self.calibration_ = state.get("calibration") or {"method": self.calibrate, "n": 0}
+        # Runs saved before texts were split embedded them whole.
+        self.segment = state.get("segment", "whole")
         self.fit_seconds_ = 0.0
 
     def _record_fields(self) -> dict[str, Any]:
