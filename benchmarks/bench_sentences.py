@@ -30,18 +30,13 @@ from pathlib import Path
 
 import numpy as np
 from _results import machine, today, write_section
+from bench_fewshot_ideas import _load  # the same datasets and 50/50 Amazon splits
 
 #: the zero-shot classifier's choices: whole texts, long ones split (the default), all split
 SEGMENTS = ("whole", "auto", "sentences")
 DATA = ("banking77", "sst2", "amazon-books", "amazon-dvd", "amazon-electronics",
         "amazon-kitchen")
 SECTION = "Texts embedded whole vs sentence by sentence (issue 19, part 5)"
-
-
-def _load(tk, name):
-    if name.startswith("amazon-"):
-        return tk.load_dataset("amazon", domain=name.split("-", 1)[1], test_size=0.5, seed=0)
-    return tk.load_dataset(name)
 
 
 def _label_names(ds):

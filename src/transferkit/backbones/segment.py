@@ -4,10 +4,9 @@ Sentence encoders such as all-MiniLM-L6-v2 were trained on sentence pairs and sh
 paragraphs. Embedded whole, a review of ten sentences is dominated by what it is about (the
 product, the plot) and its verdict is diluted; embedded sentence by sentence and averaged,
 each sentence's tone counts. On the Amazon reviews (median 90-143 tokens, so truncation at 256
-tokens is not the cause) this moves the frozen MiniLM probe from 79-84 % to 86-89 % and
-zero-shot sentiment from the label names from 68-74 % to 80-82 % (``benchmarks/
-bench_fewshot_ideas.py``); single sentences (SST-2, Banking77's queries) are unchanged,
-because a one-sentence text is encoded exactly as before.
+tokens is not the cause) splitting every review moves the frozen MiniLM probe from 79-85 % to
+86-89 % and zero-shot sentiment from the label names from 68-74 % to 80-82 %
+(``benchmarks/bench_sentences.py``); a one-sentence text is encoded exactly as before.
 
 :class:`SentenceMean` wraps any text backbone; with ``min_tokens`` it splits only texts longer
 than that (``ZeroShotClassifier(segment="auto")``, the default, splits texts of more than

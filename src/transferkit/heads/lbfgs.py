@@ -20,7 +20,7 @@ __all__ = ["C_GRID", "fit_lbfgs", "choose_C", "Rows"]
 #: starting at 0.1 cut off (the probe lost 2-5 points on Amazon; benchmarks/bench_sentences.py)
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: L-BFGS iterations per fit on the regularisation path (each fit starts from the previous
-#: one). Ranking C needs the held-out accuracy, not the optimum's last digits: 20 picks the
+#: one). Ranking C needs the held-out score, not the optimum's last digits: 20 picks the
 #: same C as 50 on Banking77, SST-2 and Amazon books at 40 % of the cost
 #: (benchmarks/bench_head.py)
 PATH_MAX_ITER = 20
