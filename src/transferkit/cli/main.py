@@ -10,6 +10,7 @@ import logging
 import sys
 
 from .._version import __version__
+from ..engine.distributed import close_process_group
 from ..exceptions import TransferKitError
 from . import adapt as adapt_cmd
 from . import compare as compare_cmd
@@ -66,7 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        # Under torchrun the process group outlives the fit (rank 0 still evaluates and
+        # writes the run). Left alive to interpreter exit, gloo's threads can be torn down
+        # un-joined and abort the process ("terminate called without an active exception",
+        # a CI failure of stop 30): every rank waits for rank 0 here, then the group closes.
+        close_process_group()
+        return code
     except TransferKitError as e:
         print(f"transferkit: error: {e}", file=sys.stderr)
         return 2
