@@ -46,10 +46,11 @@ from ..exceptions import ConfigError
 from ..heads.base import holdout_split
 from ..heads.torch_heads import make_torch_head
 from ..utils.fingerprint import hash_array
-from ..utils.params import Params
+from ..utils.params import Param, Params
 from .base import FitContext, Strategy, register_strategy
 from .head_init import init_head_from_probe
 from .params import COMMON, TRAINING
+from .probe_ensemble import PooledProbe
 
 __all__ = ["FineTuneStrategy", "Prepared"]
 
@@ -82,7 +83,15 @@ class FineTuneStrategy(Strategy):
     trains_backbone = True
     #: strategies trained by the engine (the CLI gives them a checkpoint folder)
     uses_engine: ClassVar[bool] = True
-    PARAMS = Params(COMMON, TRAINING)
+    PARAMS = Params(
+        COMMON, TRAINING,
+        Param("probe_weight", "weight in [0, 1] of a linear probe on the pre-trained features "
+              "(fitted as strategy='probe' is) pooled with the trained network's probabilities "
+              "(weighted geometric mean); predicting then also runs the pre-trained backbone. "
+              "0: off", 0.0, "float", low=0.0, high=1.0),
+    )
+    #: the probe pooled with the network (``probe_weight`` > 0), else ``None``
+    pooled_: PooledProbe | None = None
     #: a fitted head to continue from (readapt: the deployed model's), copied, not changed;
     #: L2-SP then anchors it too. ``None``: a new head (``head_init``).
     start_head: torch.nn.Module | None = None
@@ -242,6 +251,9 @@ class FineTuneStrategy(Strategy):
 
     # --- the strategy contract ------------------------------------------------------------
     def fit(self, ctx: FitContext) -> FineTuneStrategy:
+        w = float(self.settings.probe_weight)
+        # Before training: the backbone trains in place, and the probe reads it pre-trained.
+        self.pooled_ = PooledProbe.fit(w, ctx, self.settings) if w > 0 else None
         prep = self.prepare(ctx)
         total = prep.info["total_params"]  # the whole backbone, even when only its top runs
         log.info("%s: training %s of %s parameters (groups %s)", self.name,
@@ -258,6 +270,7 @@ class FineTuneStrategy(Strategy):
             "trainable_params": sum(p.numel() for g in prep.task.groups for p in g["params"]),
             "epochs": int(self.settings.epochs),
             "batch_size": prep.config.batch_size,
+            "pooled_probe": None if self.pooled_ is None else self.pooled_.summary(),
             **{k: v for k, v in result.summary().items()
                if k not in ("lr_by_group", "trainable_params", "total_params")},
         }
@@ -274,14 +287,18 @@ class FineTuneStrategy(Strategy):
         logits = predict_outputs(module, ex, self.settings.batch_size * 2)
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
+        p = p / p.sum(axis=1, keepdims=True)
+        return p if self.pooled_ is None else self.pooled_.pool(p, data)
 
     def save(self, folder: Path) -> dict[str, Any]:
         from safetensors.torch import save_file
 
         state = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
         save_file(state, str(folder / "head.safetensors"))
-        return {"head": dict(self.head_.config)}
+        out: dict[str, Any] = {"head": dict(self.head_.config)}
+        if self.pooled_ is not None:
+            out["pooled_probe"] = self.pooled_.save(folder)
+        return out
 
     @classmethod
     def load(cls, folder: Path, config: dict[str, Any], backbone: Any) -> FineTuneStrategy:
@@ -293,4 +310,6 @@ class FineTuneStrategy(Strategy):
         self.head_ = make_torch_head(kind, **hc)
         self.head_.load_state_dict(load_file(str(folder / "head.safetensors")))
         self.head_.eval()
+        pooled = config.get("pooled_probe")
+        self.pooled_ = None if pooled is None else PooledProbe.load(folder, pooled)
         return self

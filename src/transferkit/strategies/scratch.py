@@ -35,6 +35,12 @@ class ScratchStrategy(FineTuneStrategy):
                 f"l2sp={params['l2sp']} pulls weights toward their pre-trained values, but "
                 "strategy='scratch' starts from random ones. Drop l2sp, or use strategy='finetune'."
             )
+        if params.get("probe_weight"):
+            raise ConfigError(
+                f"probe_weight={params['probe_weight']} pools the network with a probe on "
+                "pre-trained features, but strategy='scratch' has none: its comparison would "
+                "no longer be from scratch. Drop probe_weight, or use strategy='finetune'."
+            )
 
     def prepare_backbone(self, ctx: FitContext) -> Any:
         bb = ctx.backbone
