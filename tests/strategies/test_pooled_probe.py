@@ -33,16 +33,18 @@ def _parts(model, data):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["finetune", "lora"])
 def test_pooled_probe_reads_pretrained_weights_and_survives_save_load(tiny_bert, intents5,
-                                                                      tmp_path):
+                                                                      tmp_path, strategy):
     train, test = intents5
-    model = tk.TransferClassifier(backbone=tiny_bert, strategy="finetune", epochs=2, lr=3e-3,
+    model = tk.TransferClassifier(backbone=tiny_bert, strategy=strategy, epochs=2, lr=3e-3,
                                   probe_weight=0.3, progress=False, cache=False).fit(train)
     pooled = model.strategy_.pooled_
     pre = tk.create_backbone(tiny_bert)
     # The probe's backbone is the pre-trained one; the network's moved away from it.
     assert pooled.backbone.fingerprint() == pre.fingerprint()
-    assert model.backbone_.fingerprint() != pre.fingerprint()
+    trained = model.strategy_.adapted_ if strategy == "lora" else model.backbone_
+    assert trained.fingerprint() != pre.fingerprint()
     net, probe = _parts(model, test)
     P = model.predict_proba(test)
     np.testing.assert_allclose(P, pool_log_linear(net, probe, 0.3), rtol=1e-6)
