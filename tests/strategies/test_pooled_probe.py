@@ -48,6 +48,11 @@ def test_pooled_probe_reads_pretrained_weights_and_survives_save_load(tiny_bert,
     net, probe = _parts(model, test)
     P = model.predict_proba(test)
     np.testing.assert_allclose(P, pool_log_linear(net, probe, 0.3), rtol=1e-6)
+    # Fitting the probe first draws nothing from the training's random stream: the network
+    # half is the model a fit without pooling gives.
+    plain = tk.TransferClassifier(backbone=tiny_bert, strategy=strategy, epochs=2, lr=3e-3,
+                                  progress=False, cache=False).fit(train)
+    np.testing.assert_allclose(plain.predict_proba(test), net, atol=1e-6)
     assert model.strategy_.summary["pooled_probe"]["weight"] == 0.3
     model.save(tmp_path / "run")
     assert (tmp_path / "run" / "probe" / "head.safetensors").exists()
