@@ -27,6 +27,7 @@ import yaml
 from .._version import __version__
 from ..backbones import create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
+from ..backbones.weights_file import save_backbone_weights
 from ..exceptions import RunError
 from ..utils.io import atomic_dir, atomic_write_json, read_json
 from .model_folder import loading_run
@@ -53,14 +54,11 @@ def save_encoder(backbone: Backbone, path: str | os.PathLike, parent: dict[str, 
     Raises:
         RunError: ``path`` holds a finished run (without ``overwrite``) or files of the user's.
     """
-    from safetensors.torch import save_file
-
     final = Path(path)
     with run_lock(final):
         check_out(final, overwrite=overwrite, resume=True)  # its own checkpoints may be there
         with atomic_dir(final) as tmp:
-            weights = {k: v.detach().cpu().contiguous() for k, v in backbone.state_dict().items()}
-            save_file(weights, str(tmp / "backbone.safetensors"))
+            save_backbone_weights(backbone, tmp)
             atomic_write_json(tmp / ENCODER_HEADER, {
                 "format": "transferkit-encoder",
                 "format_version": ENCODER_FORMAT,

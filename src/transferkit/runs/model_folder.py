@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -44,9 +43,9 @@ import yaml
 from safetensors import SafetensorError, safe_open
 
 from .._version import __version__
-from ..backbones import create_backbone, parse_backbone_spec
 from ..backbones.base import Backbone
 from ..backbones.hub import no_downloads
+from ..backbones.weights_file import restore_backbone, save_backbone_weights
 from ..exceptions import RunError, TransferKitError
 from ..registry import Registry
 from ..utils.io import atomic_dir, atomic_write_json, read_json
@@ -110,15 +109,12 @@ def save_model(model: Any, path: str | os.PathLike, metrics: dict[str, Any] | No
 def _write_model_folder(model: Any, final: Path, params: dict[str, Any],
                         metrics: dict[str, Any] | None, record: dict[str, Any] | None,
                         config: dict[str, Any] | None) -> None:
-    from safetensors.torch import save_file
-
     bb: Backbone = model.backbone_
     with atomic_dir(final) as tmp:
         state = model._save_state(tmp)
         save_weights = model._saves_backbone_weights()
         if save_weights:
-            weights = {k: v.detach().cpu().contiguous() for k, v in bb.state_dict().items()}
-            save_file(weights, str(tmp / "backbone.safetensors"))
+            save_backbone_weights(bb, tmp)
         header = {
             "format": "transferkit-model",
             "format_version": MODEL_FORMAT,
@@ -171,23 +167,6 @@ def read_header(folder: str | os.PathLike) -> dict[str, Any]:
     if version < 2:  # format 1 kept the kind's state beside the header
         meta["state"] = {k: meta[k] for k in ("strategy", "prompts", "calibration") if k in meta}
     return meta
-
-
-def _restore_backbone(folder: Path, bb_meta: dict[str, Any]) -> Backbone:
-    bb = create_backbone(parse_backbone_spec(bb_meta["spec"])[0], **bb_meta.get("kwargs", {}))
-    weights = folder / "backbone.safetensors"
-    if weights.exists():
-        from safetensors.torch import load_file
-
-        bb.load_state_dict(load_file(str(weights)), strict=True)
-    elif bb_meta.get("fingerprint") and bb_meta["fingerprint"] not in (
-            bb.fingerprint(), bb.fingerprint(with_location=True)):
-        warnings.warn(
-            f"The weights of backbone {bb_meta['spec']!r} differ from those the run was fitted "
-            "with (installed package changed?); predictions may differ from the recorded metrics.",
-            stacklevel=3,
-        )
-    return bb
 
 
 # The run folders being loaded, innermost last: a run whose backbone is ``run:<folder>``
@@ -279,7 +258,7 @@ def _load(folder: Path, expect: type | None) -> Any:
         raise RunError(f"{str(folder)!r} holds a {kind}, not a {expect.__name__}; load it with "
                        "transferkit.load(path).")
     model = cls._from_run_params(meta["params"], meta.get("format_version", 0))
-    model.backbone_ = _restore_backbone(folder, meta["backbone"])
+    model.backbone_ = restore_backbone(folder, meta["backbone"])
     model.layer_ = int(meta["layer"])
     model.classes_ = classes_from_json(meta["classes"])
     model.modality_ = meta["modality"]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backbones.weights_file import restore_backbone, save_backbone_weights
 from .base import FitContext
 
 __all__ = ["PooledProbe", "pool_log_linear"]
@@ -75,32 +76,20 @@ class PooledProbe:
         return {"weight": self.weight, "probe": self.probe.summary}
 
     def save(self, folder: Path) -> dict[str, Any]:
-        from safetensors.torch import save_file
-
         sub = folder / _FOLDER
         sub.mkdir()
+        bb = self.backbone
         cfg = {"weight": self.weight, "probe": self.probe.save(sub),
-               "backbone": {"spec": self.backbone.name,
-                            "kwargs": dict(getattr(self.backbone, "init_kwargs", {}))}}
-        if not self.backbone.rebuildable:
-            save_file({k: v.detach().cpu().contiguous()
-                       for k, v in self.backbone.state_dict().items()},
-                      str(sub / "backbone.safetensors"))
+               "backbone": {"spec": bb.name, "kwargs": dict(getattr(bb, "init_kwargs", {})),
+                            "fingerprint": bb.fingerprint() if bb.rebuildable else None}}
+        if not bb.rebuildable:
+            save_backbone_weights(bb, sub)
         return cfg
 
     @classmethod
     def load(cls, folder: Path, cfg: dict[str, Any]) -> PooledProbe:
-        from ..backbones import create_backbone, parse_backbone_spec
         from .probe import ProbeStrategy
 
         sub = folder / _FOLDER
-        bb = create_backbone(parse_backbone_spec(cfg["backbone"]["spec"])[0],
-                             **cfg["backbone"].get("kwargs", {}))
-        weights = sub / "backbone.safetensors"
-        if weights.exists():
-            from safetensors.torch import load_file
-
-            bb.load_state_dict(load_file(str(weights)), strict=True)
-        bb.eval()
-        probe = ProbeStrategy.load(sub, cfg["probe"], bb)
-        return cls(cfg["weight"], probe, bb)
+        bb = restore_backbone(sub, cfg["backbone"]).eval()
+        return cls(cfg["weight"], ProbeStrategy.load(sub, cfg["probe"], bb), bb)
