@@ -35,8 +35,9 @@ _FOLDER = "probe"
 def pool_log_linear(P_net: np.ndarray, P_probe: np.ndarray, weight: float) -> np.ndarray:
     """``P_net ** (1 - weight) * P_probe ** weight``, renormalised per row.
 
-    A geometric mean rather than an average: a class one model rules out stays ruled out,
-    and it measured 0.1-0.3 points above the average on Banking77.
+    A geometric mean rather than an average: a class one model rules out stays ruled out.
+    On Banking77 at 8 shots (6 exploratory fits, seeds 0-3) it scored -0.07 to +0.26 points
+    against the average, +0.10 on the mean.
     """
     tiny = np.finfo(np.float64).tiny
     log_p = ((1.0 - weight) * np.log(np.maximum(P_net, tiny))
